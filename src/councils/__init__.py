@@ -1,0 +1,3 @@
+"""Councils: software for federations of self-managed councils."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Members' accounts: sign-up, log-in, personal API tokens."""

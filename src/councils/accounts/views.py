@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from councils.accounts import services
+from councils.accounts.forms import SignUpForm, TokenForm
+from councils.errors import CouncilsError
+from councils.web.views import acts, form_error
+
+
+def sign_up(request):
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.sign_up(form.cleaned_data["username"], form.cleaned_data["password"], form.cleaned_data["email"])
+        except CouncilsError as exc:
+            form_error(form, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {user.username}. Join a council or found one.")
+            return redirect("home")
+    return render(request, "accounts/sign_up.html", {"form": form})
+
+
+@login_required
+def profile(request):
+    new_token = request.session.pop("new_token", None)
+    return render(request, "accounts/profile.html", {
+        "tokens": request.user.api_tokens.all(), "form": TokenForm(), "new_token": new_token,
+    })
+
+
+@login_required
+@require_POST
+@acts
+def create_token(request):
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the token a name.")
+        return redirect("profile")
+    token, raw = services.create_token(request.user, form.cleaned_data["name"])
+    # Shown once, on the next page, then gone from the session.
+    request.session["new_token"] = raw
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+@acts
+def revoke_token(request, token_id: int):
+    token = services.revoke_token(request.user, token_id)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("profile")

@@ -1,0 +1,1 @@
+"""Councils, their members and their charters."""

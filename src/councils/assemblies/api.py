@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from councils import clock
+from councils.api import member_auth
+from councils.assemblies import services
+from councils.assemblies.models import Council
+from councils.decisions.services import settle_due
+from councils.federation.services import federations_of, member_councils
+from councils.schemas import errors
+
+router = Router(tags=["councils"])
+
+
+class CharterIn(Schema):
+    admission: Literal["open", "vote"] | None = None
+    decision_method: Literal["majority", "two_thirds", "majority_of_members"] | None = None
+    quorum: float | None = Field(None, ge=0, le=1, description="share of members who must take part")
+    deliberation_hours: float | None = Field(None, ge=0, le=24 * 365)
+    voting_hours: float | None = Field(None, gt=0, le=24 * 365)
+
+
+class CharterOut(Schema):
+    admission: str
+    decision_method: str
+    quorum: float
+    deliberation_hours: float
+    voting_hours: float
+
+
+class CouncilIn(Schema):
+    name: str = Field(..., max_length=120)
+    kind: Literal["workplace", "neighbourhood", "agricultural", "other", "federation"]
+    description: str = Field("", max_length=20_000)
+    charter: CharterIn | None = None
+
+
+class CouncilOut(Schema):
+    slug: str
+    name: str
+    kind: str
+    description: str
+    created_at: datetime
+    members: int
+    charter: CharterOut
+    federations: list[str]
+    member_councils: list[str]
+
+
+class MemberOut(Schema):
+    username: str
+    joined_at: datetime
+
+
+class JoinOut(Schema):
+    status: Literal["member", "vote_opened"]
+    proposal_id: int | None = None
+
+
+def council_out(council: Council) -> dict:
+    charter = council.charter
+    return {
+        "slug": council.slug,
+        "name": council.name,
+        "kind": council.kind,
+        "description": council.description,
+        "created_at": council.created_at,
+        "members": council.memberships.filter(left_at__isnull=True).count(),
+        "charter": {
+            "admission": charter.admission,
+            "decision_method": charter.decision_method,
+            "quorum": float(charter.quorum),
+            "deliberation_hours": charter.deliberation_period.total_seconds() / 3600,
+            "voting_hours": charter.voting_period.total_seconds() / 3600,
+        },
+        "federations": [f.slug for f in federations_of(council)],
+        "member_councils": [c.slug for c in member_councils(council)] if council.is_federation else [],
+    }
+
+
+def _council(slug: str) -> Council:
+    council = get_object_or_404(Council.objects.select_related("charter"), slug=slug)
+    settle_due(council, clock.now())
+    return council
+
+
+@router.get("/councils", response=list[CouncilOut], summary="List councils")
+def list_councils(request):
+    return [council_out(c) for c in Council.objects.select_related("charter").order_by("name")]
+
+
+@router.post("/councils", response={201: CouncilOut, **errors(401, 403, 409, 422)}, auth=member_auth, summary="Found a council")
+def create_council(request, payload: CouncilIn):
+    charter = {}
+    if payload.charter:
+        data = payload.charter.dict(exclude_none=True)
+        for key in ("admission", "decision_method", "quorum"):
+            if key in data:
+                charter[key] = data[key]
+        if "deliberation_hours" in data:
+            charter["deliberation_period"] = timedelta(hours=data["deliberation_hours"])
+        if "voting_hours" in data:
+            charter["voting_period"] = timedelta(hours=data["voting_hours"])
+    council = services.create_council(
+        request.auth, name=payload.name, kind=payload.kind, description=payload.description, charter=charter
+    )
+    return 201, council_out(council)
+
+
+@router.get("/councils/{slug}", response={200: CouncilOut, **errors(404)}, summary="A council and its charter")
+def get_council(request, slug: str):
+    return council_out(_council(slug))
+
+
+@router.get("/councils/{slug}/members", response={200: list[MemberOut], **errors(404)}, summary="Current members")
+def list_members(request, slug: str):
+    council = _council(slug)
+    return [
+        {"username": m.member.username, "joined_at": m.joined_at}
+        for m in council.memberships.filter(left_at__isnull=True).select_related("member")
+    ]
+
+
+@router.post("/councils/{slug}/join", response={201: JoinOut, 202: JoinOut, **errors(401, 403, 404, 409)}, auth=member_auth,
+             summary="Join, or ask to join (an admission vote opens)")
+def join(request, slug: str):
+    result = services.join_council(request.auth, _council(slug))
+    if isinstance(result, services.Membership):
+        return 201, {"status": "member"}
+    return 202, {"status": "vote_opened", "proposal_id": result.pk}
+
+
+@router.post("/councils/{slug}/leave", response={200: MemberOut, **errors(401, 403, 404, 409)}, auth=member_auth,
+             summary="Leave at once")
+def leave(request, slug: str):
+    membership = services.leave_council(request.auth, _council(slug))
+    return {"username": membership.member.username, "joined_at": membership.joined_at}

@@ -1,0 +1,30 @@
+"""Who may do what in a council. One place, used by pages, API and services alike."""
+
+from __future__ import annotations
+
+from councils.assemblies.models import Membership
+from councils.errors import NotAllowed
+
+
+def membership_of(user, council) -> Membership | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(council=council, member=user, left_at__isnull=True).first()
+
+
+def is_member(user, council) -> bool:
+    return membership_of(user, council) is not None
+
+
+def require_member(user, council, doing: str) -> Membership:
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotAllowed(f"Log in to {doing}.")
+    membership = membership_of(user, council)
+    if membership is None:
+        raise NotAllowed(f"Only members of {council.name} may {doing}.")
+    return membership
+
+
+def require_person(user, doing: str) -> None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotAllowed(f"Log in to {doing}.")

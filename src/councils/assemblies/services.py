@@ -1,0 +1,174 @@
+"""Founding councils, joining and leaving them.
+
+No function here removes a member on anyone's say but their own: removal is a
+council decision (decisions.services, kind "removal"), applied by
+``end_membership_by_decision``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from councils import clock
+from councils.assemblies.models import Admission, Charter, Council, CouncilKind, DecisionMethod, Membership
+from councils.assemblies.permissions import membership_of, require_member, require_person
+from councils.errors import Conflict, Invalid, NotAllowed
+from councils.record.services import append
+
+MAX_PERIOD = timedelta(days=365)
+
+
+def _clean_charter(charter: dict | None) -> dict:
+    charter = dict(charter or {})
+    unknown = set(charter) - {"admission", "decision_method", "quorum", "deliberation_period", "voting_period"}
+    if unknown:
+        raise Invalid(f"unknown charter field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    if "admission" in charter and charter["admission"] not in Admission.values:
+        raise Invalid(f"admission must be one of {', '.join(Admission.values)}", field="admission")
+    if "decision_method" in charter and charter["decision_method"] not in DecisionMethod.values:
+        raise Invalid(f"decision method must be one of {', '.join(DecisionMethod.values)}", field="decision_method")
+    if "quorum" in charter:
+        try:
+            quorum = Decimal(str(charter["quorum"]))
+        except (InvalidOperation, ValueError):
+            raise Invalid("quorum must be a number between 0 and 1", field="quorum") from None
+        if not quorum.is_finite() or not Decimal(0) <= quorum <= Decimal(1):
+            raise Invalid("quorum must be a share between 0 and 1", field="quorum")
+        charter["quorum"] = quorum.quantize(Decimal("0.001"))
+    for name in ("deliberation_period", "voting_period"):
+        if name in charter:
+            period = charter[name]
+            if not isinstance(period, timedelta):
+                raise Invalid(f"{name.replace('_', ' ')} must be a duration", field=name)
+            low = timedelta(0) if name == "deliberation_period" else timedelta(minutes=1)
+            if not low <= period <= MAX_PERIOD:
+                raise Invalid(f"{name.replace('_', ' ')} must be between {low} and 365 days", field=name)
+    return charter
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:120] or "council"
+    slug, n = base, 1
+    while Council.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_council(actor, *, name: str, kind: str, description: str = "", charter: dict | None = None) -> Council:
+    """Found a council. Its founder is its first member; a federation's members are councils, so it has none yet."""
+    require_person(actor, "found a council")
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("a council needs a name", field="name")
+    if len(name) > 120:
+        raise Invalid("a council's name has at most 120 characters", field="name")
+    if kind not in CouncilKind.values:
+        raise Invalid(f"kind must be one of {', '.join(CouncilKind.values)}", field="kind")
+    if len(description or "") > 20_000:
+        raise Invalid("the description has at most 20,000 characters", field="description")
+    charter = _clean_charter(charter)
+    if kind == CouncilKind.FEDERATION and charter.get("admission") == Admission.VOTE:
+        raise Invalid(
+            "admission to a federation by its member councils' mandated vote is not available yet; found it with open admission",
+            field="admission",
+        )
+    now = clock.now()
+    with transaction.atomic():
+        council = Council.objects.create(
+            name=name, slug=_unique_slug(name), kind=kind, description=description or "", created_at=now, created_by=actor
+        )
+        charter_row = Charter.objects.create(council=council, **charter)
+        append(council, kind="council.founded", subject=council.subject, state=council.record_state(), at=now, actor=actor)
+        append(council, kind="charter.adopted", subject=charter_row.subject, state=charter_row.record_state(), at=now, actor=actor)
+        if kind != CouncilKind.FEDERATION:
+            _admit(council, actor, now, actor=actor, how="founder")
+    return council
+
+
+def _admit(council, member, at, *, actor, how: str, decision=None) -> Membership:
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(council=council, member=member, joined_at=at)
+    except IntegrityError:
+        raise Conflict(f"{member.username} is already a member of {council.name}") from None
+    extra = {"how": how}
+    if decision is not None:
+        extra["decision"] = decision.pk
+    append(council, kind="member.admitted", subject=membership.subject, state=membership.record_state(), at=at, actor=actor, **extra)
+    return membership
+
+
+def join_council(actor, council: Council):
+    """Ask to join. Open councils admit at once; otherwise an admission vote of the members opens.
+
+    Returns the new Membership, or the admission Proposal when the members decide.
+    """
+    from councils.decisions.services import open_admission_vote, settle_due
+
+    require_person(actor, "join a council")
+    if council.is_federation:
+        raise NotAllowed("A federation's members are councils: a council joins by its own decision.")
+    now = clock.now()
+    settle_due(council, now)
+    if membership_of(actor, council):
+        raise Conflict(f"You are already a member of {council.name}.")
+    if council.charter.admission == Admission.OPEN:
+        with transaction.atomic():
+            return _admit(council, actor, now, actor=actor, how="open admission")
+    return open_admission_vote(actor, council, now)
+
+
+def leave_council(actor, council: Council) -> Membership:
+    """Leave at once. Ballots in votes still open are withdrawn: a former member does not decide for the council."""
+    from councils.decisions.services import settle_due, withdraw_open_ballots
+
+    now = clock.now()
+    settle_due(council, now)
+    membership = require_member(actor, council, "leave it")
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.left_at is not None:
+            raise Conflict("You have already left.")
+        withdraw_open_ballots(actor, council, now)
+        membership.left_at = now
+        membership.save(update_fields=["left_at"])
+        append(council, kind="member.left", subject=membership.subject, state=membership.record_state(), at=now, actor=actor)
+    return membership
+
+
+def admit_by_decision(decision) -> Membership | None:
+    """Apply an adopted admission decision, at the moment the vote closed."""
+    proposal = decision.proposal
+    if membership_of(proposal.subject_member, proposal.council):
+        return None
+    return _admit(proposal.council, proposal.subject_member, decision.decided_at, actor=None, how="admitted by vote", decision=decision)
+
+
+def end_membership_by_decision(decision) -> Membership | None:
+    """Apply an adopted removal decision, at the moment the vote closed."""
+    from councils.decisions.services import withdraw_open_ballots
+
+    proposal = decision.proposal
+    membership = membership_of(proposal.subject_member, proposal.council)
+    if membership is None:
+        return None
+    withdraw_open_ballots(proposal.subject_member, proposal.council, decision.decided_at, exclude=proposal)
+    membership.left_at = decision.decided_at
+    membership.save(update_fields=["left_at"])
+    append(
+        proposal.council, kind="member.removed", subject=membership.subject, state=membership.record_state(),
+        at=decision.decided_at, actor=None, decision=decision.pk,
+    )
+    return membership
+
+
+def members_at(council: Council, at):
+    """Memberships open at instant ``at``."""
+    from django.db.models import Q
+
+    return Membership.objects.filter(council=council, joined_at__lte=at).filter(Q(left_at__isnull=True) | Q(left_at__gt=at))

@@ -1,0 +1,128 @@
+"""The ``councils`` command line.
+
+    councils serve [--demo]   migrate, load the demo if asked, serve with gunicorn
+    councils demo             load the demo federation (once)
+    councils verify           recompute every record chain; non-zero exit on the first bad entry
+    councils tally FILE ...   count a ballot file (see ``councils tally --help``)
+    councils plan FILE ...    run the planning procedure (see ``councils plan --help``)
+    councils manage ARGS      Django's management commands (migrate, createsuperuser, ...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _setup(data: str | None = None) -> None:
+    if data:
+        os.environ["COUNCILS_DATA"] = str(Path(data).resolve())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "councils.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def cmd_serve(args) -> int:
+    _setup(args.data)
+    from django.conf import settings
+    from django.core.management import call_command
+
+    print(f"Data folder: {settings.DATA_DIR}")
+    _migrate()
+    call_command("collectstatic", interactive=False, verbosity=0)
+    if args.demo:
+        _load_demo()
+    bind = f"{args.host}:{args.port}"
+    print(f"Serving on http://{bind}  (Ctrl-C to stop)", flush=True)
+    gunicorn = [
+        sys.executable, "-m", "gunicorn", "councils.wsgi:application",
+        "--bind", bind, "--workers", str(args.workers), "--threads", str(args.threads),
+        "--access-logfile", "-", "--graceful-timeout", "10",
+    ]
+    os.execv(sys.executable, gunicorn)
+
+
+def _load_demo() -> None:
+    from councils.demo import DEMO_PASSWORD, demo_logins, load_demo
+
+    created = load_demo()
+    print("Demo federation loaded." if created else "Demo federation already present; nothing added.")
+    print(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
+    for line in demo_logins():
+        print(line)
+
+
+def cmd_demo(args) -> int:
+    _setup(args.data)
+    _migrate()
+    _load_demo()
+    return 0
+
+
+def cmd_verify(args) -> int:
+    _setup(args.data)
+    from councils.record.services import verify_all
+
+    report = verify_all()
+    if report.ok:
+        print(f"OK: {report.chains} chains, {report.entries} entries, {report.rows} recorded rows checked.")
+        return 0
+    print(f"BROKEN: {len(report.problems)} problem(s) in {report.chains} chains.", file=sys.stderr)
+    print(f"First bad entry: {report.problems[0]}", file=sys.stderr)
+    for problem in report.problems[1:20]:
+        print(f"  also: {problem}", file=sys.stderr)
+    return 1
+
+
+def cmd_manage(args) -> int:
+    _setup(args.data)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["councils manage", *args.rest])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The engines' commands parse their own arguments.
+    if argv and argv[0] == "tally":
+        from councils.commands.tally import main as tally_main
+
+        return tally_main(argv[1:])
+    if argv and argv[0] == "plan":
+        from councils.commands.plan import main as plan_main
+
+        return plan_main(argv[1:])
+
+    parser = argparse.ArgumentParser(prog="councils", description="Councils: federations of self-managed councils.")
+    parser.add_argument("--data", help="data folder (default: $COUNCILS_DATA or ./councils-data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate and serve the web application")
+    serve.add_argument("--demo", action="store_true", help="load the demo federation (once)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=4)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("demo", help="load the demo federation (once)").set_defaults(func=cmd_demo)
+    sub.add_parser("verify", help="verify every council's record").set_defaults(func=cmd_verify)
+    sub.add_parser("tally", help="count a ballot file (councils tally --help)")
+    sub.add_parser("plan", help="run the planning procedure (councils plan --help)")
+    manage = sub.add_parser("manage", help="Django management commands")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Proposals, comments, ballots and decisions."""

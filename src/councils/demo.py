@@ -1,0 +1,133 @@
+"""The demo federation, built the way members would build it: through the services, with the clock moved through a month."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from councils import clock
+from councils.accounts.services import sign_up
+from councils.assemblies.models import Council
+from councils.assemblies.services import create_council, join_council
+from councils.decisions.services import cast_ballot, create_proposal, settle_due, add_comment
+
+DEMO_FEDERATION = "Demo Federation"
+DEMO_PASSWORD = "solidarity-demo"
+NAMES = [
+    "ana", "bruno", "carmen", "dmitri", "esther", "farid", "grace", "hugo", "ines", "jonas",
+    "kemal", "lena", "mateo", "nadia", "oscar", "priya", "quentin", "rosa", "samir", "tove",
+    "ugo", "vera", "wanjiru", "xavier", "yara", "zoltan", "amara", "bao", "chloe", "diego",
+]
+
+
+def demo_loaded() -> bool:
+    return Council.objects.filter(name=DEMO_FEDERATION, kind="federation").exists()
+
+
+def load_demo() -> bool:
+    """Create the demo once. Returns False when it is already there."""
+    if demo_loaded():
+        return False
+    real_now = clock.now().replace(microsecond=0)
+    with transaction.atomic(), clock.frozen(real_now - timedelta(days=30)) as time:
+        users = [sign_up(name, DEMO_PASSWORD, f"{name}@example.org") for name in NAMES]
+        bakery_members, street_members, farm_members = users[:10], users[10:20], users[20:]
+        day = timedelta(days=1)
+        bakery = create_council(
+            users[0], name="Riverside Bakery Workers' Council", kind="workplace",
+            description="The bakers, drivers and counter staff of the Riverside bakery.",
+            charter={"deliberation_period": day, "voting_period": 2 * day},
+        )
+        street = create_council(
+            users[10], name="Northside Neighbourhood Council", kind="neighbourhood",
+            description="Residents of the Northside blocks.", charter={"quorum": "0.3", "deliberation_period": day, "voting_period": 2 * day},
+        )
+        farm = create_council(
+            users[20], name="Valley Farms Agricultural Council", kind="agricultural",
+            description="Growers of the valley co-operative farms. New members are admitted by the members' vote.",
+            charter={"admission": "vote", "decision_method": "two_thirds", "deliberation_period": day, "voting_period": day},
+        )
+        for member in bakery_members[1:]:
+            join_council(member, bakery)
+        for member in street_members[1:]:
+            join_council(member, street)
+        # Admission by vote: each request opens a vote the current members decide.
+        for applicant in farm_members[1:]:
+            request = join_council(applicant, farm)
+            for voter in farm.memberships.filter(left_at__isnull=True):
+                cast_ballot(voter.member, request, "yes")
+            time.advance(days=1, minutes=1)
+            settle_due(farm)
+
+        federation = create_council(
+            users[0], name=DEMO_FEDERATION, kind="federation",
+            description="The workplaces, neighbourhoods and farms of the valley, federated by their own decisions.",
+        )
+        affiliations = []
+        for council, members in ((bakery, bakery_members), (street, street_members), (farm, farm_members)):
+            affiliations.append((create_proposal(
+                members[1], council, kind="affiliation", federation=federation, title=f"Join the {DEMO_FEDERATION}",
+                body="We join the federation to coordinate production and needs with our neighbours. We can leave by our own vote at any time.",
+            ), members))
+        time.advance(days=1, minutes=1)
+        for proposal, members in affiliations:
+            for i, member in enumerate(members):
+                cast_ballot(member, proposal, "no" if i == 9 else "yes")
+        time.advance(days=2)
+
+        decided = create_proposal(
+            bakery_members[2], bakery, title="Move to a four-day week from next month",
+            body="We bake the same bread in **four longer days** and rotate the early shift.\n\n"
+                 "- rotation decided each month by the council\n- no loss of pay",
+        )
+        add_comment(bakery_members[5], decided, "The drivers agree, if the Monday round moves to Tuesday.")
+        time.advance(days=1, minutes=1)
+        for i, member in enumerate(bakery_members):
+            cast_ballot(member, decided, ["yes", "yes", "no", "yes", "abstain", "yes", "yes", "no", "yes", "yes"][i])
+        cast_ballot(bakery_members[7], decided, "yes")  # a changed vote
+        rejected = create_proposal(
+            street_members[3], street, title="Close Elm Street to cars on Saturdays",
+            body="A market and a playground every Saturday, 8:00 to 18:00.",
+        )
+        no_quorum = create_proposal(
+            farm_members[4], farm, title="Buy a shared seed drill",
+            body="One seed drill for the three farms, kept at the upper barn.",
+        )
+        time.advance(days=1, minutes=1)
+        for i, member in enumerate(street_members[:7]):
+            cast_ballot(member, rejected, "yes" if i < 3 else "no")
+        cast_ballot(farm_members[4], no_quorum, "yes")
+        time.advance(days=3)
+
+    settle_due(None, real_now)
+    # Open business, on the real clock.
+    with transaction.atomic():
+        voting = create_proposal(
+            bakery_members[0], bakery, title="Elect a second delivery coordinator",
+            body="Deliveries doubled since the neighbourhood joined; one coordinator is not enough.",
+            deliberation_ends=real_now, voting_ends=real_now + timedelta(days=3),
+        )
+        for member in bakery_members[:4]:
+            cast_ballot(member, voting, "yes")
+        create_proposal(
+            street_members[1], street, title="A community kitchen in the old library",
+            body="The library building is empty since spring. We propose a **community kitchen** run by the council.",
+        )
+        create_proposal(
+            farm_members[2], farm, title="Share the cold store with the bakery",
+            body="The bakery asked to use our cold store for butter and cream.",
+            deliberation_ends=real_now, voting_ends=real_now + timedelta(days=2),
+        )
+    return True
+
+
+def demo_logins() -> list[str]:
+    User = get_user_model()
+    lines = []
+    for council in Council.objects.exclude(kind="federation").order_by("name"):
+        names = [m.member.username for m in council.memberships.filter(left_at__isnull=True).select_related("member")]
+        if names and User.objects.filter(username=names[0]).exists():
+            lines.append(f"  {council.name}: {', '.join(names)}")
+    return lines

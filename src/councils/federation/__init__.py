@@ -1,0 +1,1 @@
+"""Federations of councils: affiliation by each council's own decision."""

@@ -1,0 +1,1 @@
+"""Layout, home page, shared templates, charts."""

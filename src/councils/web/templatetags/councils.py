@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import markdown as markdown_lib
+import nh3
+from django import template
+from django.utils.safestring import mark_safe
+
+from councils.web import charts
+
+register = template.Library()
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead",
+    "tr", "ul",
+}
+
+
+@register.filter
+def markdown(text: str) -> str:
+    """Members' Markdown, rendered, then sanitised: no script, no style, no raw HTML gets through."""
+    html = markdown_lib.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
+    return mark_safe(nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}, "abbr": {"title"}},
+                               link_rel="noopener noreferrer nofollow", url_schemes={"http", "https", "mailto"}))
+
+
+@register.simple_tag
+def result_chart(decision):
+    return charts.result_bars(decision)
+
+
+@register.filter
+def percent(value) -> str:
+    try:
+        return f"{float(value) * 100:.0f}%"
+    except (TypeError, ValueError):
+        return ""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from councils.accounts import services
@@ -55,7 +55,7 @@ def list_tokens(request):
 @router.post("/me/tokens", response={201: NewTokenOut, **errors(401, 422)}, auth=django_auth, summary="Create a token")
 def create_token(request, payload: TokenIn):
     token, raw = services.create_token(request.auth, payload.name)
-    return 201, {**token_out(token), "token": raw}
+    return Status(201, {**token_out(token), "token": raw})
 
 
 @router.delete("/me/tokens/{token_id}", response={200: TokenOut, **errors(401, 404)}, auth=django_auth, summary="Revoke a token")

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from councils import clock
 from councils.api import member_auth
@@ -109,7 +109,7 @@ def create_council(request, payload: CouncilIn):
     council = services.create_council(
         request.auth, name=payload.name, kind=payload.kind, description=payload.description, charter=charter
     )
-    return 201, council_out(council)
+    return Status(201, council_out(council))
 
 
 @router.get("/councils/{slug}", response={200: CouncilOut, **errors(404)}, summary="A council and its charter")
@@ -131,8 +131,8 @@ def list_members(request, slug: str):
 def join(request, slug: str):
     result = services.join_council(request.auth, _council(slug))
     if isinstance(result, services.Membership):
-        return 201, {"status": "member"}
-    return 202, {"status": "vote_opened", "proposal_id": result.pk}
+        return Status(201, {"status": "member"})
+    return Status(202, {"status": "vote_opened", "proposal_id": result.pk})
 
 
 @router.post("/councils/{slug}/leave", response={200: MemberOut, **errors(401, 403, 404, 409)}, auth=member_auth,

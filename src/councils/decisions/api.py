@@ -5,7 +5,7 @@ from typing import Literal
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from councils import clock
@@ -145,7 +145,7 @@ def create_proposal(request, slug: str, payload: ProposalIn):
         request.auth, council, title=payload.title, body=payload.body, deliberation_ends=payload.deliberation_ends,
         voting_ends=payload.voting_ends, kind=payload.kind, subject_member=subject_member, federation=federation,
     )
-    return 201, proposal_out(proposal)
+    return Status(201, proposal_out(proposal))
 
 
 @router.get("/proposals/{proposal_id}", response={200: ProposalOut, **errors(404)}, summary="A proposal, with its result once decided")
@@ -165,7 +165,7 @@ def list_comments(request, proposal_id: int):
              auth=member_auth, summary="Comment")
 def add_comment(request, proposal_id: int, payload: CommentIn):
     comment = services.add_comment(request.auth, _proposal(proposal_id), payload.body)
-    return 201, {"id": comment.pk, "author": comment.author.username, "body": comment.body, "created_at": comment.created_at}
+    return Status(201, {"id": comment.pk, "author": comment.author.username, "body": comment.body, "created_at": comment.created_at})
 
 
 @router.put("/proposals/{proposal_id}/ballot", response={200: BallotOut, **errors(401, 403, 404, 409, 422)},
@@ -179,7 +179,7 @@ def cast_ballot(request, proposal_id: int, payload: BallotIn):
 def my_ballot(request, proposal_id: int):
     ballot = services.ballot_of(request.auth, _proposal(proposal_id))
     if ballot is None:
-        return 404, {"detail": "You have not voted on this proposal."}
+        return Status(404, {"detail": "You have not voted on this proposal."})
     return ballot_out(ballot)
 
 
@@ -194,5 +194,5 @@ def get_result(request, proposal_id: int):
     proposal = _proposal(proposal_id)
     decision = services.get_decision(proposal)
     if decision is None:
-        return 409, {"detail": f"Voting is open until {proposal.voting_ends.isoformat()}.", "field": None}
+        return Status(409, {"detail": f"Voting is open until {proposal.voting_ends.isoformat()}.", "field": None})
     return result_out(decision)

@@ -66,6 +66,12 @@ class Proposal(models.Model):
         return ProposalState.CLOSED
 
     @property
+    def decision_method_label(self) -> str:
+        from councils.assemblies.models import DecisionMethod
+
+        return DecisionMethod(self.decision_method).label
+
+    @property
     def subject(self) -> str:
         return f"proposal:{self.pk}"
 

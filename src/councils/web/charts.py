@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 COLOURS = {"yes": "#2a7a3b", "no": "#b3261e", "abstain": "#6b6b6b"}
@@ -20,10 +20,10 @@ def bar_chart(rows: list[tuple[str, int, str]], *, title: str, total: int | None
         parts.append(
             format_html(
                 '<text x="0" y="{}" class="chart-label">{}</text>'
-                '<rect x="{}" y="{}" width="{:.1f}" height="{}" fill="{}" rx="3"></rect>'
-                '<text x="{:.1f}" y="{}" class="chart-value">{} ({:.0f}%)</text>',
-                y + bar_h * 0.68, label, label_w, y, length, bar_h, colour,
-                label_w + length + 6, y + bar_h * 0.68, value, 100 * value / total,
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" rx="3"></rect>'
+                '<text x="{}" y="{}" class="chart-value">{} ({}%)</text>',
+                f"{y + bar_h * 0.68:.1f}", label, label_w, y, f"{length:.1f}", bar_h, colour,
+                f"{label_w + length + 6:.1f}", f"{y + bar_h * 0.68:.1f}", value, f"{100 * value / total:.0f}",
             )
         )
     summary = ", ".join(f"{label}: {value}" for label, value, _ in rows)

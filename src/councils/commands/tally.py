@@ -1,0 +1,113 @@
+"""`councils tally FILE --method ... --seats N`: count a ballot file and show how the count went."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+from councils.tally import MULTI_SEAT_METHODS, RANKED_METHODS, BallotFileError, ProfileError
+from councils.tally.formats import PREFLIB_TYPES, parse_blt, parse_preflib
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="councils tally", description="Count a PrefLib or BLT ballot file.")
+    parser.add_argument("file", help="a .soc, .soi, .toc, .toi or .blt file")
+    parser.add_argument("--method", required=True, choices=sorted(RANKED_METHODS), help="counting method")
+    parser.add_argument("--seats", type=int, default=None, help="seats to fill (STV; default: the BLT file's, else 1)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for any lot, so the count can be re-run")
+    parser.add_argument("--format", choices=("blt",) + PREFLIB_TYPES, default=None, help="file type if the extension does not say")
+    parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar while reading")
+    args = parser.parse_args(argv)
+
+    path = Path(args.file)
+    kind = args.format or path.suffix.lower().lstrip(".")
+    if kind not in ("blt",) + PREFLIB_TYPES:
+        return _fail(f"{path}: unknown file type {path.suffix!r}; use --format blt|soc|soi|toc|toi")
+    try:
+        text = _read(path, progress=not args.no_progress and not args.json)
+        if kind == "blt":
+            election = parse_blt(text, source=str(path))
+            profile, file_seats = election.profile, election.seats
+        else:
+            profile, file_seats = parse_preflib(text, kind, source=str(path)), None
+        method = RANKED_METHODS[args.method]
+        if args.method in MULTI_SEAT_METHODS:
+            seats = args.seats or file_seats or 1
+            result = method(profile, seats, seed=args.seed)
+        else:
+            if args.seats not in (None, 1):
+                return _fail(f"{args.method} fills one seat; use stv-scottish or stv-meek for {args.seats}")
+            result = method(profile, seed=args.seed) if args.method != "condorcet" else method(profile)
+    except OSError as exc:
+        return _fail(f"cannot read {path}: {exc.strerror or exc}")
+    except (BallotFileError, ProfileError, ValueError) as exc:
+        return _fail(str(exc))
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render(result))
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"councils tally: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _read(path: Path, progress: bool) -> str:
+    size = path.stat().st_size
+    if not progress or size < 8 << 20:
+        return path.read_text(encoding="utf-8")
+    from tqdm import tqdm
+
+    buf = io.BytesIO()
+    with path.open("rb") as fh, tqdm(total=size, unit="B", unit_scale=True, desc="reading", file=sys.stderr) as bar:
+        for chunk in iter(lambda: fh.read(4 << 20), b""):
+            buf.write(chunk)
+            bar.update(len(chunk))
+    return buf.getvalue().decode("utf-8")
+
+
+def render(result) -> str:
+    """The count as a plain table: one column per stage, one row per option."""
+    out = [f"method: {result.method}   ballots: {_fmt(result.ballots)}   seats: {result.seats}"]
+    if result.quota is not None:
+        out.append(f"quota: {_fmt(result.quota)}")
+    if result.rounds:
+        names = result.options
+        width = max(len(n) for n in names + ["non-transferable"]) + 2
+        head = "".ljust(width) + "".join(f"{'stage ' + str(r.number):>14}" for r in result.rounds)
+        out.append(head)
+        for name in names:
+            cells = []
+            for r in result.rounds:
+                mark = "*" if name in r.elected else ("x" if name in r.excluded else " ")
+                cells.append(f"{_fmt(r.tallies[name]) + mark:>14}" if name in r.tallies else f"{'-':>14}")
+            out.append(name.ljust(width) + "".join(cells))
+        out.append("exhausted".ljust(width) + "".join(f"{_fmt(r.exhausted):>14}" for r in result.rounds))
+        out.append("(* elected, x excluded)")
+        for r in result.rounds:
+            if r.note:
+                out.append(f"stage {r.number}: {r.note}")
+    elif result.totals:
+        width = max(len(n) for n in result.options) + 2
+        for name in result.options:
+            out.append(name.ljust(width) + f"{_fmt(result.totals[name]):>14}")
+    if result.ranking and result.method not in ("stv_scottish", "stv_meek"):
+        out.append("ranking: " + " > ".join(" = ".join(g) for g in result.ranking))
+    for lot in result.lots:
+        out.append(f"lot (seed {result.seed}): {lot}")
+    for note in result.notes:
+        out.append(note)
+    out.append(("winners: " if len(result.winners) != 1 else "winner: ") + (", ".join(result.winners) or "none"))
+    return "\n".join(out) + "\n"
+
+
+def _fmt(x) -> str:
+    x = float(x)
+    return str(int(x)) if x.is_integer() else f"{x:.5f}".rstrip("0")

@@ -1,0 +1,153 @@
+"""Methods built on the pairwise matrix: Condorcet winner, Schulze, ranked pairs, Copeland.
+
+All of them read one matrix d[i, j] (weight of ballots ranking i above j), which
+numpy builds from the distinct ballots in a single pass; after that the cost
+depends only on the number of options.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from councils.tally.profile import Profile
+from councils.tally.results import Lots, TallyResult
+
+
+def condorcet_winner(profile: Profile) -> str | None:
+    """The option that beats every other head to head, if there is one."""
+    return _condorcet(profile.pairwise(), profile.options)
+
+
+def tally_condorcet(profile: Profile) -> TallyResult:
+    d = profile.pairwise()
+    winner = _condorcet(d, profile.options)
+    result = TallyResult(
+        method="condorcet", options=list(profile.options), winners=[winner] if winner else [],
+        pairwise=d.tolist(), ballots=profile.n_ballots, totals=_wins(d, profile.options),
+    )
+    if winner is None:
+        result.notes.append("no Condorcet winner: every option loses or ties at least one contest")
+    return result
+
+
+def tally_schulze(profile: Profile, *, seed: int | None = None) -> TallyResult:
+    """Schulze method with winning votes, as in Schulze (2011), section 2.
+
+    The strength of a direct link a->b is d[a,b] when a beats b, else 0; the
+    strongest path strengths p come from a widest-path Floyd-Warshall; a ranks
+    above b when p[a,b] > p[b,a], which Schulze proves is a strict weak order,
+    so the full ranking (with its ties) follows. Several potential winners are
+    settled by lot.
+    """
+    d = profile.pairwise()
+    names = profile.options
+    p = np.where(d > d.T, d, 0.0)
+    m = len(names)
+    for k in range(m):
+        # Vectorised over (i, j); the diagonal never helps a path.
+        p = np.maximum(p, np.minimum(p[:, k : k + 1], p[k : k + 1, :]))
+    np.fill_diagonal(p, 0.0)
+    beats = p > p.T
+    ranking = _levels(None, names, strict_weak=False, above=beats)
+    lots = Lots(seed)
+    top = ranking[0] if ranking else []
+    winners = [top[lots.choose(top, "schulze: several potential winners")]] if len(top) > 1 else list(top)
+    return TallyResult(
+        method="schulze", options=list(names), winners=winners, ranking=ranking,
+        totals={n: float(w) for n, w in zip(names, beats.sum(axis=1))}, pairwise=d.tolist(),
+        ballots=profile.n_ballots, seed=lots.seed, lots=lots.log,
+        extra={"strongest_paths": p.tolist()},
+    )
+
+
+def tally_ranked_pairs(profile: Profile, *, seed: int | None = None) -> TallyResult:
+    """Ranked pairs (Tideman 1987) on margins, with the Zavist-Tideman tie-break.
+
+    Majorities are locked in from the largest margin down unless they would
+    close a cycle. Equal margins are ordered by a tie-breaking ranking of the
+    options drawn by lot (TBRC): the pair whose winner stands higher in it
+    first, then the pair whose loser stands lower. The lot is drawn and recorded
+    only when equal margins or an unresolved top make it matter.
+    """
+    d = profile.pairwise()
+    names = profile.options
+    m = len(names)
+    margin = d - d.T
+    lots = Lots(seed)
+    tbrc = np.arange(m)  # position of each option in the tie-breaking ranking
+    pairs = [(float(margin[i, j]), i, j) for i in range(m) for j in range(m) if margin[i, j] > 0]
+    margins = [pm for pm, _, _ in pairs]
+    tie_in_margins = len(margins) != len(set(margins))
+    if tie_in_margins:
+        perm = lots.permutation(m)
+        tbrc = np.empty(m, dtype=int)
+        tbrc[perm] = np.arange(m)
+        lots.log.append("ranked pairs: equal margins ordered by a tie-breaking ranking drawn by lot: "
+                        + " > ".join(names[i] for i in perm))
+    pairs.sort(key=lambda t: (-t[0], tbrc[t[1]], -tbrc[t[2]]))
+    reach = np.eye(m, dtype=bool)  # reach[a, b]: a path a -> b is locked
+    locked = []
+    for mg, i, j in pairs:
+        if reach[j, i]:
+            continue
+        locked.append((names[i], names[j], mg))
+        # Everything that reaches i now reaches everything j reaches.
+        reach |= np.outer(reach[:, i], reach[j, :])
+    above = reach & ~np.eye(m, dtype=bool)
+    ranking = _levels(above.sum(axis=1), names, strict_weak=False, above=above)
+    top = ranking[0] if ranking else []
+    if len(top) > 1:
+        if not tie_in_margins:
+            perm = lots.permutation(m)
+            tbrc = np.empty(m, dtype=int)
+            tbrc[perm] = np.arange(m)
+            lots.log.append("ranked pairs: unresolved top settled by a tie-breaking ranking drawn by lot: "
+                            + " > ".join(names[i] for i in perm))
+        winners = [min(top, key=lambda n: tbrc[names.index(n)])]
+    else:
+        winners = list(top)
+    return TallyResult(
+        method="ranked_pairs", options=list(names), winners=winners, ranking=ranking,
+        totals={n: float(x) for n, x in zip(names, above.sum(axis=1))}, pairwise=d.tolist(),
+        ballots=profile.n_ballots, seed=lots.seed, lots=lots.log,
+        extra={"locked": [list(t) for t in locked]},
+    )
+
+
+def tally_copeland(profile: Profile, *, seed: int | None = None) -> TallyResult:
+    """Copeland: head-to-head wins minus losses; a tie for the top is settled by lot."""
+    d = profile.pairwise()
+    names = profile.options
+    score = (d > d.T).sum(axis=1) - (d < d.T).sum(axis=1)
+    ranking = _levels(score, names)
+    lots = Lots(seed)
+    top = ranking[0] if ranking else []
+    winners = [top[lots.choose(top, "copeland: tie for the best score")]] if len(top) > 1 else list(top)
+    return TallyResult(
+        method="copeland", options=list(names), winners=winners, ranking=ranking,
+        totals={n: float(s) for n, s in zip(names, score)}, pairwise=d.tolist(),
+        ballots=profile.n_ballots, seed=lots.seed, lots=lots.log,
+    )
+
+
+def _condorcet(d, names) -> str | None:
+    wins = (d > d.T).sum(axis=1)
+    best = np.flatnonzero(wins == len(names) - 1)
+    return names[int(best[0])] if len(best) == 1 else None
+
+
+def _wins(d, names) -> dict[str, float]:
+    return {n: float(w) for n, w in zip(names, (d > d.T).sum(axis=1))}
+
+
+def _levels(score, names, strict_weak=True, above=None) -> list[list[str]]:
+    if strict_weak:
+        return [[names[i] for i in np.flatnonzero(score == s)] for s in sorted(set(score.tolist()), reverse=True)]
+    # A partial order (ranked pairs with zero margins): peel off the unbeaten level by level.
+    left = list(range(len(names)))
+    levels = []
+    while left:
+        level = [i for i in left if not any(above[j, i] for j in left if j != i)]
+        levels.append([names[i] for i in level])
+        left = [i for i in left if i not in level]
+    return levels

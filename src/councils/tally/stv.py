@@ -1,0 +1,307 @@
+"""Single transferable vote for several seats: Scottish STV and Meek STV.
+
+Both work on distinct ballots, not ballot papers: papers with the same ranking
+travel together through every transfer, so they always carry the same value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from councils.tally._count import EXHAUSTED, break_tie, current_choice
+from councils.tally.profile import Profile, ProfileError, UNRANKED
+from councils.tally.results import Lots, Round, TallyResult
+
+# Scottish rules count in units of 1/100000 of a vote: transfer values are
+# truncated to five decimals (rule 48(3)), so integers hold every value exactly.
+SCALE = 100_000
+
+
+class SeatsError(ProfileError):
+    """The number of seats does not fit the options on the ballot."""
+
+
+def _check_seats(profile: Profile, seats: int) -> None:
+    if not isinstance(seats, (int, np.integer)) or seats < 1:
+        raise SeatsError(f"seats must be a positive whole number, got {seats!r}")
+    if seats > profile.n_options:
+        raise SeatsError(f"{seats} seats but only {profile.n_options} options stand")
+
+
+def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None) -> TallyResult:
+    """Scottish STV, the Scottish Local Government Elections Order 2007 (SSI 2007/42), rules 45-52.
+
+    - quota = floor(valid papers / (seats + 1)) + 1 (rule 46);
+    - an option reaching the quota is elected; surpluses are transferred
+      largest first (rule 49), every paper of the elected option moving on at
+      value truncate(surplus x its value / option's total, 5 decimals) (rule 48);
+    - with no surplus left to transfer, the option with fewest votes is
+      excluded and its papers move at their current value (rule 50);
+    - equal surpluses or equal lowest options: the one highest (lowest) at the
+      most recent earlier stage where they differed, else a lot (rules 49, 51);
+    - when the continuing options are no more than the seats left, they are
+      elected (rule 52).
+    """
+    _check_seats(profile, seats)
+    profile.orders()  # strict rankings only: the rules know no tied preferences
+    counts = profile.counts
+    if not np.array_equal(counts, np.round(counts)):
+        raise ProfileError("Scottish STV counts ballot papers: ballot weights must be whole numbers")
+    c = counts.astype(np.int64)
+    names = profile.options
+    m = len(names)
+    ranks = profile.ranks
+    valid = ranks.min(axis=1) != UNRANKED
+    papers = int(c[valid].sum())
+    quota = papers // (seats + 1) + 1
+    Q = quota * SCALE
+
+    continuing = np.ones(m, dtype=bool)
+    at = current_choice(ranks, continuing)
+    value = np.full(len(c), SCALE, dtype=np.int64)
+    votes = _credited(at, value * c, m)
+    lots = Lots(seed)
+    elected: list[int] = []
+    to_transfer: list[int] = []
+    history = [votes.copy()]
+    non_transferable = 0  # units no longer credited to anyone
+    rounds = [Round(1, _tallies(votes, names, continuing, elected), note="first preferences")]
+
+    while len(elected) < seats:
+        rnd = rounds[-1]
+        reached = [int(i) for i in np.flatnonzero(continuing & (votes >= Q))]
+        # Several reaching the quota at one stage are declared in order of their votes.
+        reached.sort(key=lambda i: -votes[i])
+        for i in reached:
+            continuing[i] = False
+            elected.append(i)
+            to_transfer.append(i)
+            rnd.elected.append(names[i])
+        if len(elected) >= seats:
+            break
+        if continuing.sum() <= seats - len(elected):
+            last = [int(i) for i in np.flatnonzero(continuing)]
+            last.sort(key=lambda i: -votes[i])
+            for i in last:
+                continuing[i] = False
+                elected.append(i)
+                rnd.elected.append(names[i])
+            rnd.note = (rnd.note + "; " if rnd.note else "") + "continuing options fill the seats left (rule 52)"
+            break
+        surplus = [i for i in to_transfer if votes[i] > Q]
+        note = ""
+        if surplus:
+            top = max(votes[i] for i in surplus)
+            tied = [i for i in surplus if votes[i] == top]
+            donor = tied[0]
+            if len(tied) > 1:
+                donor, how = break_tie(tied, history, lowest=False, names=names, lots=lots,
+                                       why=f"stage {len(rounds) + 1}: equal surpluses")
+                note = f"equal surpluses of {', '.join(names[i] for i in tied)} {how}; "
+            to_transfer.remove(donor)
+            rows = np.flatnonzero(at == donor)
+            total, extra = int(votes[donor]), int(votes[donor]) - Q
+            # Per paper, never per parcel: rule 48(3) truncates each paper's value.
+            value[rows] = value[rows] * extra // total
+            note += f"surplus of {names[donor]} transferred"
+            excluded = []
+        else:
+            alive = np.flatnonzero(continuing)
+            low = votes[alive].min()
+            tied = [int(i) for i in alive if votes[i] == low]
+            donor = tied[0]
+            if len(tied) > 1:
+                donor, how = break_tie(tied, history, lowest=True, names=names, lots=lots,
+                                       why=f"stage {len(rounds) + 1}: equal lowest")
+                note = f"equal lowest {', '.join(names[i] for i in tied)} {how}; "
+            continuing[donor] = False
+            rows = np.flatnonzero(at == donor)
+            note += f"{names[donor]} excluded, papers transferred at their current value"
+            excluded = [names[donor]]
+            extra = int(votes[donor])
+        nxt = current_choice(ranks[rows], continuing)
+        at[rows] = nxt
+        moved = value[rows] * c[rows]
+        go = nxt != EXHAUSTED
+        received = _credited(nxt[go], moved[go], m)
+        lost = extra - int(received.sum())  # non-transferable papers and fractions lost to truncation
+        non_transferable += lost
+        votes += received
+        votes[donor] = Q if donor in elected else 0
+        history.append(votes.copy())
+        rounds.append(Round(
+            len(rounds) + 1, _tallies(votes, names, continuing, elected), excluded=excluded,
+            transferred_from=names[donor],
+            transfers={names[i]: received[i] / SCALE for i in np.flatnonzero(received)},
+            non_transferable=lost / SCALE, exhausted=non_transferable / SCALE, note=note,
+        ))
+
+    return TallyResult(
+        method="stv_scottish", options=list(names), winners=[names[i] for i in elected], seats=seats,
+        ranking=[[names[i]] for i in elected], totals={names[i]: history[0][i] / SCALE for i in range(m)},
+        rounds=rounds, quota=float(quota), ballots=float(c.sum()), seed=lots.seed, lots=lots.log,
+        extra={"valid_papers": papers},
+    )
+
+
+def _credited(at: np.ndarray, units: np.ndarray, m: int) -> np.ndarray:
+    live = at != EXHAUSTED
+    # float64 sums are exact below 2**53 units (90 billion votes): ample.
+    return np.rint(np.bincount(at[live], weights=units[live], minlength=m)).astype(np.int64)
+
+
+def _tallies(votes, names, continuing, elected) -> dict[str, float]:
+    shown = set(np.flatnonzero(continuing).tolist()) | set(elected)
+    return {names[i]: votes[i] / SCALE for i in range(len(names)) if i in shown}
+
+
+# ---------------------------------------------------------------- Meek
+
+HOPEFUL, ELECTED, EXCLUDED = 0, 1, 2
+
+
+def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
+                   omega: float = 1e-5, max_iterations: int = 10_000) -> TallyResult:
+    """Meek STV after Hill, Wichmann and Woodall, "Algorithm 123" (Computer Journal, 1987).
+
+    Every option has a keep value: 1 while hopeful, 0 once excluded, and for an
+    elected option the share of each vote reaching it that it keeps. Each
+    ballot gives each option in turn ``keep`` of what is left of it. The quota
+    is (votes not exhausted) / (seats + 1); keep values are updated as
+    k <- k * quota / votes until the elected options' total surplus is below
+    ``omega`` (the algorithm's 0.00001). A hopeful option with more than the
+    quota is elected. Otherwise the lowest hopeful is excluded; the iteration
+    may stop early once the total surplus is smaller than the gap between the
+    two lowest, because no further iteration could change who is lowest.
+    Ties for lowest are settled by lot, as in the published algorithm.
+    Arithmetic is float64 rather than the algorithm's nine-decimal fixed point.
+    """
+    _check_seats(profile, seats)
+    orders = profile.orders()
+    names = profile.options
+    m = len(names)
+    counts = profile.counts
+    total = float(counts.sum())
+    flow = _MeekFlow(orders, counts, m)
+    status = np.zeros(m, dtype=np.int8)
+    keep = np.ones(m)
+    lots = Lots(seed)
+    rounds: list[Round] = []
+    elected: list[int] = []
+    iterations = 0
+    tiny = 1e-12 * max(total, 1.0)
+    while len(elected) < seats:
+        hopeful = np.flatnonzero(status == HOPEFUL)
+        if len(hopeful) <= seats - len(elected):
+            if not rounds:
+                flow.stage(status)
+                votes, excess = flow.votes(keep)
+                quota = (total - excess) / (seats + 1)
+                rounds.append(Round(1, {names[i]: float(votes[i]) for i in range(m)}, exhausted=float(excess),
+                                    note="first preferences"))
+            hopeful = sorted(hopeful.tolist(), key=lambda i: -votes[i])
+            for i in hopeful:
+                status[i] = ELECTED
+                elected.append(i)
+            rounds[-1].elected.extend(names[i] for i in hopeful)
+            rounds[-1].note += "; hopeful options fill the seats left"
+            break
+        flow.stage(status)
+        newly: list[int] = []
+        while True:
+            iterations += 1
+            votes, excess = flow.votes(keep)
+            quota = (total - excess) / (seats + 1)
+            over = [int(i) for i in hopeful if votes[i] > quota + tiny]
+            if over:
+                newly = sorted(over, key=lambda i: -votes[i])[: seats - len(elected)]
+                break
+            el = np.flatnonzero(status == ELECTED)
+            surplus = float((votes[el] - quota).sum()) if len(el) else 0.0
+            if surplus < omega or iterations >= max_iterations:
+                break
+            low2 = np.sort(votes[hopeful])[:2]
+            if len(low2) == 2 and surplus < low2[1] - low2[0]:
+                break
+            keep[el] = np.minimum(1.0, keep[el] * quota / votes[el])
+        rnd = Round(len(rounds) + 1, {names[i]: float(votes[i]) for i in range(m) if status[i] != EXCLUDED},
+                    exhausted=float(excess))
+        rnd.note = f"quota {quota:.6f} after {iterations} iterations"
+        rounds.append(rnd)
+        if newly:
+            for i in newly:
+                status[i] = ELECTED
+                elected.append(i)
+                rnd.elected.append(names[i])
+                # Start the new keep value at the share it must keep; iteration refines it.
+                keep[i] = quota / votes[i]
+            continue
+        low = votes[hopeful].min()
+        tied = [int(i) for i in hopeful if votes[i] - low <= tiny]
+        loser = tied[0]
+        if len(tied) > 1:
+            loser = tied[lots.choose([names[i] for i in tied], f"stage {rnd.number}: equal lowest")]
+            rnd.note += f"; tie for lowest between {', '.join(names[i] for i in tied)} settled by lot"
+        status[loser] = EXCLUDED
+        keep[loser] = 0.0
+        rnd.excluded.append(names[loser])
+    return TallyResult(
+        method="stv_meek", options=list(names), winners=[names[i] for i in elected], seats=seats,
+        ranking=[[names[i]] for i in elected], totals={names[i]: float(rounds[0].tallies[names[i]]) for i in range(m)}
+        if rounds else {}, rounds=rounds, quota=float(quota) if rounds else None, ballots=total,
+        seed=lots.seed, lots=lots.log, extra={"keep_values": {names[i]: float(keep[i]) for i in range(m)},
+                                               "iterations": iterations, "omega": omega},
+    )
+
+
+class _MeekFlow:
+    """Votes for given keep values, over distinct ballots.
+
+    Within a stage (fixed hopeful/elected/excluded), a ballot whose path to its
+    first hopeful option crosses no elected option always gives the same votes:
+    those are added once per stage, and only the ballots that cross an elected
+    option are re-flowed each iteration.
+    """
+
+    def __init__(self, orders: np.ndarray, counts: np.ndarray, m: int):
+        self.orders = orders.astype(np.intp)
+        self.counts = counts
+        self.m = m
+
+    def stage(self, status: np.ndarray) -> None:
+        o = self.orders
+        code = np.where(o >= 0, status[np.maximum(o, 0)], -1)  # -1: end of ballot
+        stop = np.argmax((code == HOPEFUL) | (code == -1), axis=1)
+        ends = np.take_along_axis(code, stop[:, None], axis=1)[:, 0]
+        never = ~((code == HOPEFUL) | (code == -1)).any(axis=1)
+        stop = np.where(never, o.shape[1], stop)
+        before = np.arange(o.shape[1])[None, :] < stop[:, None]
+        crosses = ((code == ELECTED) & before).any(axis=1)
+        fixed = ~crosses
+        go = fixed & ~never & (ends == HOPEFUL)
+        target = np.take_along_axis(o, np.minimum(stop, o.shape[1] - 1)[:, None], axis=1)[:, 0]
+        self.fixed_votes = np.bincount(target[go], weights=self.counts[go], minlength=self.m)
+        self.fixed_excess = float(self.counts[fixed & ~go].sum())
+        rows = np.flatnonzero(crosses)
+        depth = stop[rows] + 1  # positions each varying ballot can reach (up to its first hopeful)
+        order = np.argsort(-depth, kind="stable")
+        rows, depth = rows[order], depth[order]
+        self.var_counts = self.counts[rows]
+        sub = o[rows]
+        width = int(depth.max()) if len(depth) else 0
+        width = min(width, o.shape[1])
+        self.columns = []
+        for k in range(width):
+            n = int(np.searchsorted(-depth, -(k + 1), side="right"))
+            col = sub[:n, k]
+            self.columns.append((n, np.where(col >= 0, col, self.m)))
+
+    def votes(self, keep: np.ndarray) -> tuple[np.ndarray, float]:
+        ext = np.append(keep, 0.0)  # index m: past the end of a ballot, keeps nothing
+        rem = self.var_counts.copy()
+        votes = np.zeros(self.m + 1)
+        for n, col in self.columns:
+            take = rem[:n] * ext[col]
+            votes += np.bincount(col, weights=take, minlength=self.m + 1)
+            rem[:n] -= take
+        return votes[: self.m] + self.fixed_votes, float(rem.sum()) + self.fixed_excess

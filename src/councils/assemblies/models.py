@@ -27,6 +27,22 @@ class DecisionMethod(models.TextChoices):
     MAJORITY = "majority", "Majority of votes cast"
     TWO_THIRDS = "two_thirds", "Two thirds of votes cast"
     MAJORITY_OF_MEMBERS = "majority_of_members", "Majority of all members"
+    CONSENSUS = "consensus", "Consensus (any block stops it)"
+    APPROVAL = "approval", "Approval (approve any number of options)"
+    SCORE = "score", "Score (rate every option)"
+    IRV = "irv", "Instant-runoff (ranked)"
+    SCHULZE = "schulze", "Schulze (ranked, Condorcet)"
+    RANKED_PAIRS = "ranked_pairs", "Ranked pairs (ranked, Condorcet)"
+    STV = "stv", "Single transferable vote (several seats)"
+    # Only ever the second round of a failed consensus, at the charter's fallback threshold.
+    FALLBACK = "fallback", "Fallback supermajority after a failed consensus"
+
+
+YES_NO_METHODS = {DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.MAJORITY_OF_MEMBERS}
+CONSENSUS_METHODS = {DecisionMethod.CONSENSUS, DecisionMethod.FALLBACK}
+RANKED_METHODS = {DecisionMethod.IRV, DecisionMethod.SCHULZE, DecisionMethod.RANKED_PAIRS, DecisionMethod.STV}
+OPTION_METHODS = RANKED_METHODS | {DecisionMethod.APPROVAL, DecisionMethod.SCORE}
+ALL_METHODS = [m for m in DecisionMethod.values if m != DecisionMethod.FALLBACK]
 
 
 class Council(models.Model):
@@ -73,6 +89,20 @@ class Charter(models.Model):
     )
     deliberation_period = models.DurationField(default=timedelta(days=3))
     voting_period = models.DurationField(default=timedelta(days=4))
+    # Limits within which a proposal may set its own periods.
+    min_deliberation_period = models.DurationField(default=timedelta(0))
+    min_voting_period = models.DurationField(default=timedelta(minutes=1))
+    max_voting_period = models.DurationField(default=timedelta(days=90))
+    allowed_methods = models.JSONField(default=list, blank=True, help_text="empty: every method")
+    consensus_fallback = models.DecimalField(
+        max_digits=4, decimal_places=3, null=True, blank=True,
+        help_text="supermajority allowed on a second round after a failed consensus; empty: none",
+    )
+    secret_ballots = models.BooleanField(default=False, help_text="every vote of this council is secret")
+    officer_term = models.DurationField(default=timedelta(days=365))
+
+    def allows(self, method: str) -> bool:
+        return method == DecisionMethod.FALLBACK or not self.allowed_methods or method in self.allowed_methods
 
     @property
     def subject(self) -> str:
@@ -85,6 +115,13 @@ class Charter(models.Model):
             "quorum": str(self.quorum),
             "deliberation_period_s": int(self.deliberation_period.total_seconds()),
             "voting_period_s": int(self.voting_period.total_seconds()),
+            "min_deliberation_period_s": int(self.min_deliberation_period.total_seconds()),
+            "min_voting_period_s": int(self.min_voting_period.total_seconds()),
+            "max_voting_period_s": int(self.max_voting_period.total_seconds()),
+            "allowed_methods": list(self.allowed_methods),
+            "consensus_fallback": str(self.consensus_fallback) if self.consensus_fallback is not None else None,
+            "secret_ballots": self.secret_ballots,
+            "officer_term_s": int(self.officer_term.total_seconds()),
         }
 
 
@@ -118,4 +155,39 @@ class Membership(models.Model):
             "member": self.member.username,
             "joined_at": self.joined_at.isoformat(),
             "left_at": self.left_at.isoformat() if self.left_at else None,
+        }
+
+
+class OfficeRole(models.TextChoices):
+    FACILITATOR = "facilitator", "Facilitator"
+    SECRETARY = "secretary", "Secretary"
+
+
+class Office(models.Model):
+    """A term of office, won in an election of the council. Procedural powers only: schedule and moderate."""
+
+    council = models.ForeignKey(Council, on_delete=models.PROTECT, related_name="offices")
+    role = models.CharField(max_length=20, choices=OfficeRole.choices)
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="offices")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    elected_by = models.ForeignKey("decisions.Decision", on_delete=models.PROTECT, related_name="offices")
+
+    class Meta:
+        ordering = ["role", "starts_at", "pk"]
+
+    @property
+    def subject(self) -> str:
+        return f"office:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {
+            "council": self.council_id,
+            "role": self.role,
+            "holder": self.holder.username,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "elected_by": self.elected_by_id,
         }

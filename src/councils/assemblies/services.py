@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from councils import clock
-from councils.assemblies.models import Admission, Charter, Council, CouncilKind, DecisionMethod, Membership
+from councils.assemblies.models import ALL_METHODS, Admission, Charter, Council, CouncilKind, DecisionMethod, Membership
 from councils.assemblies.permissions import membership_of, require_member, require_person
 from councils.errors import Conflict, Invalid, NotAllowed
 from councils.record.services import append
@@ -22,31 +22,59 @@ from councils.record.services import append
 MAX_PERIOD = timedelta(days=365)
 
 
+CHARTER_FIELDS = {
+    "admission", "decision_method", "quorum", "deliberation_period", "voting_period", "min_deliberation_period",
+    "min_voting_period", "max_voting_period", "allowed_methods", "consensus_fallback", "secret_ballots", "officer_term",
+}
+
+
+def _share(value, name: str) -> Decimal:
+    try:
+        share = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise Invalid(f"{name.replace('_', ' ')} must be a number between 0 and 1", field=name) from None
+    if not share.is_finite() or not Decimal(0) <= share <= Decimal(1):
+        raise Invalid(f"{name.replace('_', ' ')} must be a share between 0 and 1", field=name)
+    return share.quantize(Decimal("0.001"))
+
+
 def _clean_charter(charter: dict | None) -> dict:
-    charter = dict(charter or {})
-    unknown = set(charter) - {"admission", "decision_method", "quorum", "deliberation_period", "voting_period"}
+    charter = {k: v for k, v in dict(charter or {}).items() if v is not None}
+    unknown = set(charter) - CHARTER_FIELDS
     if unknown:
         raise Invalid(f"unknown charter field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     if "admission" in charter and charter["admission"] not in Admission.values:
         raise Invalid(f"admission must be one of {', '.join(Admission.values)}", field="admission")
-    if "decision_method" in charter and charter["decision_method"] not in DecisionMethod.values:
-        raise Invalid(f"decision method must be one of {', '.join(DecisionMethod.values)}", field="decision_method")
+    if "decision_method" in charter and charter["decision_method"] not in ALL_METHODS:
+        raise Invalid(f"decision method must be one of {', '.join(ALL_METHODS)}", field="decision_method")
+    if "allowed_methods" in charter:
+        methods = charter["allowed_methods"]
+        if not isinstance(methods, (list, tuple)) or any(m not in ALL_METHODS for m in methods):
+            raise Invalid(f"allowed methods are a list drawn from {', '.join(ALL_METHODS)}", field="allowed_methods")
+        charter["allowed_methods"] = sorted(set(methods))
+        if methods and charter.get("decision_method", DecisionMethod.MAJORITY) not in methods:
+            raise Invalid("the default decision method must be one the charter allows", field="decision_method")
     if "quorum" in charter:
-        try:
-            quorum = Decimal(str(charter["quorum"]))
-        except (InvalidOperation, ValueError):
-            raise Invalid("quorum must be a number between 0 and 1", field="quorum") from None
-        if not quorum.is_finite() or not Decimal(0) <= quorum <= Decimal(1):
-            raise Invalid("quorum must be a share between 0 and 1", field="quorum")
-        charter["quorum"] = quorum.quantize(Decimal("0.001"))
-    for name in ("deliberation_period", "voting_period"):
+        charter["quorum"] = _share(charter["quorum"], "quorum")
+    if "consensus_fallback" in charter:
+        charter["consensus_fallback"] = _share(charter["consensus_fallback"], "consensus_fallback")
+        if charter["consensus_fallback"] <= Decimal("0.5"):
+            raise Invalid("a fallback after a failed consensus is a supermajority: more than one half", field="consensus_fallback")
+    if "secret_ballots" in charter and not isinstance(charter["secret_ballots"], bool):
+        raise Invalid("secret ballots is yes or no", field="secret_ballots")
+    bounds = {
+        "deliberation_period": timedelta(0), "voting_period": timedelta(minutes=1),
+        "min_deliberation_period": timedelta(0), "min_voting_period": timedelta(minutes=1),
+        "max_voting_period": timedelta(minutes=1), "officer_term": timedelta(days=1),
+    }
+    for name, low in bounds.items():
         if name in charter:
             period = charter[name]
             if not isinstance(period, timedelta):
                 raise Invalid(f"{name.replace('_', ' ')} must be a duration", field=name)
-            low = timedelta(0) if name == "deliberation_period" else timedelta(minutes=1)
-            if not low <= period <= MAX_PERIOD:
-                raise Invalid(f"{name.replace('_', ' ')} must be between {low} and 365 days", field=name)
+            high = timedelta(days=5 * 365) if name == "officer_term" else MAX_PERIOD
+            if not low <= period <= high:
+                raise Invalid(f"{name.replace('_', ' ')} must be between {low} and {high.days} days", field=name)
     return charter
 
 

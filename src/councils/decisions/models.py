@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+
+from councils.assemblies.models import CONSENSUS_METHODS, OPTION_METHODS, RANKED_METHODS, YES_NO_METHODS, DecisionMethod
 
 
 class ProposalKind(models.TextChoices):
@@ -13,18 +17,31 @@ class ProposalKind(models.TextChoices):
     REMOVAL = "removal", "Removal of a member"
     AFFILIATION = "affiliation", "Joining a federation"
     DISAFFILIATION = "disaffiliation", "Leaving a federation"
+    AMENDMENT = "amendment", "Amendment"
+    ELECTION = "election", "Election of officers"
+    APPEAL = "appeal", "Appeal against hiding a comment"
 
 
 class ProposalState(models.TextChoices):
+    DRAFT = "draft", "Draft"
     DELIBERATION = "deliberation", "In deliberation"
     VOTING = "voting", "Voting open"
     CLOSED = "closed", "Voting closed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    ACCEPTED = "accepted", "Accepted by the author"  # amendments only
 
 
 class Choice(models.TextChoices):
     YES = "yes", "Yes"
     NO = "no", "No"
     ABSTAIN = "abstain", "Abstain"
+    AGREE = "agree", "Agree"
+    STAND_ASIDE = "stand_aside", "Stand aside"
+    BLOCK = "block", "Block"
+
+
+YES_NO_CHOICES = (Choice.YES, Choice.NO, Choice.ABSTAIN)
+CONSENSUS_CHOICES = (Choice.AGREE, Choice.STAND_ASIDE, Choice.BLOCK)
 
 
 class Proposal(models.Model):
@@ -41,13 +58,30 @@ class Proposal(models.Model):
     federation = models.ForeignKey(
         "assemblies.Council", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # An amendment's main proposal; a fallback round's failed consensus.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="amendments")
+    fallback_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="fallback")
+    # An amendment replaces one passage of its main proposal's text.
+    passage = models.TextField(blank=True)
+    replacement = models.TextField(blank=True)
+    office = models.CharField(max_length=20, blank=True)  # elections: the office elected
+    comment = models.ForeignKey("Comment", null=True, blank=True, on_delete=models.PROTECT, related_name="appeals")
     created_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)  # null: a draft, seen by its author only
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
     deliberation_ends = models.DateTimeField()
     voting_ends = models.DateTimeField(db_index=True)
     # The rule is fixed when the proposal is made, so changing the charter later
     # cannot change how an open vote is counted.
     decision_method = models.CharField(max_length=30)
     quorum = models.DecimalField(max_digits=4, decimal_places=3)
+    seats = models.PositiveSmallIntegerField(default=1)
+    max_score = models.PositiveSmallIntegerField(default=5)
+    secret = models.BooleanField(default=False)
+    consensus_fallback = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+
+    RECORDED_FILTER = {"published_at__isnull": False}
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -59,6 +93,12 @@ class Proposal(models.Model):
         return reverse("proposal", args=[self.council.slug, self.pk])
 
     def state(self, now: datetime) -> str:
+        if self.published_at is None:
+            return ProposalState.DRAFT
+        if self.withdrawn_at is not None:
+            return ProposalState.WITHDRAWN
+        if self.accepted_at is not None:
+            return ProposalState.ACCEPTED
         if now < self.deliberation_ends:
             return ProposalState.DELIBERATION
         if now < self.voting_ends:
@@ -67,9 +107,27 @@ class Proposal(models.Model):
 
     @property
     def decision_method_label(self) -> str:
-        from councils.assemblies.models import DecisionMethod
-
         return DecisionMethod(self.decision_method).label
+
+    @property
+    def is_yes_no(self) -> bool:
+        return self.decision_method in YES_NO_METHODS
+
+    @property
+    def is_consensus(self) -> bool:
+        return self.decision_method in CONSENSUS_METHODS
+
+    @property
+    def is_ranked(self) -> bool:
+        return self.decision_method in RANKED_METHODS
+
+    @property
+    def has_options(self) -> bool:
+        return self.decision_method in OPTION_METHODS
+
+    @property
+    def allows_ties(self) -> bool:
+        return self.decision_method in (DecisionMethod.SCHULZE, DecisionMethod.RANKED_PAIRS)
 
     @property
     def subject(self) -> str:
@@ -84,11 +142,49 @@ class Proposal(models.Model):
             "author": self.author.username,
             "subject_member": self.subject_member.username if self.subject_member_id else None,
             "federation": self.federation_id,
+            "parent": self.parent_id,
+            "fallback_of": self.fallback_of_id,
+            "passage": self.passage,
+            "replacement": self.replacement,
+            "office": self.office,
+            "comment": self.comment_id,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
+            "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
             "deliberation_ends": self.deliberation_ends.isoformat(),
             "voting_ends": self.voting_ends.isoformat(),
             "decision_method": self.decision_method,
             "quorum": str(self.quorum),
+            "seats": self.seats,
+            "max_score": self.max_score,
+            "secret": self.secret,
+            "consensus_fallback": str(self.consensus_fallback) if self.consensus_fallback is not None else None,
+            "options": [option.record_state() for option in self.options.all()],
         }
+
+
+class Option(models.Model):
+    """An option or a candidate. Fixed when the proposal is published."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="options")
+    position = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "position"], name="option_position_unique"),
+            models.UniqueConstraint(fields=["proposal", "label"], name="option_label_unique"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def record_state(self) -> dict:
+        return {"id": self.pk, "label": self.label, "description": self.description,
+                "member": self.member.username if self.member_id else None}
 
 
 class Comment(models.Model):
@@ -96,6 +192,10 @@ class Comment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
     created_at = models.DateTimeField()
+    # Moderation hides, never deletes: the reason is shown in its place and any member may appeal.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    hidden_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -105,15 +205,27 @@ class Comment(models.Model):
         return f"comment:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"proposal": self.proposal_id, "author": self.author.username, "body": self.body}
+        return {
+            "proposal": self.proposal_id, "author": self.author.username, "body": self.body,
+            "hidden_at": self.hidden_at.isoformat() if self.hidden_at else None,
+            "hidden_by": self.hidden_by.username if self.hidden_by_id else None,
+            "hidden_reason": self.hidden_reason,
+        }
 
 
 class Ballot(models.Model):
-    """An open ballot: who voted what is visible to members and in the record."""
+    """An open ballot: who voted what is visible to members and in the record.
+
+    ``choice`` holds yes/no/abstain or agree/stand aside/block; ``content_json``
+    holds approvals (a list of option ids), scores ({option id: score}) or a
+    ranking (a list of groups of option ids, best first).
+    """
 
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="ballots")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ballots")
-    choice = models.CharField(max_length=10, choices=Choice.choices)
+    choice = models.CharField(max_length=12, choices=Choice.choices, blank=True)
+    content_json = models.TextField(blank=True)
+    reason = models.TextField(blank=True)  # a block needs one
     cast_at = models.DateTimeField()
     changed_at = models.DateTimeField()
 
@@ -121,17 +233,62 @@ class Ballot(models.Model):
         constraints = [models.UniqueConstraint(fields=["proposal", "voter"], name="one_ballot_per_voter")]
 
     @property
+    def content(self):
+        return json.loads(self.content_json) if self.content_json else None
+
+    @property
     def subject(self) -> str:
         return f"ballot:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"proposal": self.proposal_id, "voter": self.voter.username, "choice": self.choice}
+        return {"proposal": self.proposal_id, "voter": self.voter.username, "choice": self.choice,
+                "content": self.content, "reason": self.reason}
+
+
+class VoterRegister(models.Model):
+    """Who has voted in a secret vote, and nothing about how."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="register")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["proposal", "voter"], name="one_registration_per_voter")]
+
+    @property
+    def subject(self) -> str:
+        return f"register:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {"proposal": self.proposal_id, "voter": self.voter.username}
+
+
+class SecretBallot(models.Model):
+    """A secret ballot. Deliberately no voter, no time and a random key: nothing in the row leads to who cast it.
+
+    The voter holds a secret; its SHA-256 finds the ballot to change it, and its
+    receipt (derived from the secret) is published with the contents after the close.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="secret_ballots")
+    receipt = models.CharField(max_length=32, unique=True)
+    secret_digest = models.CharField(max_length=64, unique=True)
+    choice = models.CharField(max_length=12, choices=Choice.choices, blank=True)
+    content_json = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+
+    @property
+    def content(self):
+        return json.loads(self.content_json) if self.content_json else None
 
 
 class Outcome(models.TextChoices):
     ADOPTED = "adopted", "Adopted"
     REJECTED = "rejected", "Rejected"
     NO_QUORUM = "no_quorum", "No quorum"
+    DECIDED = "decided", "Decided"  # options or candidates chosen
+    NO_RESULT = "no_result", "No result (no valid ballots)"
 
 
 class Decision(models.Model):
@@ -139,25 +296,38 @@ class Decision(models.Model):
 
     proposal = models.OneToOneField(Proposal, on_delete=models.PROTECT, related_name="decision")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    yes = models.PositiveIntegerField()
-    no = models.PositiveIntegerField()
-    abstain = models.PositiveIntegerField()
+    yes = models.PositiveIntegerField(default=0)
+    no = models.PositiveIntegerField(default=0)
+    abstain = models.PositiveIntegerField(default=0)
+    blocks = models.PositiveIntegerField(default=0)
+    ballots = models.PositiveIntegerField(default=0)
     members = models.PositiveIntegerField()
     quorum_met = models.BooleanField()
     decided_at = models.DateTimeField()
+    winners_json = models.TextField(default="[]")
     tally_json = models.TextField()
+    # SHA-256 over the canonical list of every ballot counted: re-count and compare.
+    ballots_digest = models.CharField(max_length=64, blank=True)
 
     @property
     def subject(self) -> str:
         return f"decision:{self.pk}"
 
     @property
+    def winners(self) -> list[str]:
+        return json.loads(self.winners_json)
+
+    @property
+    def tally(self) -> dict:
+        return json.loads(self.tally_json)
+
+    @property
     def cast(self) -> int:
-        return self.yes + self.no + self.abstain
+        return self.ballots
 
     @property
     def turnout(self) -> float:
-        return self.cast / self.members if self.members else 0.0
+        return self.ballots / self.members if self.members else 0.0
 
     def record_state(self) -> dict:
         return {
@@ -166,7 +336,31 @@ class Decision(models.Model):
             "yes": self.yes,
             "no": self.no,
             "abstain": self.abstain,
+            "blocks": self.blocks,
+            "ballots": self.ballots,
             "members": self.members,
             "quorum_met": self.quorum_met,
             "decided_at": self.decided_at.isoformat(),
+            "winners": self.winners,
+            "ballots_digest": self.ballots_digest,
         }
+
+
+class MinorityReport(models.Model):
+    """A statement of members on the losing side, attached to the decision for good."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="minority_reports")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["decision", "author"], name="one_minority_report_per_member")]
+
+    @property
+    def subject(self) -> str:
+        return f"minority_report:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {"decision": self.decision_id, "author": self.author.username, "body": self.body}

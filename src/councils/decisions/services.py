@@ -1,4 +1,4 @@
-"""Proposals, comments, ballots and decisions.
+"""Proposals, amendments, comments, ballots, decisions, minority reports and officers' procedural acts.
 
 A vote closes at its stored ``voting_ends``, whoever reads it first: every
 read path calls ``settle_due`` which writes the decision, stamped at the close,
@@ -7,28 +7,91 @@ if nobody has yet. No background worker is needed for a vote to close.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from councils import clock
-from councils.assemblies.models import Council, DecisionMethod
+from councils.assemblies.models import (
+    CONSENSUS_METHODS,
+    OPTION_METHODS,
+    YES_NO_METHODS,
+    Council,
+    DecisionMethod,
+    Office,
+    OfficeRole,
+)
 from councils.assemblies.permissions import membership_of, require_member
-from councils.decisions.models import Ballot, Choice, Comment, Decision, Outcome, Proposal, ProposalKind, ProposalState
-from councils.errors import Closed, Conflict, Invalid, NotAllowed
-from councils.record.services import append
-from councils.tally import tally_majority
+from councils.decisions.ballots import Vote, clean_vote, digest, engine_input
+from councils.decisions.models import (
+    Ballot,
+    Choice,
+    Comment,
+    Decision,
+    MinorityReport,
+    Option,
+    Outcome,
+    Proposal,
+    ProposalKind,
+    ProposalState,
+    SecretBallot,
+    VoterRegister,
+)
+from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
+from councils.record.services import append, lock_chains
+from councils import tally
 
 MAX_HORIZON = timedelta(days=366)
 MAX_BODY = 100_000
+MAX_OPTIONS = 50
 METHOD_RULES = {
     DecisionMethod.MAJORITY: {"threshold": Fraction(1, 2), "base": "cast"},
     DecisionMethod.TWO_THIRDS: {"threshold": Fraction(2, 3), "base": "cast"},
     DecisionMethod.MAJORITY_OF_MEMBERS: {"threshold": Fraction(1, 2), "base": "members"},
 }
+# Kinds whose method is fixed by their nature, not chosen by the author.
+YES_NO_KINDS = {ProposalKind.ADMISSION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION,
+                ProposalKind.AMENDMENT, ProposalKind.APPEAL}
+OFFICER_ROLES = (OfficeRole.FACILITATOR, OfficeRole.SECRETARY)
+
+
+# ----- reading -------------------------------------------------------------
+
+
+def visible_proposals(user, council: Council):
+    """Published proposals, plus the user's own drafts."""
+    published = Q(published_at__isnull=False)
+    if getattr(user, "is_authenticated", False):
+        published |= Q(author=user)
+    return Proposal.objects.filter(council=council).filter(published)
+
+
+def require_visible(user, proposal: Proposal) -> Proposal:
+    if proposal.published_at is None and getattr(user, "pk", None) != proposal.author_id:
+        raise NotFound("no such proposal")
+    return proposal
+
+
+def current_officers(council: Council, now: datetime | None = None):
+    now = now or clock.now()
+    return Office.objects.filter(council=council, starts_at__lte=now, ends_at__gt=now, ended_at__isnull=True).select_related("holder")
+
+
+def is_officer(user, council: Council, now: datetime | None = None) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return current_officers(council, now).filter(holder=user).exists() and membership_of(user, council) is not None
+
+
+# ----- making proposals ----------------------------------------------------
 
 
 def _clean_text(title: str, body: str) -> tuple[str, str]:
@@ -43,7 +106,7 @@ def _clean_text(title: str, body: str) -> tuple[str, str]:
     return title, body
 
 
-def _periods(council: Council, now: datetime, deliberation_ends, voting_ends) -> tuple[datetime, datetime]:
+def _periods(council: Council, now: datetime, deliberation_ends, voting_ends, *, limits=True) -> tuple[datetime, datetime]:
     charter = council.charter
     if deliberation_ends is None:
         deliberation_ends = now + charter.deliberation_period
@@ -59,18 +122,63 @@ def _periods(council: Council, now: datetime, deliberation_ends, voting_ends) ->
         raise Invalid("voting must end after deliberation ends", field="voting_ends")
     if voting_ends - now > MAX_HORIZON:
         raise Invalid("voting must end within a year", field="voting_ends")
+    if limits:
+        if deliberation_ends - now < charter.min_deliberation_period - timedelta(minutes=1):
+            raise Invalid(f"the charter asks for at least {charter.min_deliberation_period} of deliberation", field="deliberation_ends")
+        voting = voting_ends - deliberation_ends
+        if voting < charter.min_voting_period:
+            raise Invalid(f"the charter asks for at least {charter.min_voting_period} of voting", field="voting_ends")
+        if voting > charter.max_voting_period:
+            raise Invalid(f"the charter allows at most {charter.max_voting_period} of voting", field="voting_ends")
     return deliberation_ends, voting_ends
 
 
-def _new_proposal(council, author, now, *, kind, title, body, deliberation_ends, voting_ends, subject_member=None, federation=None):
-    charter = council.charter
-    proposal = Proposal.objects.create(
-        council=council, kind=kind, title=title, body=body, author=author, subject_member=subject_member,
-        federation=federation, created_at=now, deliberation_ends=deliberation_ends, voting_ends=voting_ends,
-        decision_method=charter.decision_method, quorum=charter.quorum,
-    )
-    append(council, kind="proposal.created", subject=proposal.subject, state=proposal.record_state(), at=now, actor=author)
-    return proposal
+def _clean_options(options, method: str, seats: int, kind: str, council: Council) -> list[dict]:
+    if method not in OPTION_METHODS:
+        if options:
+            raise Invalid("only approval, score, ranked and STV votes have options", field="options")
+        return []
+    cleaned = []
+    for raw in options or []:
+        raw = {"label": raw} if isinstance(raw, str) else dict(raw)
+        label = (raw.get("label") or "").strip()
+        member = raw.get("member")
+        if kind == ProposalKind.ELECTION:
+            user = member if hasattr(member, "pk") else get_user_model().objects.filter(username=member or label).first()
+            if user is None or membership_of(user, council) is None:
+                raise Invalid(f"candidate {label or member!r} is not a member of {council.name}", field="options")
+            member, label = user, label or user.username
+        if not label:
+            raise Invalid("every option needs a label", field="options")
+        if len(label) > 200:
+            raise Invalid("an option's label has at most 200 characters", field="options")
+        cleaned.append({"label": label, "description": (raw.get("description") or "")[:5000], "member": member if hasattr(member, "pk") else None})
+    if len(cleaned) < 2:
+        raise Invalid("give at least two options or candidates", field="options")
+    if len(cleaned) > MAX_OPTIONS:
+        raise Invalid(f"at most {MAX_OPTIONS} options", field="options")
+    if len({o["label"] for o in cleaned}) != len(cleaned):
+        raise Invalid("two options have the same label", field="options")
+    if method == DecisionMethod.STV and not 1 <= seats < len(cleaned):
+        raise Invalid("STV needs fewer seats than candidates", field="seats")
+    return cleaned
+
+
+def _clean_method(council, kind, method, seats) -> str:
+    if kind in YES_NO_KINDS:
+        return DecisionMethod.MAJORITY if kind == ProposalKind.AMENDMENT else council.charter.decision_method if council.charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY
+    if kind == ProposalKind.ELECTION:
+        method = method or (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV)
+        if method not in (DecisionMethod.IRV, DecisionMethod.STV):
+            raise Invalid("officers are elected by instant-runoff (one seat) or STV (several)", field="decision_method")
+    method = method or council.charter.decision_method
+    if method not in DecisionMethod.values or method == DecisionMethod.FALLBACK:
+        raise Invalid(f"unknown decision method {method!r}", field="decision_method")
+    if not council.charter.allows(method):
+        raise Invalid(f"the charter does not allow {DecisionMethod(method).label}", field="decision_method")
+    if method != DecisionMethod.STV and seats != 1:
+        raise Invalid("only STV fills several seats", field="seats")
+    return method
 
 
 def create_proposal(
@@ -84,15 +192,33 @@ def create_proposal(
     kind: str = ProposalKind.MOTION,
     subject_member=None,
     federation: Council | None = None,
+    decision_method: str | None = None,
+    options=None,
+    seats: int = 1,
+    max_score: int = 5,
+    secret: bool | None = None,
+    office: str = "",
+    draft: bool = False,
 ) -> Proposal:
-    """Any member may propose. Deadlines default to the charter's periods."""
+    """Any member may propose. Deadlines default to the charter's periods; a draft waits for its author to publish it."""
     now = clock.now()
     settle_due(council, now)
     require_member(actor, council, "make proposals")
     title, body = _clean_text(title, body)
+    if kind not in ProposalKind.values or kind in (ProposalKind.ADMISSION, ProposalKind.AMENDMENT, ProposalKind.APPEAL):
+        raise Invalid("kind must be one of motion, election, removal, affiliation, disaffiliation", field="kind")
+    if not isinstance(seats, int) or not 1 <= seats <= MAX_OPTIONS:
+        raise Invalid("seats is a whole number of at least 1", field="seats")
+    if not isinstance(max_score, int) or not 1 <= max_score <= 100:
+        raise Invalid("the highest score is a whole number from 1 to 100", field="max_score")
+    method = _clean_method(council, kind, decision_method, seats)
+    if kind == ProposalKind.ELECTION:
+        if office not in OfficeRole.values:
+            raise Invalid(f"an election is for one of {', '.join(OfficeRole.values)}", field="office")
+    elif office:
+        raise Invalid("only an election names an office", field="office")
+    cleaned_options = _clean_options(options, method, seats, kind, council)
     deliberation_ends, voting_ends = _periods(council, now, deliberation_ends, voting_ends)
-    if kind not in ProposalKind.values or kind == ProposalKind.ADMISSION:
-        raise Invalid(f"kind must be one of motion, removal, affiliation, disaffiliation", field="kind")
     if kind == ProposalKind.REMOVAL:
         if subject_member is None or membership_of(subject_member, council) is None:
             raise Invalid("a removal names a current member", field="subject_member")
@@ -109,8 +235,94 @@ def create_proposal(
     with transaction.atomic():
         return _new_proposal(
             council, actor, now, kind=kind, title=title, body=body, deliberation_ends=deliberation_ends,
-            voting_ends=voting_ends, subject_member=subject_member, federation=federation,
+            voting_ends=voting_ends, subject_member=subject_member, federation=federation, decision_method=method,
+            options=cleaned_options, seats=seats, max_score=max_score, office=office,
+            secret=bool(secret) or council.charter.secret_ballots, publish=not draft,
         )
+
+
+def _new_proposal(council, author, now, *, kind, title, body, deliberation_ends, voting_ends, decision_method=None,
+                  options=(), seats=1, max_score=5, secret=None, publish=True, **fields) -> Proposal:
+    charter = council.charter
+    method = decision_method or (charter.decision_method if charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY)
+    proposal = Proposal.objects.create(
+        council=council, kind=kind, title=title, body=body, author=author, created_at=now,
+        published_at=now if publish else None, deliberation_ends=deliberation_ends, voting_ends=voting_ends,
+        decision_method=method, quorum=charter.quorum, seats=seats, max_score=max_score,
+        secret=charter.secret_ballots if secret is None else secret,
+        consensus_fallback=charter.consensus_fallback if method in CONSENSUS_METHODS else None, **fields,
+    )
+    for position, option in enumerate(options):
+        Option.objects.create(proposal=proposal, position=position, **option)
+    if publish:
+        append(council, kind="proposal.created", subject=proposal.subject, state=proposal.record_state(), at=now, actor=author)
+    return proposal
+
+
+def _require_author(actor, proposal: Proposal, doing: str) -> None:
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAllowed(f"Log in to {doing}.")
+    if proposal.author_id != actor.pk:
+        raise NotAllowed(f"Only the author may {doing}.")
+    require_member(actor, proposal.council, doing)
+
+
+def publish_draft(actor, proposal: Proposal, *, deliberation_ends=None, voting_ends=None) -> Proposal:
+    now = clock.now()
+    _require_author(actor, proposal, "publish this draft")
+    if proposal.published_at is not None:
+        raise Conflict("this proposal is already published")
+    if deliberation_ends is None and proposal.deliberation_ends >= now:
+        deliberation_ends, voting_ends = proposal.deliberation_ends, voting_ends or proposal.voting_ends
+    deliberation_ends, voting_ends = _periods(proposal.council, now, deliberation_ends, voting_ends)
+    with transaction.atomic():
+        proposal.published_at = now
+        proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
+        proposal.save(update_fields=["published_at", "deliberation_ends", "voting_ends"])
+        append(proposal.council, kind="proposal.created", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
+    return proposal
+
+
+def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
+    """The author may withdraw before voting opens; after that the council's vote runs its course."""
+    now = clock.now()
+    _require_author(actor, proposal, "withdraw it")
+    state = proposal.state(now)
+    if state not in (ProposalState.DRAFT, ProposalState.DELIBERATION) and not (
+        proposal.kind == ProposalKind.AMENDMENT and state == ProposalState.VOTING
+    ):
+        raise Closed("Voting has opened: the proposal can no longer be withdrawn.")
+    with transaction.atomic():
+        proposal.withdrawn_at = now
+        proposal.save(update_fields=["withdrawn_at"])
+        if proposal.published_at is not None:
+            append(proposal.council, kind="proposal.withdrawn", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
+    return proposal
+
+
+def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting_ends: datetime) -> Proposal:
+    """The author or an officer may move the deadlines while the proposal is in deliberation, never after voting opened."""
+    now = clock.now()
+    council = proposal.council
+    settle_due(council, now)
+    require_member(actor, council, "reschedule proposals")
+    if proposal.author_id != actor.pk and not is_officer(actor, council, now):
+        raise NotAllowed("Only the author or an officer (facilitator, secretary) may reschedule a proposal.")
+    if proposal.kind in (ProposalKind.AMENDMENT, ProposalKind.ADMISSION, ProposalKind.APPEAL):
+        raise NotAllowed("This vote's deadlines follow from its rules and cannot be moved.")
+    if proposal.state(now) != ProposalState.DELIBERATION:
+        raise Closed("Deadlines cannot change once voting has opened.")
+    deliberation_ends, voting_ends = _periods(council, now, deliberation_ends, voting_ends)
+    with transaction.atomic():
+        proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
+        proposal.save(update_fields=["deliberation_ends", "voting_ends"])
+        append(council, kind="proposal.rescheduled", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
+        # Amendments are voted until the main proposal's deliberation ends.
+        for amendment in proposal.amendments.filter(withdrawn_at__isnull=True, accepted_at__isnull=True):
+            amendment.voting_ends = deliberation_ends
+            amendment.save(update_fields=["voting_ends"])
+            append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor)
+    return proposal
 
 
 def open_admission_vote(applicant, council: Council, now: datetime) -> Proposal:
@@ -126,13 +338,86 @@ def open_admission_vote(applicant, council: Council, now: datetime) -> Proposal:
 
 
 def _open_proposals(council, now):
-    return Proposal.objects.filter(council=council, voting_ends__gt=now)
+    return Proposal.objects.filter(council=council, voting_ends__gt=now, published_at__isnull=False, withdrawn_at__isnull=True)
+
+
+# ----- amendments ------------------------------------------------------------
+
+
+def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str, reason: str = "") -> Proposal:
+    """Any member may move an amendment during deliberation: replace one passage of the text.
+
+    Unless the author accepts it, the members vote on it until the deliberation
+    ends; adopted amendments change the text that is then voted.
+    """
+    now = clock.now()
+    council = proposal.council
+    settle_due(council, now)
+    require_member(actor, council, "move amendments")
+    if proposal.kind == ProposalKind.AMENDMENT or proposal.published_at is None:
+        raise Invalid("amendments are moved to a published proposal", field="proposal")
+    if proposal.state(now) != ProposalState.DELIBERATION:
+        raise Closed("Amendments are moved during deliberation.")
+    if not passage:
+        raise Invalid("quote the passage to replace", field="passage")
+    occurrences = proposal.body.count(passage)
+    if occurrences == 0:
+        raise Invalid("the passage is not in the proposal's text", field="passage")
+    if occurrences > 1:
+        raise Invalid("the passage occurs more than once: quote more of it", field="passage")
+    if passage == replacement:
+        raise Invalid("the replacement is the same as the passage", field="replacement")
+    if len(replacement) > MAX_BODY or len(reason or "") > 20_000:
+        raise Invalid("the amendment is too long", field="replacement")
+    number = proposal.amendments.count() + 1
+    with transaction.atomic():
+        return _new_proposal(
+            council, actor, now, kind=ProposalKind.AMENDMENT, title=f"Amendment {number} to “{proposal.title}”",
+            body=reason or "", deliberation_ends=now, voting_ends=proposal.deliberation_ends, parent=proposal,
+            passage=passage, replacement=replacement, secret=proposal.secret,
+        )
+
+
+def accept_amendment(actor, amendment: Proposal) -> Proposal:
+    """The main proposal's author takes an amendment into the text; its vote is then moot."""
+    now = clock.now()
+    if amendment.kind != ProposalKind.AMENDMENT:
+        raise Invalid("only amendments are accepted", field="proposal")
+    main = amendment.parent
+    _require_author(actor, main, "accept amendments into the text")
+    if main.state(now) != ProposalState.DELIBERATION or amendment.state(now) != ProposalState.VOTING:
+        raise Closed("Amendments are accepted during deliberation, before their vote closes.")
+    with transaction.atomic():
+        _replace_passage(main, amendment, now, actor=actor, how="accepted by the author")
+        amendment.accepted_at = now
+        amendment.save(update_fields=["accepted_at"])
+        append(main.council, kind="amendment.accepted", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor)
+    return main
+
+
+def _replace_passage(main: Proposal, amendment: Proposal, at, *, actor, how: str) -> bool:
+    main.refresh_from_db(fields=["body"])
+    if main.body.count(amendment.passage) != 1:
+        append(main.council, kind="amendment.lapsed", subject=amendment.subject, state=amendment.record_state(), at=at, actor=actor,
+               reason="its passage is no longer in the text")
+        return False
+    main.body = main.body.replace(amendment.passage, amendment.replacement, 1)
+    main.save(update_fields=["body"])
+    append(main.council, kind="proposal.amended", subject=main.subject, state=main.record_state(), at=at, actor=actor,
+           amendment=amendment.pk, how=how)
+    return True
+
+
+# ----- comments and moderation -----------------------------------------------
 
 
 def add_comment(actor, proposal: Proposal, body: str) -> Comment:
     now = clock.now()
     settle_due(proposal.council, now)
     require_member(actor, proposal.council, "comment")
+    require_visible(actor, proposal)
+    if proposal.published_at is None:
+        raise Closed("Publish the draft before discussing it.")
     body = (body or "").strip()
     if not body:
         raise Invalid("a comment cannot be empty", field="body")
@@ -144,42 +429,141 @@ def add_comment(actor, proposal: Proposal, body: str) -> Comment:
     return comment
 
 
-def cast_ballot(actor, proposal: Proposal, choice: str) -> Ballot:
-    """Cast or change a ballot while voting is open."""
-    if choice not in Choice.values:
-        raise Invalid(f"choice must be one of {', '.join(Choice.values)}", field="choice")
+def hide_comment(actor, comment: Comment, reason: str) -> Comment:
+    """An officer hides a comment; the reason is shown in its place, recorded, and open to appeal."""
+    now = clock.now()
+    council = comment.proposal.council
+    settle_due(council, now)
+    require_member(actor, council, "moderate")
+    if not is_officer(actor, council, now):
+        raise NotAllowed("Only the council's elected facilitator or secretary may hide a comment.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("hiding a comment needs a reason, shown to all", field="reason")
+    if comment.hidden_at is not None:
+        raise Conflict("this comment is already hidden")
+    with transaction.atomic():
+        comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, actor, reason[:5000]
+        comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        append(council, kind="comment.hidden", subject=comment.subject, state=comment.record_state(), at=now, actor=actor)
+    return comment
+
+
+def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
+    """Any member may appeal a hiding to the assembly: a yes/no vote on restoring the comment opens at once."""
+    now = clock.now()
+    council = comment.proposal.council
+    settle_due(council, now)
+    require_member(actor, council, "appeal")
+    if comment.hidden_at is None:
+        raise Invalid("this comment is not hidden", field="comment")
+    if _open_proposals(council, now).filter(kind=ProposalKind.APPEAL, comment=comment).exists():
+        raise Conflict("an appeal about this comment is already open")
+    with transaction.atomic():
+        return _new_proposal(
+            council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the comment by {comment.author.username}?",
+            body=f"{comment.hidden_by.username} hid this comment on “{comment.proposal.title}”, giving the reason: "
+                 f"{comment.hidden_reason}\n\nThe comment:\n\n> " + comment.body.replace("\n", "\n> "),
+            deliberation_ends=now, voting_ends=now + council.charter.voting_period, comment=comment,
+        )
+
+
+# ----- ballots -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecretReceipt:
+    """What a secret voter keeps: the receipt to find their ballot in the published list, the secret to change it."""
+
+    receipt: str
+    secret: str
+    changed: bool
+
+
+def _receipt_of(secret: str) -> str:
+    return hashlib.sha256(f"councils-receipt:{secret}".encode()).hexdigest()[:20]
+
+
+def _secret_digest(secret: str) -> str:
+    return hashlib.sha256(f"councils-secret:{secret}".encode()).hexdigest()
+
+
+def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
+    """Cast or change a ballot while voting is open.
+
+    Open votes return the Ballot. Secret votes return a SecretReceipt: the first
+    time with a new secret; to change the ballot later the voter gives it back.
+    """
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
     require_member(actor, council, "vote")
+    require_visible(actor, proposal)
     state = proposal.state(now)
     if state == ProposalState.DELIBERATION:
         raise Closed(f"Voting opens at {proposal.deliberation_ends:%Y-%m-%d %H:%M %Z}.")
-    if state == ProposalState.CLOSED:
-        raise Closed("Voting has closed.")
+    if state != ProposalState.VOTING:
+        raise Closed("Voting has closed." if state == ProposalState.CLOSED else f"This proposal is {ProposalState(state).label.lower()}.")
+    option_ids = list(proposal.options.values_list("pk", flat=True))
+    clean = clean_vote(proposal, vote, option_ids)
+    if proposal.secret:
+        return _cast_secret(actor, proposal, clean, secret, now)
     with transaction.atomic():
         ballot = Ballot.objects.select_for_update().filter(proposal=proposal, voter=actor).first()
         if ballot is None:
             try:
                 with transaction.atomic():
-                    ballot = Ballot.objects.create(proposal=proposal, voter=actor, choice=choice, cast_at=now, changed_at=now)
+                    ballot = Ballot.objects.create(
+                        proposal=proposal, voter=actor, choice=clean.choice, content_json=clean.content_json(),
+                        reason=clean.reason, cast_at=now, changed_at=now,
+                    )
             except IntegrityError:
                 # A second request from the same member raced this one: treat it as a change.
                 ballot = Ballot.objects.select_for_update().get(proposal=proposal, voter=actor)
             else:
                 append(council, kind="ballot.cast", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor)
                 return ballot
-        if ballot.choice == choice:
+        if (ballot.choice, ballot.content_json, ballot.reason) == (clean.choice, clean.content_json(), clean.reason):
             return ballot
-        ballot.choice = choice
-        ballot.changed_at = now
-        ballot.save(update_fields=["choice", "changed_at"])
+        ballot.choice, ballot.content_json, ballot.reason, ballot.changed_at = clean.choice, clean.content_json(), clean.reason, now
+        ballot.save(update_fields=["choice", "content_json", "reason", "changed_at"])
         append(council, kind="ballot.changed", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor)
     return ballot
 
 
+def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now) -> SecretReceipt:
+    council = proposal.council
+    with transaction.atomic():
+        lock_chains(council)
+        registered = VoterRegister.objects.filter(proposal=proposal, voter=actor).exists()
+        if registered:
+            if not secret:
+                raise Conflict("You have voted. To change your secret ballot, give the secret you received.", field="secret")
+            ballot = SecretBallot.objects.select_for_update().filter(proposal=proposal, secret_digest=_secret_digest(secret)).first()
+            if ballot is None:
+                raise NotAllowed("That secret does not match a ballot in this vote.")
+            ballot.choice, ballot.content_json, ballot.reason = clean.choice, clean.content_json(), clean.reason
+            ballot.save(update_fields=["choice", "content_json", "reason"])
+            # The change is not recorded as an act: an entry at this moment would link it to the voter's session.
+            return SecretReceipt(ballot.receipt, secret, changed=True)
+        if secret:
+            raise Invalid("You have not voted yet; a secret is given with your first ballot.", field="secret")
+        secret = secrets.token_urlsafe(24)
+        registration = VoterRegister.objects.create(proposal=proposal, voter=actor, registered_at=now)
+        SecretBallot.objects.create(
+            proposal=proposal, receipt=_receipt_of(secret), secret_digest=_secret_digest(secret),
+            choice=clean.choice, content_json=clean.content_json(), reason=clean.reason,
+        )
+        append(council, kind="voter.registered", subject=registration.subject, state=registration.record_state(), at=now, actor=actor)
+    return SecretReceipt(_receipt_of(secret), secret, changed=False)
+
+
 def withdraw_open_ballots(member, council: Council, now: datetime, exclude: Proposal | None = None) -> int:
-    """Withdraw a departing member's ballots from votes still open (inside the caller's transaction)."""
+    """Withdraw a departing member's open ballots from votes still open (inside the caller's transaction).
+
+    A secret ballot cannot be found from its voter, by design: it stays, and the
+    member no longer counts among the members at the close.
+    """
     ballots = Ballot.objects.filter(proposal__council=council, proposal__voting_ends__gt=now, voter=member)
     if exclude is not None:
         ballots = ballots.exclude(proposal=exclude)
@@ -192,25 +576,56 @@ def withdraw_open_ballots(member, council: Council, now: datetime, exclude: Prop
     return count
 
 
+def ballot_rows(proposal: Proposal) -> list[dict]:
+    """Every ballot of the vote as plain data: open ones with the voter, secret ones with the receipt."""
+    if proposal.secret:
+        rows = [{"receipt": b.receipt, "choice": b.choice, "content": b.content, "reason": b.reason}
+                for b in proposal.secret_ballots.all()]
+        return sorted(rows, key=lambda r: r["receipt"])
+    rows = [{"voter": b.voter.username, "choice": b.choice, "content": b.content, "reason": b.reason}
+            for b in proposal.ballots.select_related("voter")]
+    return sorted(rows, key=lambda r: r["voter"])
+
+
 def current_counts(proposal: Proposal) -> dict[str, int]:
     counts = {choice: 0 for choice in Choice.values}
-    for row in proposal.ballots.values("choice"):
-        counts[row["choice"]] += 1
+    for row in ballot_rows(proposal):
+        if row["choice"]:
+            counts[row["choice"]] += 1
+    counts["ballots"] = proposal.secret_ballots.count() if proposal.secret else proposal.ballots.count()
     return counts
 
 
-def tally_proposal(proposal: Proposal, members: int):
-    counts = current_counts(proposal)
-    rule = METHOD_RULES[proposal.decision_method]
-    return tally_majority(
-        counts["yes"], counts["no"], counts["abstain"], members=members, quorum=Fraction(str(proposal.quorum)), **rule
-    )
+def my_vote(user, proposal: Proposal):
+    """The user's open ballot, or True if they voted secretly (nothing more is known), or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if proposal.secret:
+        return VoterRegister.objects.filter(proposal=proposal, voter=user).exists() or None
+    return Ballot.objects.filter(proposal=proposal, voter=user).first()
+
+
+ballot_of = my_vote
+
+
+def find_receipt(proposal: Proposal, receipt: str) -> dict | None:
+    """After the close, anyone can look a receipt up and see the ballot counted under it."""
+    if proposal.state(clock.now()) != ProposalState.CLOSED:
+        raise Closed("Receipts are published when the vote closes.")
+    ballot = proposal.secret_ballots.filter(receipt=(receipt or "").strip()).first()
+    if ballot is None:
+        return None
+    return {"receipt": ballot.receipt, "choice": ballot.choice, "content": ballot.content, "reason": ballot.reason}
+
+
+# ----- closing votes -------------------------------------------------------------
 
 
 def settle_due(council: Council | None, now: datetime | None = None) -> list[Decision]:
     """Write the decision of every vote in ``council`` (or concerning it as a federation) that has closed."""
     now = now or clock.now()
-    due = Proposal.objects.filter(voting_ends__lte=now, decision__isnull=True)
+    due = Proposal.objects.filter(voting_ends__lte=now, decision__isnull=True, published_at__isnull=False,
+                                  withdrawn_at__isnull=True, accepted_at__isnull=True)
     if council is not None:
         due = due.filter(Q(council=council) | Q(federation=council))
     decisions = []
@@ -219,6 +634,59 @@ def settle_due(council: Council | None, now: datetime | None = None) -> list[Dec
         if decision is not None:
             decisions.append(decision)
     return decisions
+
+
+def _seed(proposal: Proposal, ballots_digest: str) -> int:
+    """Lots are drawn from the ballots themselves: unknowable before the close, reproducible by anyone after."""
+    return int(hashlib.sha256(f"{proposal.pk}:{ballots_digest}".encode()).hexdigest()[:8], 16)
+
+
+def count_votes(proposal: Proposal, members: int, rows: list[dict], ballots_digest: str) -> dict:
+    """Run the engine for this proposal's method. Returns the decision's fields."""
+    method = proposal.decision_method
+    quorum = Fraction(str(proposal.quorum))
+    counts = {c: sum(1 for r in rows if r["choice"] == c) for c in Choice.values}
+    fields = {"yes": counts["yes"], "no": counts["no"], "abstain": counts["abstain"], "blocks": counts["block"],
+              "ballots": len(rows)}
+    if method in YES_NO_METHODS:
+        result = tally.tally_majority(counts["yes"], counts["no"], counts["abstain"], members=members, quorum=quorum,
+                                      **METHOD_RULES[method])
+        return {**fields, "outcome": result.outcome, "quorum_met": result.quorum_met, "winners": [], "tally": result.to_dict()}
+    if method in CONSENSUS_METHODS:
+        fallback = method == DecisionMethod.FALLBACK
+        result = tally.tally_consensus(
+            counts["agree"], counts["stand_aside"], counts["block"], members=members, quorum=quorum,
+            fallback_threshold=proposal.consensus_fallback, fallback_round=fallback,
+        )
+        return {**fields, "yes": counts["agree"], "abstain": counts["stand_aside"], "outcome": result.outcome,
+                "quorum_met": result.quorum_met, "winners": [], "tally": result.to_dict()}
+    quorum_met = quorum == 0 or (members > 0 and Fraction(len(rows)) >= quorum * members)
+    options = list(proposal.options.all())
+    labels = {o.pk: o.label for o in options}
+    names = [o.label for o in options]
+    data = engine_input(proposal, rows, labels)
+    seed = _seed(proposal, ballots_digest)
+    if not data or (method in (DecisionMethod.APPROVAL,) and not any(data)):
+        return {**fields, "outcome": Outcome.NO_QUORUM if not quorum_met else Outcome.NO_RESULT, "quorum_met": quorum_met,
+                "winners": [], "tally": {"method": method, "options": names, "winners": [], "ballots": len(rows)}}
+    if method == DecisionMethod.APPROVAL:
+        result = tally.tally_approval(names, data, seed=seed)
+    elif method == DecisionMethod.SCORE:
+        result = tally.tally_score(names, data, max_score=proposal.max_score, seed=seed)
+    else:
+        profile = tally.Profile.from_rankings(names, data)
+        if method == DecisionMethod.IRV:
+            result = tally.tally_irv(profile, seed=seed)
+        elif method == DecisionMethod.SCHULZE:
+            result = tally.tally_schulze(profile, seed=seed)
+        elif method == DecisionMethod.RANKED_PAIRS:
+            result = tally.tally_ranked_pairs(profile, seed=seed)
+        else:
+            result = tally.tally_stv_scottish(profile, proposal.seats, seed=seed)
+    winners = list(result.winners[: proposal.seats])
+    outcome = Outcome.DECIDED if quorum_met else Outcome.NO_QUORUM
+    return {**fields, "outcome": outcome, "quorum_met": quorum_met, "winners": winners if quorum_met else [],
+            "tally": result.to_dict()}
 
 
 def settle_proposal(proposal: Proposal) -> Decision | None:
@@ -230,21 +698,21 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
         with transaction.atomic():
             # Lock the chain first: two readers settling the same vote queue here,
             # and the second finds the decision already written.
-            from councils.record.services import lock_chains
-
             lock_chains(proposal.council)
             if Decision.objects.filter(proposal=proposal).exists():
                 return None
             members = members_at(proposal.council, closed_at).count()
-            result = tally_proposal(proposal, members)
-            counts = current_counts(proposal)
+            rows = ballot_rows(proposal)
+            ballots_digest = digest(rows)
+            counted = count_votes(proposal, members, rows, ballots_digest)
             decision = Decision.objects.create(
-                proposal=proposal, outcome=result.outcome, yes=counts["yes"], no=counts["no"], abstain=counts["abstain"],
-                members=members, quorum_met=result.quorum_met, decided_at=closed_at,
-                tally_json=json.dumps(result.to_dict(), sort_keys=True),
+                proposal=proposal, outcome=counted["outcome"], yes=counted["yes"], no=counted["no"],
+                abstain=counted["abstain"], blocks=counted["blocks"], ballots=counted["ballots"], members=members,
+                quorum_met=counted["quorum_met"], decided_at=closed_at, winners_json=json.dumps(counted["winners"]),
+                tally_json=json.dumps(counted["tally"], sort_keys=True), ballots_digest=ballots_digest,
             )
             append(proposal.council, kind="decision.made", subject=decision.subject, state=decision.record_state(), at=closed_at)
-            if decision.outcome == Outcome.ADOPTED:
+            if decision.outcome in (Outcome.ADOPTED, Outcome.DECIDED):
                 _apply(decision)
             return decision
     except IntegrityError:
@@ -252,7 +720,8 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
 
 
 def _apply(decision: Decision) -> None:
-    kind = decision.proposal.kind
+    proposal = decision.proposal
+    kind = proposal.kind
     if kind == ProposalKind.ADMISSION:
         from councils.assemblies.services import admit_by_decision
 
@@ -265,6 +734,33 @@ def _apply(decision: Decision) -> None:
         from councils.federation.services import apply_affiliation_decision
 
         apply_affiliation_decision(decision)
+    elif kind == ProposalKind.AMENDMENT:
+        _replace_passage(proposal.parent, proposal, decision.decided_at, actor=None, how="adopted by vote")
+    elif kind == ProposalKind.ELECTION:
+        _install_officers(decision)
+    elif kind == ProposalKind.APPEAL:
+        comment = proposal.comment
+        comment.hidden_at, comment.hidden_by, comment.hidden_reason = None, None, ""
+        comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        append(proposal.council, kind="comment.restored", subject=comment.subject, state=comment.record_state(),
+               at=decision.decided_at, decision=decision.pk)
+
+
+def _install_officers(decision: Decision) -> None:
+    proposal = decision.proposal
+    council, at = proposal.council, decision.decided_at
+    for office in Office.objects.filter(council=council, role=proposal.office, ended_at__isnull=True, ends_at__gt=at):
+        office.ended_at = at
+        office.save(update_fields=["ended_at"])
+        append(council, kind="office.ended", subject=office.subject, state=office.record_state(), at=at, decision=decision.pk)
+    by_label = {o.label: o for o in proposal.options.all()}
+    for label in decision.winners:
+        holder = by_label[label].member
+        if holder is None or membership_of(holder, council) is None:
+            continue  # a winner who has left the council takes no office
+        office = Office.objects.create(council=council, role=proposal.office, holder=holder, starts_at=at,
+                                       ends_at=at + council.charter.officer_term, elected_by=decision)
+        append(council, kind="office.taken", subject=office.subject, state=office.record_state(), at=at, decision=decision.pk)
 
 
 def get_decision(proposal: Proposal, now: datetime | None = None) -> Decision | None:
@@ -275,10 +771,71 @@ def get_decision(proposal: Proposal, now: datetime | None = None) -> Decision | 
     return Decision.objects.filter(proposal=proposal).first()
 
 
-def ballot_of(user, proposal: Proposal) -> Ballot | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    return Ballot.objects.filter(proposal=proposal, voter=user).first()
+def call_fallback_round(actor, proposal: Proposal) -> Proposal:
+    """After a consensus failed on blocks, any member may call the second round the charter allows."""
+    now = clock.now()
+    council = proposal.council
+    decision = get_decision(proposal, now)
+    require_member(actor, council, "call a second round")
+    if proposal.decision_method != DecisionMethod.CONSENSUS or decision is None:
+        raise Invalid("a second round follows a decided consensus vote", field="proposal")
+    if proposal.consensus_fallback is None:
+        raise NotAllowed("The charter allows no fallback vote after a failed consensus.")
+    if decision.outcome != Outcome.REJECTED or decision.blocks == 0:
+        raise Invalid("a second round follows only a consensus that failed on blocks", field="proposal")
+    if Proposal.objects.filter(fallback_of=proposal).exists():
+        raise Conflict("the second round has already been called")
+    with transaction.atomic():
+        return _new_proposal(
+            council, actor, now, kind=proposal.kind, title=f"Second round: {proposal.title}"[:200], body=proposal.body,
+            deliberation_ends=now, voting_ends=now + council.charter.voting_period, decision_method=DecisionMethod.FALLBACK,
+            fallback_of=proposal, secret=proposal.secret, subject_member=proposal.subject_member, federation=proposal.federation,
+        )
+
+
+# ----- after the decision ---------------------------------------------------------
+
+
+def on_losing_side(user, decision: Decision) -> bool:
+    proposal = decision.proposal
+    if proposal.secret:
+        # Who voted how is unknowable by design: anyone who voted may speak for the minority.
+        return VoterRegister.objects.filter(proposal=proposal, voter=user).exists()
+    ballot = Ballot.objects.filter(proposal=proposal, voter=user).first()
+    if ballot is None:
+        return False
+    if proposal.is_yes_no or proposal.is_consensus:
+        losing = {Outcome.ADOPTED: {"no", "block"}, Outcome.REJECTED: {"yes", "agree"}}.get(decision.outcome, set())
+        return ballot.choice in losing
+    labels = {o.pk: o.label for o in proposal.options.all()}
+    content = ballot.content
+    if proposal.decision_method == DecisionMethod.APPROVAL:
+        supported = {labels[i] for i in content or []}
+    elif proposal.decision_method == DecisionMethod.SCORE:
+        best = max((content or {}).values(), default=0)
+        supported = {labels[int(i)] for i, s in (content or {}).items() if s == best and best > 0}
+    else:
+        supported = {labels[i] for i in (content[0] if content else [])}
+    return bool(supported) and not supported & set(decision.winners)
+
+
+def add_minority_report(actor, decision: Decision, body: str) -> MinorityReport:
+    now = clock.now()
+    council = decision.proposal.council
+    require_member(actor, council, "write a minority report")
+    if not on_losing_side(actor, decision):
+        raise NotAllowed("A minority report is written by members who voted on the losing side.")
+    body = (body or "").strip()
+    if not body:
+        raise Invalid("a minority report cannot be empty", field="body")
+    if len(body) > 20_000:
+        raise Invalid("a minority report has at most 20,000 characters", field="body")
+    if MinorityReport.objects.filter(decision=decision, author=actor).exists():
+        raise Conflict("You have already attached a minority report to this decision.")
+    with transaction.atomic():
+        report = MinorityReport.objects.create(decision=decision, author=actor, body=body, created_at=now)
+        append(council, kind="minority_report.attached", subject=report.subject, state=report.record_state(), at=now, actor=actor)
+    return report
 
 
 def proposals_awaiting_ballot(user, now: datetime | None = None):
@@ -289,20 +846,25 @@ def proposals_awaiting_ballot(user, now: datetime | None = None):
     return (
         Proposal.objects.filter(
             council__memberships__member=user, council__memberships__left_at__isnull=True,
-            deliberation_ends__lte=now, voting_ends__gt=now,
+            deliberation_ends__lte=now, voting_ends__gt=now, published_at__isnull=False,
+            withdrawn_at__isnull=True, accepted_at__isnull=True,
         )
         .exclude(ballots__voter=user)
+        .exclude(register__voter=user)
         .select_related("council")
+        .distinct()
         .order_by("voting_ends")
     )
 
 
-__all__ = [
-    "NotAllowed",
-    "add_comment",
-    "cast_ballot",
-    "create_proposal",
-    "get_decision",
-    "settle_due",
-    "tally_proposal",
-]
+def check_ballot_digests() -> list[tuple[str, str]]:
+    """For `councils verify`: every decided vote's ballots still hash to the digest its decision recorded,
+    and no secret vote holds more ballots than registered voters."""
+    problems = []
+    for decision in Decision.objects.select_related("proposal"):
+        if digest(ballot_rows(decision.proposal)) != decision.ballots_digest:
+            problems.append((decision.subject, "ballots no longer match the digest the decision recorded (altered behind the application's back)"))
+    for proposal in Proposal.objects.filter(secret=True):
+        if proposal.secret_ballots.count() != proposal.register.count():
+            problems.append((proposal.subject, "secret ballots and registered voters differ in number (ballot stuffing or removal)"))
+    return problems

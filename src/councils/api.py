@@ -7,6 +7,7 @@ record is public; every act needs a member.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -25,8 +26,17 @@ class TokenAuth(HttpBearer):
 
 
 token_auth = TokenAuth()
+
+
+class Anonymous:
+    """Reading is open to all; a token or session, when given, shows the reader's own drafts too."""
+
+    def __call__(self, request):
+        return request.user if request.user.is_authenticated else AnonymousUser()
+
 # Acts: a token or a logged-in browser session (the session path checks CSRF).
 member_auth = [token_auth, django_auth]
+optional_auth = [token_auth, Anonymous()]
 
 api = NinjaAPI(
     title="Councils API",

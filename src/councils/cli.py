@@ -5,6 +5,7 @@
     councils verify           recompute every record chain; non-zero exit on the first bad entry
     councils tally FILE ...   count a ballot file (see ``councils tally --help``)
     councils plan FILE ...    run the planning procedure (see ``councils plan --help``)
+    councils notify           send the email notifications that are due (``--every 300`` to keep running)
     councils manage ARGS      Django's management commands (migrate, createsuperuser, ...)
 """
 
@@ -102,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         from councils.commands.plan import main as plan_main
 
         return plan_main(argv[1:])
+    if argv and argv[0] == "notify":
+        from councils.commands.notify import main as notify_main
+
+        return notify_main(argv[1:])
 
     parser = argparse.ArgumentParser(prog="councils", description="Councils: federations of self-managed councils.")
     parser.add_argument("--data", help="data folder (default: $COUNCILS_DATA or ./councils-data)")
@@ -117,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("verify", help="verify every council's record").set_defaults(func=cmd_verify)
     sub.add_parser("tally", help="count a ballot file (councils tally --help)")
     sub.add_parser("plan", help="run the planning procedure (councils plan --help)")
+    sub.add_parser("notify", help="send due email notifications (councils notify --help)")
     manage = sub.add_parser("manage", help="Django management commands")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)

@@ -179,6 +179,14 @@ if _env_flag("COUNCILS_HTTPS"):
     SECURE_SSL_REDIRECT = _env_flag("COUNCILS_SSL_REDIRECT", True)
 
 EMAIL_BACKEND = os.environ.get("COUNCILS_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("COUNCILS_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("COUNCILS_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("COUNCILS_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("COUNCILS_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_flag("COUNCILS_EMAIL_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("COUNCILS_EMAIL_FROM", "councils@localhost")
+# The address links in emails point to.
+SITE_URL = os.environ.get("COUNCILS_SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

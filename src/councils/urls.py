@@ -4,6 +4,7 @@ from django.urls import path
 from councils.accounts import views as accounts
 from councils.api import api
 from councils.assemblies import views as assemblies
+from councils.decisions import feeds
 from councils.decisions import views as decisions
 from councils.record import views as record
 from councils.web import views as web
@@ -15,6 +16,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", accounts.profile, name="profile"),
     path("profile/tokens/", accounts.create_token, name="token-create"),
+    path("profile/notifications/", accounts.notifications, name="notifications"),
     path("profile/tokens/<int:token_id>/revoke/", accounts.revoke_token, name="token-revoke"),
     path("councils/", assemblies.council_list, name="council-list"),
     path("councils/new/", assemblies.council_create, name="council-create"),
@@ -22,9 +24,20 @@ urlpatterns = [
     path("c/<slug:slug>/join/", assemblies.join, name="council-join"),
     path("c/<slug:slug>/leave/", assemblies.leave, name="council-leave"),
     path("c/<slug:slug>/record/", record.council_record, name="council-record"),
+    path("c/<slug:slug>/calendar.ics", feeds.council_calendar, name="council-calendar"),
     path("c/<slug:slug>/proposals/new/", decisions.proposal_create, name="proposal-create"),
     path("c/<slug:slug>/p/<int:pk>/", decisions.proposal_detail, name="proposal"),
     path("c/<slug:slug>/p/<int:pk>/vote/", decisions.vote, name="proposal-vote"),
     path("c/<slug:slug>/p/<int:pk>/comment/", decisions.comment, name="proposal-comment"),
+    path("c/<slug:slug>/p/<int:pk>/amend/", decisions.amend, name="proposal-amend"),
+    path("c/<slug:slug>/p/<int:pk>/accept/", decisions.accept_amendment, name="proposal-accept"),
+    path("c/<slug:slug>/p/<int:pk>/publish/", decisions.publish, name="proposal-publish"),
+    path("c/<slug:slug>/p/<int:pk>/withdraw/", decisions.withdraw, name="proposal-withdraw"),
+    path("c/<slug:slug>/p/<int:pk>/schedule/", decisions.schedule, name="proposal-schedule"),
+    path("c/<slug:slug>/p/<int:pk>/fallback/", decisions.fallback, name="proposal-fallback"),
+    path("c/<slug:slug>/p/<int:pk>/minority-report/", decisions.minority_report, name="proposal-minority-report"),
+    path("c/<slug:slug>/p/<int:pk>/ballots.<str:fmt>", decisions.download_ballots, name="proposal-ballots"),
+    path("c/<slug:slug>/comments/<int:comment_id>/hide/", decisions.hide_comment, name="comment-hide"),
+    path("c/<slug:slug>/comments/<int:comment_id>/appeal/", decisions.appeal_comment, name="comment-appeal"),
     path("api/", api.urls),
 ]

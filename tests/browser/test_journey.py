@@ -38,13 +38,15 @@ def test_sign_up_found_propose_vote_and_see_the_result(page, tmp_path):
 
     page.get_by_role("radio", name="Yes", exact=True).check()
     page.get_by_role("button", name="Cast my vote").click()
-    page.get_by_text("Your vote is recorded: Yes").wait_for()
+    page.get_by_text("Your vote is recorded").wait_for()
     page.get_by_role("radio", name="No", exact=True).check()
     page.get_by_role("button", name="Change my vote").click()
-    page.get_by_text("Your vote is recorded: No").wait_for()
+    page.get_by_text("Your vote is recorded").wait_for()
+    assert page.get_by_role("radio", name="No", exact=True).is_checked()
     page.get_by_role("radio", name="Yes", exact=True).check()
     page.get_by_role("button", name="Change my vote").click()
-    page.get_by_text("Your vote is recorded: Yes").wait_for()
+    page.get_by_text("Your vote is recorded").wait_for()
+    assert page.get_by_role("radio", name="Yes", exact=True).is_checked()
 
     time.sleep(max(0.0, (closes - datetime.now(timezone.utc)).total_seconds()) + 1.0)
     page.reload()

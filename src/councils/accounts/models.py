@@ -26,3 +26,41 @@ class ApiToken(models.Model):
     @staticmethod
     def digest_of(raw: str) -> str:
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class MemberSettings(models.Model):
+    """A person's own choices about how Councils reaches them. No row: the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member_settings")
+    email_notifications = models.BooleanField(default=True)
+
+    def __str__(self):
+        return f"settings of {self.user}"
+
+
+class NotificationKind(models.TextChoices):
+    OPENED = "opened", "Vote opened"
+    CLOSING = "closing", "Vote closing within a day"
+    DECIDED = "decided", "Vote decided"
+
+
+class SentNotification(models.Model):
+    """One notice sent to one person. The row is written before the email goes out,
+    and the unique constraint lets exactly one of several workers claim each notice.
+
+    ``proposal_id`` is a plain number, not a foreign key, so that the accounts app
+    does not depend on the decisions app's migrations.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_notifications")
+    proposal_id = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=NotificationKind.choices)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "proposal_id", "kind"], name="one_notification_per_notice")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} of proposal {self.proposal_id} to {self.user}"

@@ -77,3 +77,25 @@ def user_for_token(raw: str):
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def set_email_notifications(actor, on: bool):
+    """Switch one's own notification emails on or off. Returns the MemberSettings row."""
+    from councils.accounts.models import MemberSettings
+
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAllowed("Log in to change your notification settings.")
+    with transaction.atomic():
+        member_settings, _ = MemberSettings.objects.select_for_update().get_or_create(user=actor)
+        if member_settings.email_notifications != bool(on):
+            member_settings.email_notifications = bool(on)
+            member_settings.save(update_fields=["email_notifications"])
+    return member_settings
+
+
+def email_notifications_on(user) -> bool:
+    """Notifications are on unless the person switched them off."""
+    from councils.accounts.models import MemberSettings
+
+    row = MemberSettings.objects.filter(user=user).values_list("email_notifications", flat=True).first()
+    return True if row is None else row

@@ -31,6 +31,7 @@ def profile(request):
     new_token = request.session.pop("new_token", None)
     return render(request, "accounts/profile.html", {
         "tokens": request.user.api_tokens.all(), "form": TokenForm(), "new_token": new_token,
+        "notifications_on": services.email_notifications_on(request.user),
     })
 
 
@@ -54,4 +55,14 @@ def create_token(request):
 def revoke_token(request, token_id: int):
     token = services.revoke_token(request.user, token_id)
     messages.success(request, f"Token {token.name} revoked.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+@acts
+def notifications(request):
+    on = request.POST.get("email_notifications") == "on"
+    services.set_email_notifications(request.user, on)
+    messages.success(request, "Email notifications are on." if on else "Email notifications are off.")
     return redirect("profile")

@@ -91,7 +91,7 @@ class Charter(models.Model):
     voting_period = models.DurationField(default=timedelta(days=4))
     # Limits within which a proposal may set its own periods.
     min_deliberation_period = models.DurationField(default=timedelta(0))
-    min_voting_period = models.DurationField(default=timedelta(minutes=1))
+    min_voting_period = models.DurationField(default=timedelta(0))
     max_voting_period = models.DurationField(default=timedelta(days=90))
     allowed_methods = models.JSONField(default=list, blank=True, help_text="empty: every method")
     consensus_fallback = models.DecimalField(

@@ -64,7 +64,7 @@ def _clean_charter(charter: dict | None) -> dict:
         raise Invalid("secret ballots is yes or no", field="secret_ballots")
     bounds = {
         "deliberation_period": timedelta(0), "voting_period": timedelta(minutes=1),
-        "min_deliberation_period": timedelta(0), "min_voting_period": timedelta(minutes=1),
+        "min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0),
         "max_voting_period": timedelta(minutes=1), "officer_term": timedelta(days=1),
     }
     for name, low in bounds.items():

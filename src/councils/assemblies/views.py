@@ -11,7 +11,7 @@ from councils.assemblies.forms import CouncilForm
 from councils.assemblies.models import Council, Membership
 from councils.assemblies.permissions import membership_of
 from councils.decisions.models import Proposal, ProposalState
-from councils.decisions.services import settle_due
+from councils.decisions.services import current_officers, settle_due, visible_proposals
 from councils.errors import CouncilsError
 from councils.federation.services import federations_of, member_councils
 from councils.web.views import acts, form_error
@@ -42,9 +42,13 @@ def council_detail(request, slug: str):
     council = get_object_or_404(Council.objects.select_related("charter"), slug=slug)
     now = clock.now()
     settle_due(council, now)
-    proposals = list(council.proposals.select_related("author", "decision").order_by("-voting_ends")[:100])
-    open_proposals = [p for p in proposals if p.state(now) != ProposalState.CLOSED]
-    decided = [p for p in proposals if p.state(now) == ProposalState.CLOSED]
+    proposals = list(
+        visible_proposals(request.user, council).filter(parent__isnull=True).select_related("author", "decision").order_by("-voting_ends")[:100]
+    )
+    for proposal in proposals:
+        proposal.state_label = ProposalState(proposal.state(now)).label
+    open_proposals = [p for p in proposals if p.state(now) in (ProposalState.DRAFT, ProposalState.DELIBERATION, ProposalState.VOTING)]
+    decided = [p for p in proposals if p not in open_proposals]
     return render(request, "assemblies/council_detail.html", {
         "council": council,
         "charter": council.charter,
@@ -54,6 +58,7 @@ def council_detail(request, slug: str):
         "decided": decided,
         "now": now,
         "federations": federations_of(council),
+        "officers": current_officers(council, now),
         "member_councils": member_councils(council) if council.is_federation else [],
         "pending_request": request.user.is_authenticated and Proposal.objects.filter(
             council=council, kind="admission", subject_member=request.user, voting_ends__gt=now).first(),

@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from councils.assemblies.models import Council
-from councils.decisions.models import Choice, ProposalKind
+from councils.assemblies.models import Council, DecisionMethod, OfficeRole
+from councils.decisions.models import ProposalKind
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+PROPOSABLE_KINDS = [ProposalKind.MOTION, ProposalKind.ELECTION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION,
+                    ProposalKind.DISAFFILIATION]
 
 
 class DateTimeLocal(forms.DateTimeInput):
@@ -14,32 +16,80 @@ class DateTimeLocal(forms.DateTimeInput):
         super().__init__(attrs={"step": "1"}, format="%Y-%m-%dT%H:%M:%S")
 
 
+def deadline_field(label: str) -> forms.DateTimeField:
+    return forms.DateTimeField(widget=DateTimeLocal(), input_formats=DATETIME_FORMATS, label=label)
+
+
 class ProposalForm(forms.Form):
-    kind = forms.ChoiceField(
-        choices=[(k, label) for k, label in ProposalKind.choices if k != ProposalKind.ADMISSION], initial=ProposalKind.MOTION
-    )
+    kind = forms.ChoiceField(choices=[(k.value, k.label) for k in PROPOSABLE_KINDS], initial=ProposalKind.MOTION)
     title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), required=False, max_length=100_000,
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, max_length=100_000,
                            label="Text", help_text="Markdown: *emphasis*, lists, links, tables.")
-    deliberation_ends = forms.DateTimeField(widget=DateTimeLocal(), input_formats=DATETIME_FORMATS,
-                                            label="Deliberation ends (voting opens)")
-    voting_ends = forms.DateTimeField(widget=DateTimeLocal(), input_formats=DATETIME_FORMATS, label="Voting ends")
+    decision_method = forms.ChoiceField(label="How the council decides")
+    options = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Options (one per line)",
+                              help_text="For approval, score, ranked and STV votes.")
+    office = forms.ChoiceField(choices=[("", "—")] + list(OfficeRole.choices), required=False, label="Office (elections)")
+    candidates = forms.ModelMultipleChoiceField(queryset=get_user_model().objects.none(), required=False,
+                                                to_field_name="username", label="Candidates (elections)",
+                                                widget=forms.CheckboxSelectMultiple)
+    seats = forms.IntegerField(min_value=1, max_value=50, initial=1, label="Seats (STV and elections)")
+    max_score = forms.IntegerField(min_value=1, max_value=100, initial=5, label="Highest score (score votes)")
+    secret = forms.BooleanField(required=False, label="Secret ballot", help_text="Who voted is known; how, only by receipt.")
+    deliberation_ends = deadline_field("Deliberation ends (voting opens)")
+    voting_ends = deadline_field("Voting ends")
     subject_member = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
                                             label="Member to remove (removal only)", to_field_name="username")
     federation = forms.ModelChoiceField(queryset=Council.objects.none(), required=False,
                                         label="Federation (joining or leaving only)", to_field_name="slug")
+    draft = forms.BooleanField(required=False, label="Keep as a draft", help_text="Only you see it until you publish it.")
 
     def __init__(self, *args, council=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subject_member"].queryset = get_user_model().objects.filter(
-            memberships__council=council, memberships__left_at__isnull=True
-        ).order_by("username")
+        members = get_user_model().objects.filter(memberships__council=council, memberships__left_at__isnull=True).order_by("username")
+        self.fields["subject_member"].queryset = members
+        self.fields["candidates"].queryset = members
         self.fields["federation"].queryset = Council.objects.filter(kind="federation").exclude(pk=council.pk)
+        charter = council.charter
+        self.fields["decision_method"].choices = [
+            (m.value, m.label) for m in DecisionMethod if m != DecisionMethod.FALLBACK and charter.allows(m.value)
+        ]
+        self.fields["decision_method"].initial = charter.decision_method
+        if charter.secret_ballots:
+            self.fields["secret"].initial = True
+            self.fields["secret"].disabled = True
+            self.fields["secret"].help_text = "The charter makes every vote secret."
+
+    def option_list(self) -> list:
+        data = self.cleaned_data
+        if data["kind"] == ProposalKind.ELECTION:
+            return [{"member": user.username} for user in data["candidates"]]
+        return [line.strip() for line in (data["options"] or "").splitlines() if line.strip()]
+
+
+class ScheduleForm(forms.Form):
+    deliberation_ends = deadline_field("Deliberation ends (voting opens)")
+    voting_ends = deadline_field("Voting ends")
+
+
+class AmendmentForm(forms.Form):
+    passage = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=100_000, label="Passage to replace",
+                              help_text="Copy it exactly from the text.")
+    replacement = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=100_000, required=False,
+                                  label="Replace it with")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20_000, required=False, label="Why")
 
 
 class CommentForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000, label="Your comment")
 
 
-class BallotForm(forms.Form):
-    choice = forms.ChoiceField(choices=Choice.choices, widget=forms.RadioSelect, label="Your vote")
+class HideForm(forms.Form):
+    reason = forms.CharField(max_length=5000, label="Reason (shown to all)")
+
+
+class MinorityReportForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000, label="Minority report")
+
+
+class ReceiptForm(forms.Form):
+    receipt = forms.CharField(max_length=40, label="Your receipt")

@@ -1,18 +1,31 @@
 from __future__ import annotations
 
+import difflib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from councils import clock
-from councils.assemblies.models import Council
+from councils.assemblies.models import Council, DecisionMethod
 from councils.assemblies.permissions import membership_of
 from councils.decisions import services
-from councils.decisions.forms import BallotForm, CommentForm, ProposalForm
-from councils.decisions.models import Proposal, ProposalState
-from councils.errors import CouncilsError, Invalid
+from councils.decisions.ballots import ballots_for_display
+from councils.decisions.exports import FORMATS, export_ballots
+from councils.decisions.forms import (
+    AmendmentForm,
+    CommentForm,
+    HideForm,
+    MinorityReportForm,
+    ProposalForm,
+    ReceiptForm,
+    ScheduleForm,
+)
+from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalState
+from councils.errors import Closed, CouncilsError, Invalid, NotFound
 from councils.web.views import acts, form_error
 
 
@@ -23,6 +36,7 @@ def proposal_create(request, slug: str):
     initial = {
         "deliberation_ends": now + council.charter.deliberation_period,
         "voting_ends": now + council.charter.deliberation_period + council.charter.voting_period,
+        "kind": request.GET.get("kind", ProposalKind.MOTION),
     }
     form = ProposalForm(request.POST or None, initial=initial, council=council)
     if request.method == "POST" and form.is_valid():
@@ -32,11 +46,14 @@ def proposal_create(request, slug: str):
                 request.user, council, title=data["title"], body=data["body"], kind=data["kind"],
                 deliberation_ends=data["deliberation_ends"], voting_ends=data["voting_ends"],
                 subject_member=data["subject_member"], federation=data["federation"],
+                decision_method=None if data["kind"] == ProposalKind.ELECTION and data["decision_method"] not in ("irv", "stv") else data["decision_method"],
+                options=form.option_list(), seats=data["seats"], max_score=data["max_score"], secret=data["secret"],
+                office=data["office"] or "", draft=data["draft"],
             )
         except CouncilsError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, "Your proposal is before the council.")
+            messages.success(request, "Your draft is saved: only you see it." if data["draft"] else "Your proposal is before the council.")
             return redirect(proposal)
     elif request.method == "GET" and not membership_of(request.user, council):
         messages.error(request, f"Only members of {council.name} may make proposals.")
@@ -44,54 +61,244 @@ def proposal_create(request, slug: str):
     return render(request, "decisions/proposal_form.html", {"form": form, "council": council})
 
 
-def _get_proposal(slug: str, pk: int) -> Proposal:
-    return get_object_or_404(
-        Proposal.objects.select_related("council", "author", "subject_member", "federation"), pk=pk, council__slug=slug
+def _get_proposal(request, slug: str, pk: int) -> Proposal:
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("council", "author", "subject_member", "federation", "parent"), pk=pk, council__slug=slug
     )
+    try:
+        services.require_visible(request.user, proposal)
+    except NotFound:
+        raise Http404("no such proposal") from None
+    return proposal
+
+
+def _amendment_diff(amendment: Proposal) -> list[tuple[str, str]]:
+    """Word-level diff of passage -> replacement, as (kind, text) pairs: kind is '', 'del' or 'ins'."""
+    old, new = amendment.passage.split(" "), amendment.replacement.split(" ")
+    parts = []
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op == "equal":
+            parts.append(("", " ".join(old[a1:a2])))
+        if op in ("delete", "replace"):
+            parts.append(("del", " ".join(old[a1:a2])))
+        if op in ("insert", "replace"):
+            parts.append(("ins", " ".join(new[b1:b2])))
+    return parts
 
 
 def proposal_detail(request, slug: str, pk: int):
-    proposal = _get_proposal(slug, pk)
+    proposal = _get_proposal(request, slug, pk)
     now = clock.now()
+    council = proposal.council
     decision = services.get_decision(proposal, now)
     state = proposal.state(now)
-    my_ballot = services.ballot_of(request.user, proposal)
+    membership = membership_of(request.user, council)
+    options = list(proposal.options.select_related("member"))
+    labels = {o.pk: o.label for o in options}
+    rows = services.ballot_rows(proposal) if (not proposal.secret or state == ProposalState.CLOSED) else []
+    my_vote = services.my_vote(request.user, proposal)
+    amendments = [
+        {"proposal": a, "state": a.state(now), "diff": _amendment_diff(a), "my_vote": services.my_vote(request.user, a),
+         "decision": services.get_decision(a, now)}
+        for a in proposal.amendments.filter(published_at__isnull=False).order_by("pk")
+    ]
     return render(request, "decisions/proposal_detail.html", {
         "proposal": proposal,
-        "council": proposal.council,
+        "council": council,
         "state": state,
         "decision": decision,
-        "membership": membership_of(request.user, proposal.council),
-        "my_ballot": my_ballot,
-        "ballot_form": BallotForm(initial={"choice": my_ballot.choice if my_ballot else None}),
+        "membership": membership,
+        "is_author": request.user.is_authenticated and request.user.pk == proposal.author_id,
+        "is_officer": services.is_officer(request.user, council, now),
+        "options": options,
+        "my_vote": my_vote,
+        "my_ranks": _my_ranks(my_vote),
+        "rank_choices": range(1, len(options) + 1),
+        "score_choices": range(0, proposal.max_score + 1),
+        "receipt": request.session.pop(f"receipt-{proposal.pk}", None),
         "comment_form": CommentForm(),
-        "comments": proposal.comments.select_related("author"),
-        "ballots": proposal.ballots.select_related("voter").order_by("voter__username"),
+        "hide_form": HideForm(),
+        "amendment_form": AmendmentForm(),
+        "schedule_form": ScheduleForm(initial={
+            "deliberation_ends": timezone.localtime(proposal.deliberation_ends), "voting_ends": timezone.localtime(proposal.voting_ends)}),
+        "minority_form": MinorityReportForm(),
+        "receipt_form": ReceiptForm(),
+        "receipt_found": _receipt_lookup(request, proposal, state, labels),
+        "can_report": decision is not None and membership is not None and services.on_losing_side(request.user, decision),
+        "can_call_fallback": (decision is not None and proposal.decision_method == DecisionMethod.CONSENSUS
+                              and proposal.consensus_fallback is not None and decision.outcome == "rejected"
+                              and decision.blocks > 0 and not Proposal.objects.filter(fallback_of=proposal).exists()),
+        "comments": proposal.comments.select_related("author", "hidden_by"),
+        "ballot_lines": list(zip(rows, ballots_for_display(proposal, rows, labels))),
         "counts": services.current_counts(proposal),
+        "amendments": amendments,
+        "downloads": [f for f in FORMATS if f == "csv" or proposal.is_ranked],
         "now": now,
     })
+
+
+def _my_ranks(my_vote) -> dict:
+    content = getattr(my_vote, "content", None)
+    if not isinstance(content, list) or not content or not isinstance(content[0], list):
+        return {}
+    return {option: rank for rank, group in enumerate(content, start=1) for option in group}
+
+
+def _receipt_lookup(request, proposal, state, labels):
+    receipt = request.GET.get("receipt")
+    if not receipt or not proposal.secret or state != ProposalState.CLOSED:
+        return None
+    found = services.find_receipt(proposal, receipt)
+    if found is None:
+        return {"receipt": receipt, "missing": True}
+    return {"receipt": receipt, "text": ballots_for_display(proposal, [found], labels)[0]}
+
+
+def vote_from_post(proposal: Proposal, post) -> dict:
+    """The ballot form's fields as the service's vote: one field per option for scores and ranks, so no drag and drop is needed."""
+    if proposal.is_yes_no or proposal.is_consensus:
+        return {"choice": post.get("choice"), "reason": post.get("reason", "")}
+    options = list(proposal.options.values_list("pk", flat=True))
+    if proposal.decision_method == DecisionMethod.APPROVAL:
+        try:
+            return {"approvals": [int(v) for v in post.getlist("approve")]}
+        except ValueError:
+            raise Invalid("unknown option", field="approvals") from None
+    if proposal.decision_method == DecisionMethod.SCORE:
+        scores = {}
+        for option in options:
+            value = post.get(f"score_{option}", "")
+            if value != "":
+                try:
+                    scores[str(option)] = int(value)
+                except ValueError:
+                    raise Invalid("a score is a whole number", field="scores") from None
+        return {"scores": scores}
+    by_rank: dict[int, list[int]] = {}
+    for option in options:
+        value = post.get(f"rank_{option}", "")
+        if value:
+            try:
+                rank = int(value)
+            except ValueError:
+                raise Invalid("a rank is a number", field="ranking") from None
+            by_rank.setdefault(rank, []).append(option)
+    return {"ranking": [by_rank[rank] for rank in sorted(by_rank)]}
 
 
 @login_required
 @require_POST
 @acts
 def vote(request, slug: str, pk: int):
-    proposal = _get_proposal(slug, pk)
-    form = BallotForm(request.POST)
+    proposal = _get_proposal(request, slug, pk)
+    target = proposal.parent or proposal
+    result = services.cast_ballot(request.user, proposal, vote_from_post(proposal, request.POST),
+                                  secret=request.POST.get("secret") or None)
+    if isinstance(result, services.SecretReceipt):
+        request.session[f"receipt-{target.pk}"] = {"receipt": result.receipt, "secret": None if result.changed else result.secret,
+                                                    "changed": result.changed, "proposal": proposal.pk}
+        messages.success(request, "Your secret ballot is changed." if result.changed else "Your secret ballot is cast.")
+    else:
+        messages.success(request, "Your vote is recorded. You may change it until voting ends.")
+    return redirect(target)
+
+
+def _post_action(service, success: str):
+    @login_required
+    @require_POST
+    @acts
+    def view(request, slug: str, pk: int):
+        proposal = _get_proposal(request, slug, pk)
+        result = service(request, proposal)
+        messages.success(request, success)
+        return redirect(result if isinstance(result, Proposal) else (proposal.parent or proposal))
+
+    return view
+
+
+def _comment_action(request, proposal):
+    form = CommentForm(request.POST)
     if not form.is_valid():
-        raise Invalid("Choose yes, no or abstain.", field="choice")
-    ballot = services.cast_ballot(request.user, proposal, form.cleaned_data["choice"])
-    messages.success(request, f"Your vote is recorded: {ballot.get_choice_display()}. You may change it until voting ends.")
-    return redirect(proposal)
+        raise Invalid("A comment cannot be empty.", field="body")
+    services.add_comment(request.user, proposal, form.cleaned_data["body"])
+    return proposal
+
+
+def _amend(request, proposal):
+    form = AmendmentForm(request.POST)
+    if not form.is_valid():
+        raise Invalid("Quote the passage to replace.", field="passage")
+    data = form.cleaned_data
+    services.move_amendment(request.user, proposal, passage=data["passage"], replacement=data["replacement"], reason=data["reason"])
+    return proposal
+
+
+def _schedule(request, proposal):
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        raise Invalid("Give both deadlines.", field="voting_ends")
+    return services.reschedule(request.user, proposal, **form.cleaned_data)
+
+
+def _minority(request, proposal):
+    form = MinorityReportForm(request.POST)
+    decision = services.get_decision(proposal)
+    if decision is None:
+        raise Closed("A minority report is attached to a decision: wait for the vote to close.")
+    if not form.is_valid():
+        raise Invalid("A minority report cannot be empty.", field="body")
+    services.add_minority_report(request.user, decision, form.cleaned_data["body"])
+    return proposal
+
+
+comment = _post_action(_comment_action, "Your comment is added.")
+amend = _post_action(_amend, "Your amendment is moved: the members vote on it until deliberation ends.")
+accept_amendment = _post_action(lambda r, p: services.accept_amendment(r.user, p), "The amendment is part of the text.")
+publish = _post_action(lambda r, p: services.publish_draft(r.user, p), "Your proposal is before the council.")
+withdraw = _post_action(lambda r, p: services.withdraw_proposal(r.user, p), "The proposal is withdrawn.")
+schedule = _post_action(_schedule, "The deadlines are moved.")
+fallback = _post_action(lambda r, p: services.call_fallback_round(r.user, p), "The second round is open.")
+minority_report = _post_action(_minority, "Your minority report is attached to the decision.")
+
+
+def _get_comment(request, slug: str, comment_id: int) -> Comment:
+    comment = get_object_or_404(Comment.objects.select_related("proposal__council"), pk=comment_id, proposal__council__slug=slug)
+    services.require_visible(request.user, comment.proposal)
+    return comment
 
 
 @login_required
 @require_POST
 @acts
-def comment(request, slug: str, pk: int):
-    proposal = _get_proposal(slug, pk)
-    form = CommentForm(request.POST)
-    if not form.is_valid():
-        raise Invalid("A comment cannot be empty.", field="body")
-    services.add_comment(request.user, proposal, form.cleaned_data["body"])
-    return redirect(proposal)
+def hide_comment(request, slug: str, comment_id: int):
+    comment = _get_comment(request, slug, comment_id)
+    form = HideForm(request.POST)
+    services.hide_comment(request.user, comment, form.data.get("reason", ""))
+    messages.success(request, "The comment is hidden; the reason is shown in its place.")
+    return redirect(comment.proposal)
+
+
+@login_required
+@require_POST
+@acts
+def appeal_comment(request, slug: str, comment_id: int):
+    appeal = services.appeal_hidden_comment(request.user, _get_comment(request, slug, comment_id))
+    messages.success(request, "Your appeal is before the assembly.")
+    return redirect(appeal)
+
+
+def download_ballots(request, slug: str, pk: int, fmt: str):
+    proposal = _get_proposal(request, slug, pk)
+    if fmt not in FORMATS:
+        raise Http404("no such format")
+    if proposal.state(clock.now()) != ProposalState.CLOSED:
+        messages.error(request, "Ballots are published when the vote closes.")
+        return redirect(proposal)
+    try:
+        text, content_type = export_ballots(proposal, fmt)
+    except Invalid as exc:
+        messages.error(request, exc.message)
+        return redirect(proposal)
+    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="proposal-{proposal.pk}-ballots.{fmt}"'
+    return response

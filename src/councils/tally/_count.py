@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from councils.tally.profile import UNRANKED
 from councils.tally.results import Lots
 
 EXHAUSTED = -1
 
 
-def current_choice(ranks: np.ndarray, continuing: np.ndarray) -> np.ndarray:
-    """For each row, the continuing option ranked highest, or EXHAUSTED.
+def current_choice(by_position: np.ndarray, continuing: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """For each ranking (or each of ``rows``), its first option still continuing, or EXHAUSTED.
 
-    ``ranks`` is strict here, so the masked argmin is unique.
+    ``by_position`` holds strict rankings transposed: row k is every ranking's
+    option at position k, -1 once the ranking has ended (``Profile.orders().T``).
+    Rankings are walked one position at a time, and only those still looking
+    are carried on to the next position, so the work shrinks as choices are found.
     """
-    masked = np.where(continuing, ranks, UNRANKED)
-    choice = masked.argmin(axis=1)
-    best = np.take_along_axis(masked, choice[:, None], axis=1)[:, 0]
-    return np.where(best == UNRANKED, EXHAUSTED, choice)
+    look = np.arange(by_position.shape[1]) if rows is None else np.asarray(rows)
+    choice = np.full(len(look), EXHAUSTED, dtype=np.intp)
+    where = np.arange(len(look))  # slots in ``choice`` of the rankings still looking
+    stops = np.append(continuing, True)  # option -1 (the ranking has ended) stops the walk too
+    for k in range(by_position.shape[0]):
+        if not len(look):
+            break
+        opt = by_position[k, look]
+        found = stops[opt]
+        # EXHAUSTED is -1, the padding value, so an ended ranking records itself as exhausted.
+        choice[where[found]] = opt[found]
+        keep = ~found
+        look, where = look[keep], where[keep]
+    return choice
 
 
 def break_tie(tied: list[int], history: list[np.ndarray], *, lowest: bool, names, lots: Lots, why: str) -> tuple[int, str]:

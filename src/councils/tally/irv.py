@@ -16,12 +16,13 @@ def tally_irv(profile: Profile, *, seed: int | None = None) -> TallyResult:
     option with fewer votes at the most recent round where the tied options
     differed goes; if they never differed, a lot drawn from ``seed``.
     """
-    profile.orders()  # refuses ballots with ties: a tied first place has no single current choice
+    # orders() refuses ballots with ties: a tied first place has no single current choice.
+    by_position = np.ascontiguousarray(profile.orders().T)
     names = profile.options
     m = len(names)
-    ranks, counts = profile.ranks, profile.counts
+    counts = profile.counts
     continuing = np.ones(m, dtype=bool)
-    choice = current_choice(ranks, continuing)
+    choice = current_choice(by_position, continuing)
     live = choice != EXHAUSTED
     votes = np.bincount(choice[live], weights=counts[live], minlength=m)
     total = float(counts.sum())
@@ -59,7 +60,7 @@ def tally_irv(profile: Profile, *, seed: int | None = None) -> TallyResult:
         rnd.excluded.append(names[loser])
         continuing[loser] = False
         rows = np.flatnonzero(choice == loser)
-        nxt = current_choice(ranks[rows], continuing)
+        nxt = current_choice(by_position, continuing, rows)
         choice[rows] = nxt
         go = nxt != EXHAUSTED
         moved = np.bincount(nxt[go], weights=counts[rows][go], minlength=m)

@@ -56,23 +56,29 @@ class Profile:
             raise ProfileError("orders must be a 2-d array (ballots x positions)")
         if orders.shape[1] > m:
             orders = orders[:, :m]
-        counts = _counts(counts, orders.shape[0])
+        weights = None if counts is None else _counts(counts, orders.shape[0])
         if orders.size and (orders.min() < -1 or orders.max() >= m):
             bad = int(np.argmax((orders < -1) | (orders >= m)).__index__() // max(orders.shape[1], 1))
             raise ProfileError(f"ballot {bad}: option index out of range 0..{m - 1}")
-        rows, counts = _collapse(orders.astype(np.int64) + 1, counts, m + 1)
-        rows -= 1
-        ranked = rows >= 0
-        if (ranked[:, 1:] & ~ranked[:, :-1]).any():
-            raise ProfileError("a ranking has a gap: -1 may only pad the end of a row")
-        srt = np.sort(np.where(ranked, rows, -1 - np.arange(rows.shape[1])), axis=1)
-        if (srt[:, 1:] == srt[:, :-1]).any():
-            raise ProfileError("a ranking names the same option twice")
-        ranks = np.full((rows.shape[0], m), UNRANKED, dtype=np.int16)
-        r, k = np.nonzero(ranked)
-        ranks[r, rows[r, k]] = k
+        # Collapse first: everything below runs on distinct rankings only.
+        width = orders.shape[1]
+        keyed = _distinct_keys(orders, weights, m + 1, offset=1)
+        if keyed is not None:
+            keys, counts, bits = keyed
+            mask = (1 << bits) - 1
+
+            def column(k):
+                return (keys >> (bits * (width - 1 - k))) & mask
+        else:
+            rows, counts = _collapse(orders, weights, m + 1, offset=1)
+
+            def column(k):
+                return rows[:, k]
+        ranks, orders16 = _strict_ranks(column, len(counts), width, m)
         keep = counts > 0
-        return cls(options, ranks[keep], counts[keep], rows[keep].astype(np.int16))
+        if not keep.all():
+            ranks, counts, orders16 = ranks[keep], counts[keep], orders16[keep]
+        return cls(options, ranks, counts, orders16)
 
     @classmethod
     def from_ranks(cls, options: Sequence[str], ranks, counts=None) -> "Profile":
@@ -176,12 +182,50 @@ class Profile:
         d = np.zeros((m, m))
         if not len(self.counts):
             return d
+        if m <= _MASK_OPTIONS and _whole(self.counts) and not self.has_ties:
+            return _pairwise_strict(self.orders(), self.counts, m)
         ranks = self.ranks
         counts = self.counts
         for i in range(m):
             # One boolean block per option keeps memory at n_distinct x m.
             d[i] = counts @ (ranks[:, i : i + 1] < ranks)
         return d
+
+
+# Strict rankings of up to this many options get their pairwise matrix from option sets as bit masks.
+_MASK_OPTIONS = 16
+
+
+def _whole(counts: np.ndarray) -> bool:
+    """Whole-number counts, small enough that float64 sums of them are exact in any order."""
+    return bool(np.array_equal(counts, np.floor(counts)) and counts.sum() < 2**53)
+
+
+def _pairwise_strict(orders: np.ndarray, counts: np.ndarray, m: int) -> np.ndarray:
+    """Pairwise matrix of strict (possibly truncated) rankings from one small histogram.
+
+    The option at position k of a ballot beats exactly the options outside the
+    set of its first k + 1 options (the rest of the ranking and every unranked
+    option). So it is enough to know H[a, S]: the weight with which option a
+    closed the prefix set S (2**m sets, as bit masks). Then d[a, b] is the sum
+    of H[a, S] over the sets S without b: a (m x 2**m) @ (2**m x m) product.
+    Column by column, the working arrays stay one ballot long and in cache.
+    """
+    n, width = orders.shape
+    columns = np.ascontiguousarray(orders.T)
+    bit = np.append(np.left_shift(1, np.arange(m)), 0)  # index -1 (padding): no option
+    base = np.append(np.arange(m) << m, m << m)  # padding goes to a spare block of bins
+    prefix = np.zeros(n, dtype=np.intp)
+    key = np.empty(n, dtype=np.intp)
+    hist = np.zeros((m + 1) << m)
+    # An option in position m - 1 (the last of a complete ranking) beats no one.
+    for k in range(min(width, m - 1)):
+        col = columns[k].astype(np.intp)
+        prefix |= bit[col]
+        np.add(base[col], prefix, out=key)
+        hist += np.bincount(key, weights=counts, minlength=len(hist))
+    lacks = (np.arange(1 << m)[:, None] >> np.arange(m) & 1) == 0
+    return hist[: m << m].reshape(m, 1 << m) @ lacks
 
 
 def _option_index(opt, index, m, b) -> int:
@@ -206,27 +250,91 @@ def _counts(counts, n) -> np.ndarray:
     return counts
 
 
-def _collapse(rows: np.ndarray, counts: np.ndarray, base: int):
-    """Merge equal rows (entries in 0..base-1), summing their counts."""
+def _distinct_keys(rows: np.ndarray, counts: np.ndarray | None, base: int, offset: int = 0):
+    """Distinct rows as int64 keys, in the rows' lexicographic order, with summed counts (None: 1 each).
+
+    A key holds a row's entries (plus ``offset``, in 0..base-1) as bit fields of
+    ``bits`` bits, first entry highest. Sorting a million keys is far faster than a
+    lexicographic unique over rows. Returns (keys, counts, bits), or None when a
+    row does not fit in 62 bits.
+    """
     n, m = rows.shape
+    bits = max(int(base - 1).bit_length(), 1)
+    if m * bits > 62:
+        return None
+    place = np.left_shift(1, bits * np.arange(m - 1, -1, -1, dtype=np.int64))
+    key = rows @ place if rows.dtype == np.int64 else rows.astype(np.int64) @ place
+    if offset:
+        key += offset * int(place.sum())
+    if counts is None:
+        # Every row counts 1: a plain sort, and the counts are the lengths of the runs.
+        key.sort()
+        first = _run_starts(key)
+        starts = np.flatnonzero(first)
+        return key[starts], np.diff(starts, append=n).astype(np.float64), bits
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = _run_starts(key)
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    # bincount adds each group's weights in their original order, as np.unique's inverse did.
+    return key[first], np.bincount(inverse, weights=counts, minlength=int(first.sum())), bits
+
+
+def _run_starts(srt: np.ndarray) -> np.ndarray:
+    first = np.empty(len(srt), dtype=bool)
+    first[:1] = True
+    np.not_equal(srt[1:], srt[:-1], out=first[1:])
+    return first
+
+
+def _collapse(rows: np.ndarray, counts: np.ndarray | None, base: int, offset: int = 0):
+    """Merge equal rows (entries plus ``offset`` in 0..base-1), summing their counts (None: 1 each).
+
+    Returns the distinct rows, plus ``offset``, in lexicographic order, as int64, and their counts.
+    """
+    n, m = rows.shape
+    keyed = _distinct_keys(rows, counts, base, offset)
+    if keyed is not None:
+        keys, summed, bits = keyed
+        shifts = bits * np.arange(m - 1, -1, -1, dtype=np.int64)
+        return (keys[:, None] >> shifts) & ((1 << bits) - 1), summed
+    if counts is None:
+        counts = np.ones(n)
     if n == 0:
-        return rows.reshape(0, m), counts
-    if m * np.log2(base) < 62:
-        # One int64 key per row sorts far faster than a lexicographic unique over rows.
-        key = np.zeros(n, dtype=np.int64)
-        for k in range(m):
-            key *= base
-            key += rows[:, k]
-        uniq, inverse = np.unique(key, return_inverse=True)
-        summed = np.bincount(inverse, weights=counts, minlength=len(uniq))
-        out = np.empty((len(uniq), m), dtype=np.int64)
-        rest = uniq.copy()
-        for k in range(m - 1, -1, -1):
-            out[:, k] = rest % base
-            rest //= base
-        return out, summed
-    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
-    return uniq.astype(np.int64), np.bincount(inverse.ravel(), weights=counts, minlength=len(uniq))
+        return np.zeros((0, m), dtype=np.int64), counts
+    uniq, inverse = np.unique(rows.astype(np.int64) + offset, axis=0, return_inverse=True)
+    return uniq, np.bincount(inverse.ravel(), weights=counts, minlength=len(uniq))
+
+
+def _strict_ranks(column, n: int, width: int, m: int):
+    """The ranks table and the orders (int16) of n distinct strict rankings, one position at a time.
+
+    ``column(k)`` gives position k of every ranking as option index + 1 (0: padding).
+    Positions are scattered into a table whose column 0 absorbs the padding; an
+    option named twice overwrites its own cell, so fewer cells end up filled
+    than options were ranked. Working one position at a time keeps every array
+    one ranking long, so it stays in cache.
+    """
+    table = np.full((n, m + 1), UNRANKED, dtype=np.int16)
+    cells = table.ravel()
+    row_start = np.arange(0, n * (m + 1), m + 1)
+    by_position = np.empty((width, n), dtype=np.int16)  # orders, transposed: position k is one row
+    ended = np.zeros(n, dtype=bool)
+    ranked = 0
+    for k in range(width):
+        col = column(k)
+        pad = col == 0
+        if (ended & ~pad).any():
+            raise ProfileError("a ranking has a gap: -1 may only pad the end of a row")
+        ended = pad
+        np.subtract(col, 1, out=by_position[k], casting="unsafe")
+        cells[row_start + col] = k
+        ranked += n - int(np.count_nonzero(pad))
+    ranks = np.ascontiguousarray(table[:, 1:])
+    if np.count_nonzero(ranks != UNRANKED) != ranked:
+        raise ProfileError("a ranking names the same option twice")
+    return ranks, by_position.T
 
 
 def _dense(values: np.ndarray, unranked: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from councils.tally._count import EXHAUSTED, break_tie, current_choice
-from councils.tally.profile import Profile, ProfileError, UNRANKED
+from councils.tally.profile import Profile, ProfileError
 from councils.tally.results import Lots, Round, TallyResult
 
 # Scottish rules count in units of 1/100000 of a vote: transfer values are
@@ -43,21 +43,21 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None)
       elected (rule 52).
     """
     _check_seats(profile, seats)
-    profile.orders()  # strict rankings only: the rules know no tied preferences
+    # orders() refuses tied preferences: the rules know none.
+    by_position = np.ascontiguousarray(profile.orders().T)
     counts = profile.counts
     if not np.array_equal(counts, np.round(counts)):
         raise ProfileError("Scottish STV counts ballot papers: ballot weights must be whole numbers")
     c = counts.astype(np.int64)
     names = profile.options
     m = len(names)
-    ranks = profile.ranks
-    valid = ranks.min(axis=1) != UNRANKED
+    valid = by_position[0] >= 0 if len(by_position) else np.zeros(len(c), dtype=bool)  # ranks anyone at all
     papers = int(c[valid].sum())
     quota = papers // (seats + 1) + 1
     Q = quota * SCALE
 
     continuing = np.ones(m, dtype=bool)
-    at = current_choice(ranks, continuing)
+    at = current_choice(by_position, continuing)
     value = np.full(len(c), SCALE, dtype=np.int64)
     votes = _credited(at, value * c, m)
     lots = Lots(seed)
@@ -119,7 +119,7 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None)
             note += f"{names[donor]} excluded, papers transferred at their current value"
             excluded = [names[donor]]
             extra = int(votes[donor])
-        nxt = current_choice(ranks[rows], continuing)
+        nxt = current_choice(by_position, continuing, rows)
         at[rows] = nxt
         moved = value[rows] * c[rows]
         go = nxt != EXHAUSTED
@@ -182,7 +182,7 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
     m = len(names)
     counts = profile.counts
     total = float(counts.sum())
-    flow = _MeekFlow(orders, counts, m)
+    flow = _MeekFlow(np.ascontiguousarray(orders.T), counts, m)
     status = np.zeros(m, dtype=np.int8)
     keep = np.ones(m)
     lots = Lots(seed)
@@ -263,23 +263,36 @@ class _MeekFlow:
     option are re-flowed each iteration.
     """
 
-    def __init__(self, orders: np.ndarray, counts: np.ndarray, m: int):
-        self.orders = orders.astype(np.intp)
+    def __init__(self, by_position: np.ndarray, counts: np.ndarray, m: int):
+        self.by_position = by_position  # orders transposed: row k is every ballot's option at position k
         self.counts = counts
         self.m = m
 
     def stage(self, status: np.ndarray) -> None:
-        o = self.orders
-        code = np.where(o >= 0, status[np.maximum(o, 0)], -1)  # -1: end of ballot
-        stop = np.argmax((code == HOPEFUL) | (code == -1), axis=1)
-        ends = np.take_along_axis(code, stop[:, None], axis=1)[:, 0]
-        never = ~((code == HOPEFUL) | (code == -1)).any(axis=1)
-        stop = np.where(never, o.shape[1], stop)
-        before = np.arange(o.shape[1])[None, :] < stop[:, None]
-        crosses = ((code == ELECTED) & before).any(axis=1)
+        o = self.by_position
+        width, n = o.shape
+        code = np.append(status, -1)  # status of each option; option -1 (end of ballot) codes -1
+        # Walk the positions, carrying on only the ballots that have not yet reached
+        # a hopeful option or their end: ``stop`` is where each one got to (width if
+        # never), ``target`` the hopeful option reached (-1 if none), ``crosses``
+        # whether it passed an elected option on the way.
+        stop = np.full(n, width, dtype=np.intp)
+        target = np.full(n, -1, dtype=np.intp)
+        crosses = np.zeros(n, dtype=bool)
+        look = np.arange(n)
+        for k in range(width):
+            if not len(look):
+                break
+            opt = o[k, look]
+            st = code[opt]
+            halt = (st == HOPEFUL) | (st == -1)
+            crosses[look[st == ELECTED]] = True
+            done = look[halt]
+            stop[done] = k
+            target[done] = np.where(st[halt] == HOPEFUL, opt[halt], -1)
+            look = look[~halt]
         fixed = ~crosses
-        go = fixed & ~never & (ends == HOPEFUL)
-        target = np.take_along_axis(o, np.minimum(stop, o.shape[1] - 1)[:, None], axis=1)[:, 0]
+        go = fixed & (target >= 0)
         self.fixed_votes = np.bincount(target[go], weights=self.counts[go], minlength=self.m)
         self.fixed_excess = float(self.counts[fixed & ~go].sum())
         rows = np.flatnonzero(crosses)
@@ -287,14 +300,12 @@ class _MeekFlow:
         order = np.argsort(-depth, kind="stable")
         rows, depth = rows[order], depth[order]
         self.var_counts = self.counts[rows]
-        sub = o[rows]
-        width = int(depth.max()) if len(depth) else 0
-        width = min(width, o.shape[1])
+        reach = min(int(depth.max()) if len(depth) else 0, width)
         self.columns = []
-        for k in range(width):
-            n = int(np.searchsorted(-depth, -(k + 1), side="right"))
-            col = sub[:n, k]
-            self.columns.append((n, np.where(col >= 0, col, self.m)))
+        for k in range(reach):
+            n_k = int(np.searchsorted(-depth, -(k + 1), side="right"))
+            col = o[k, rows[:n_k]].astype(np.intp)
+            self.columns.append((n_k, np.where(col >= 0, col, self.m)))
 
     def votes(self, keep: np.ndarray) -> tuple[np.ndarray, float]:
         ext = np.append(keep, 0.0)  # index m: past the end of a ballot, keeps nothing

@@ -26,7 +26,25 @@ def markdown(text: str) -> str:
 
 @register.simple_tag
 def result_chart(decision):
-    return charts.result_bars(decision)
+    """The chart that explains this decision: bars for yes/no and consensus, the engine's own for the rest."""
+    proposal = decision.proposal
+    if proposal.is_yes_no:
+        return charts.result_bars(decision)
+    if proposal.is_consensus:
+        rows = [("Agree", decision.yes, charts.COLOURS["yes"]), ("Stand aside", decision.abstain, charts.COLOURS["abstain"]),
+                ("Block", decision.blocks, charts.COLOURS["no"])]
+        return charts.bar_chart(rows, title="Result of the consensus round", total=max(decision.ballots, 1))
+    if not decision.tally.get("winners") and not decision.tally.get("totals") and not decision.tally.get("rounds"):
+        return ""
+    return charts.result_chart(decision.tally, title=f"Result: {proposal.title}")
+
+
+@register.filter
+def get(mapping, key):
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
 
 
 @register.filter

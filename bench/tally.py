@@ -1,24 +1,37 @@
 """Tally benchmark: raw ballots to result, ours against the peers, on random partial rankings.
 
-    .venv/bin/python bench/tally.py [--sizes 10000 100000 1000000] [--peer-max 10000]
+    .venv/bin/python bench/tally.py [--sizes 10000 100000 1000000] [--cap 60]
 
 Ballots are drawn from a Plackett-Luce model over 10 options (so some rankings
 are popular and many are rare) and truncated at a random length, as councils'
-ballots are. Peers that would take far too long are timed only up to
---peer-max ballots (the table says so); ratios compare equal sizes only.
+ballots are. Every time runs from raw ballots to result: ours from the int array
+of orders (building the profile is timed), each peer from plain Python lists
+(building its own profile objects is timed). Ours and a peer under a second are
+timed best of three, slower ones once.
+
+Each peer runs in a forked child, stopped after --cap seconds and shown as
+"> cap": a lower bound, so the ratio is one too. A peer over the cap at one size
+is not run at the larger ones (still "> cap": it has at least as much to read).
+
+Memory: "ours MiB" is the peak that tracemalloc sees during one of our calls (the
+raw ballots themselves, 80 MB at 10^6, excluded); the last line gives the whole
+process's peak resident size after all of our runs and before any peer ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import resource
 import time
+import tracemalloc
 
 import numpy as np
 
 from councils.tally import Profile, tally_irv, tally_ranked_pairs, tally_schulze, tally_stv_meek, tally_stv_scottish
 
 M = 10
+NAMES = [str(i) for i in range(M)]
 
 
 def raw_ballots(n: int, seed: int = 0) -> np.ndarray:
@@ -40,94 +53,176 @@ OURS = {
 }
 
 
-def peers(method: str, orders: np.ndarray):
-    """(name, callable from raw ballots) for each installed peer of a method."""
-    out = []
-    names = [str(i) for i in range(M)]
-    lists = [[int(x) for x in row if x >= 0] for row in orders]
-    try:
-        from pref_voting.profiles_with_ties import ProfileWithTies
-        from pref_voting import margin_based_methods as mb, voting_methods as vm, proportional_methods as pm
-
-        def pv(fn):
-            def run():
-                q = ProfileWithTies([{c: r for r, c in enumerate(b)} for b in lists], candidates=list(range(M)))
-                q.use_extended_strict_preference()
-                return fn(q)
-            return run
-        table = {"irv": vm.instant_runoff, "schulze": mb.beat_path, "ranked pairs": mb.ranked_pairs,
-                 "scottish stv (3)": lambda q: pm.stv_scottish(q, num_seats=3),
-                 "meek stv (3)": lambda q: pm.stv_meek(q, num_seats=3)}
-        if method != "meek stv (3)" or len(lists) <= 1000:
-            # pref_voting's Meek took over five minutes at 10^4 ballots: timed only on small runs.
-            out.append(("pref_voting", pv(table[method])))
-    except ImportError:
-        pass
-    if method in ("irv", "schulze"):
-        try:
-            import svvamp
-
-            def sv():
-                # svvamp wants every voter's full strict order: unranked options go last in index order.
-                full = [b + [c for c in range(M) if c not in b] for b in lists]
-                pop = svvamp.Profile(preferences_rk=np.array(full))
-                rule = (svvamp.RuleIRV() if method == "irv" else svvamp.RuleSchulze())(pop)
-                return rule.w_
-            out.append(("svvamp (completed)", sv))
-        except ImportError:
-            pass
-    if method in ("irv", "scottish stv (3)"):
-        try:
-            import pyrankvote
-
-            def prv():
-                cands = [pyrankvote.Candidate(n) for n in names]
-                ballots = [pyrankvote.Ballot(ranked_candidates=[cands[c] for c in b]) for b in lists]
-                if method == "irv":
-                    return pyrankvote.instant_runoff_voting(cands, ballots)
-                return pyrankvote.single_transferable_vote(cands, ballots, number_of_seats=3)
-            out.append(("pyrankvote", prv))
-        except ImportError:
-            pass
-    if method == "scottish stv (3)":
-        try:
-            from collections import Counter
-            from stvpoll.scottish_stv import calculate_scottish_stv
-
-            out.append(("stvpoll", lambda: calculate_scottish_stv(
-                tuple(names), list(Counter(tuple(names[c] for c in b) for b in lists).items()), 3,
-                random_shuffle=False)))
-        except ImportError:
-            pass
-    return out
+def ours(method: str, orders: np.ndarray):
+    return OURS[method](Profile.from_orders(NAMES, orders))
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
+# ----------------------------------------------------------------- peers
+# Each takes the ballots as lists of option indices, best first.
+
+def _pref_voting(method):
+    from pref_voting import margin_based_methods as mb, proportional_methods as pm, voting_methods as vm
+    from pref_voting.profiles_with_ties import ProfileWithTies
+
+    fn = {"irv": vm.instant_runoff, "schulze": mb.beat_path, "ranked pairs": mb.ranked_pairs,
+          "scottish stv (3)": lambda q: pm.stv_scottish(q, num_seats=3),
+          "meek stv (3)": lambda q: pm.stv_meek(q, num_seats=3)}[method]
+
+    def run(lists):
+        q = ProfileWithTies([{c: r for r, c in enumerate(b)} for b in lists], candidates=list(range(M)))
+        q.use_extended_strict_preference()
+        return fn(q)
+    return run
+
+
+def _svvamp(method):
+    import svvamp
+
+    def run(lists):
+        # svvamp wants every voter's full strict order: unranked options go last in index order.
+        full = [b + [c for c in range(M) if c not in b] for b in lists]
+        pop = svvamp.Profile(preferences_rk=np.array(full))
+        return (svvamp.RuleIRV() if method == "irv" else svvamp.RuleSchulze())(pop).w_
+    return run
+
+
+def _pyrankvote(method):
+    import pyrankvote
+
+    def run(lists):
+        cands = [pyrankvote.Candidate(n) for n in NAMES]
+        ballots = [pyrankvote.Ballot(ranked_candidates=[cands[c] for c in b]) for b in lists]
+        if method == "irv":
+            return pyrankvote.instant_runoff_voting(cands, ballots)
+        return pyrankvote.single_transferable_vote(cands, ballots, number_of_seats=3)
+    return run
+
+
+def _stvpoll(method):
+    from collections import Counter
+
+    from stvpoll.scottish_stv import calculate_scottish_stv
+
+    def run(lists):
+        grouped = list(Counter(tuple(NAMES[c] for c in b) for b in lists).items())
+        return calculate_scottish_stv(tuple(NAMES), grouped, 3, random_shuffle=False)
+    return run
+
+
+PEERS = {  # method -> [(peer, factory)]
+    "irv": [("pref_voting", _pref_voting), ("svvamp", _svvamp), ("pyrankvote", _pyrankvote)],
+    "schulze": [("pref_voting", _pref_voting), ("svvamp", _svvamp)],
+    "ranked pairs": [("pref_voting", _pref_voting)],
+    "scottish stv (3)": [("pref_voting", _pref_voting), ("pyrankvote", _pyrankvote), ("stvpoll", _stvpoll)],
+    "meek stv (3)": [("pref_voting", _pref_voting)],
+}
+
+
+# ----------------------------------------------------------------- timing
+
+def best_time(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+        if best > 1.0:
+            break
+    return best
+
+
+def peak_mib(fn) -> float:
+    tracemalloc.start()
     fn()
-    return time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+_LISTS: list | None = None  # the current size's ballots as lists, inherited by forked children
+
+
+def _child(conn, run):
+    try:
+        conn.send(("ok", best_time(lambda: run(_LISTS))))
+    except Exception as exc:  # a peer failing is a result to show, not a crash of the bench
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def time_peer(run, cap: float):
+    """("ok", seconds) | ("cap", None) | ("error", why), the peer run in a forked child."""
+    parent, child = mp.get_context("fork").Pipe(duplex=False)
+    proc = mp.get_context("fork").Process(target=_child, args=(child, run))
+    proc.start()
+    child.close()
+    if parent.poll(cap):
+        answer = parent.recv()
+        proc.join()
+        return answer
+    proc.kill()
+    proc.join()
+    return ("cap", None)
 
 
 def main() -> None:
+    global _LISTS
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--peer-max", type=int, default=10_000, help="largest size peers are timed on")
+    parser.add_argument("--cap", type=float, default=60.0, help="seconds a peer may take at one size")
     args = parser.parse_args()
-    print(f"{'ballots':>9} {'distinct':>9} {'method':<18} {'ours s':>8} {'peer':<20} {'peer s':>8} {'peer/ours':>9}")
-    for n in args.sizes:
+    sizes = sorted(args.sizes)
+    started = time.perf_counter()
+
+    # Ours first, at every size, so that the process's peak memory is ours alone.
+    mine: dict[tuple[int, str], tuple[float, float]] = {}
+    distinct: dict[int, int] = {}
+    for n in sizes:
         orders = raw_ballots(n)
-        distinct = len(Profile.from_orders([str(i) for i in range(M)], orders).counts)
-        for method, ours in OURS.items():
-            t_ours = timed(lambda: ours(Profile.from_orders([str(i) for i in range(M)], orders)))
-            rows = [("-", None)]
-            if n <= args.peer_max:
-                rows = [(name, timed(fn)) for name, fn in peers(method, orders)] or rows
-            for name, t in rows:
-                ratio = f"{t / t_ours:9.1f}" if t else f"{'':>9}"
-                peer_t = f"{t:8.3f}" if t else f"{'(>cap)':>8}"
-                print(f"{n:>9} {distinct:>9} {method:<18} {t_ours:8.3f} {name:<20} {peer_t} {ratio}", flush=True)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (whole run, peers included): {peak:.0f} MiB")
+        distinct[n] = len(Profile.from_orders(NAMES, orders).counts)
+        for method in OURS:
+            t = best_time(lambda: ours(method, orders))
+            mine[n, method] = (t, peak_mib(lambda: ours(method, orders)))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # Import every peer and run it once on a few ballots here, so that the forked
+    # children inherit warm imports and compiled code and the cap times the count.
+    runners: dict[tuple[str, str], object] = {}
+    tiny = [row[: row.index(-1)] if -1 in row else row for row in raw_ballots(50, seed=1).tolist()]
+    for method, peers in PEERS.items():
+        for peer, factory in peers:
+            try:
+                runners[peer, method] = factory(method)
+                runners[peer, method](tiny)
+            except ImportError:
+                runners.pop((peer, method), None)
+
+    print(f"{'ballots':>9} {'distinct':>9} {'method':<17} {'ours s':>8} {'ours MiB':>9}  "
+          f"{'peer':<12} {'peer s':>9} {'peer/ours':>10}")
+    over_cap: set[tuple[str, str]] = set()
+    for n in sizes:
+        orders = raw_ballots(n)
+        _LISTS = [row[: row.index(-1)] if -1 in row else row for row in orders.tolist()]
+        for method in OURS:
+            t_ours, mib = mine[n, method]
+            head = f"{n:>9} {distinct[n]:>9} {method:<17} {t_ours:8.3f} {mib:9.0f}  "
+            for peer, _ in PEERS[method]:
+                if (peer, method) not in runners:
+                    status, t = "missing", None
+                elif (peer, method) in over_cap:
+                    status, t = "cap", None
+                else:
+                    status, t = time_peer(runners[peer, method], args.cap)
+                if status == "ok":
+                    peer_s, ratio = f"{t:9.3f}", f"{t / t_ours:10.1f}"
+                elif status == "cap":
+                    over_cap.add((peer, method))
+                    peer_s, ratio = f"{'> ' + format(args.cap, 'g'):>9}", f"{'> ' + format(args.cap / t_ours, '.0f'):>10}"
+                else:
+                    peer_s, ratio = f"{status:>9}", f"{'':>10}"
+                print(f"{head}{peer:<12} {peer_s} {ratio}", flush=True)
+        _LISTS = None
+    print(f"peak resident memory of our runs (all sizes, raw ballots and interpreter included): {rss:.0f} MiB")
+    print(f"whole bench: {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,14 @@ from django.db import transaction
 from councils import clock
 from councils.assemblies.models import Council
 from councils.assemblies.services import create_council, join_council
-from councils.decisions.services import cast_ballot, create_proposal, settle_due, add_comment
+from councils.decisions.services import (
+    add_comment,
+    call_fallback_round,
+    cast_ballot,
+    create_proposal,
+    move_amendment,
+    settle_due,
+)
 
 DEMO_FEDERATION = "Demo Federation"
 DEMO_PASSWORD = "solidarity-demo"
@@ -45,7 +52,8 @@ def load_demo() -> bool:
         )
         street = create_council(
             users[10], name="Northside Neighbourhood Council", kind="neighbourhood",
-            description="Residents of the Northside blocks.", charter={"quorum": "0.3", "deliberation_period": day, "voting_period": 2 * day},
+            description="Residents of the Northside blocks.",
+            charter={"quorum": "0.3", "deliberation_period": day, "voting_period": 2 * day, "consensus_fallback": "0.75"},
         )
         farm = create_council(
             users[20], name="Valley Farms Agricultural Council", kind="agricultural",
@@ -86,6 +94,11 @@ def load_demo() -> bool:
                  "- rotation decided each month by the council\n- no loss of pay",
         )
         add_comment(bakery_members[5], decided, "The drivers agree, if the Monday round moves to Tuesday.")
+        amendment = move_amendment(bakery_members[3], decided, passage="no loss of pay",
+                                   replacement="no loss of pay, and a paid half hour for each shift handover",
+                                   reason="Longer days need a proper handover.")
+        for i, member in enumerate(bakery_members):
+            cast_ballot(member, amendment, "no" if i in (2, 8) else "yes")
         time.advance(days=1, minutes=1)
         for i, member in enumerate(bakery_members):
             cast_ballot(member, decided, ["yes", "yes", "no", "yes", "abstain", "yes", "yes", "no", "yes", "yes"][i])
@@ -102,6 +115,53 @@ def load_demo() -> bool:
         for i, member in enumerate(street_members[:7]):
             cast_ballot(member, rejected, "yes" if i < 3 else "no")
         cast_ballot(farm_members[4], no_quorum, "yes")
+
+        # An election, an approval vote, a secret ballot and a consensus with its second round.
+        election = create_proposal(
+            bakery_members[1], bakery, kind="election", office="facilitator", title="Elect our facilitator",
+            body="The facilitator schedules our meetings and moderates; one year, recallable.",
+            options=[{"member": m.username} for m in bakery_members[3:6]], deliberation_ends=time.now(),
+            voting_ends=time.now() + timedelta(days=2),
+        )
+        ids = {o.label: o.pk for o in election.options.all()}
+        names = [m.username for m in bakery_members[3:6]]
+        orders = [[0, 1], [1, 0], [2, 1], [1], [0, 2], [1, 2], [2, 0], [1, 0], [0, 1], [2, 1]]
+        for member, order in zip(bakery_members, orders):
+            cast_ballot(member, election, {"ranking": [ids[names[i]] for i in order]})
+        market = create_proposal(
+            street_members[2], street, title="Which day for the street market?", decision_method="approval",
+            options=["Saturday", "Sunday", "Wednesday evening"], deliberation_ends=time.now(),
+            voting_ends=time.now() + timedelta(days=2),
+        )
+        days = {o.label: o.pk for o in market.options.all()}
+        approvals = [["Saturday"], ["Saturday", "Sunday"], ["Wednesday evening"], ["Sunday"], ["Saturday", "Wednesday evening"],
+                     ["Saturday"], ["Sunday", "Saturday"], ["Wednesday evening", "Sunday"]]
+        for member, approved in zip(street_members, approvals):
+            cast_ballot(member, market, {"approvals": [days[d] for d in approved]})
+        tractor = create_proposal(
+            farm_members[0], farm, title="Rotate the tractor weekly between the farms", secret=True,
+            deliberation_ends=time.now(), voting_ends=time.now() + timedelta(days=1),
+        )
+        for i, member in enumerate(farm_members):
+            cast_ballot(member, tractor, "no" if i % 4 == 3 else "yes")
+        courtyard = create_proposal(
+            street_members[0], street, title="House rules for the courtyard", decision_method="consensus",
+            body="Quiet after 22:00; bicycles along the east wall; the council cleans it monthly.",
+            deliberation_ends=time.now(), voting_ends=time.now() + timedelta(days=1),
+        )
+        for i, member in enumerate(street_members):
+            if i == 6:
+                cast_ballot(member, courtyard, {"choice": "block", "reason": "Night-shift workers need the courtyard after 22:00."})
+            else:
+                cast_ballot(member, courtyard, "stand_aside" if i == 7 else "agree")
+        time.advance(days=1, minutes=1)
+        settle_due(street)
+        second = call_fallback_round(street_members[1], courtyard)
+        for i, member in enumerate(street_members):
+            if i == 6:
+                cast_ballot(member, second, {"choice": "block", "reason": "Still no."})
+            else:
+                cast_ballot(member, second, "agree")
         time.advance(days=3)
 
     settle_due(None, real_now)
@@ -122,6 +182,24 @@ def load_demo() -> bool:
             farm_members[2], farm, title="Share the cold store with the bakery",
             body="The bakery asked to use our cold store for butter and cream.",
             deliberation_ends=real_now, voting_ends=real_now + timedelta(days=2),
+        )
+        crop = create_proposal(
+            farm_members[1], farm, title="Which crop for the east field?", decision_method="schulze",
+            options=["Potatoes", "Buckwheat", "Clover (rest the soil)", "Barley"],
+            deliberation_ends=real_now, voting_ends=real_now + timedelta(days=4),
+        )
+        crops = {o.label: o.pk for o in crop.options.all()}
+        cast_ballot(farm_members[3], crop, {"ranking": [crops["Clover (rest the soil)"], [crops["Buckwheat"], crops["Barley"]]]})
+        create_proposal(
+            bakery_members[4], bakery, kind="election", office="secretary", seats=2, title="Elect two secretaries",
+            body="Two secretaries share the minutes and the record.",
+            options=[{"member": m.username} for m in bakery_members[5:9]],
+            deliberation_ends=real_now, voting_ends=real_now + timedelta(days=3),
+        )
+        create_proposal(
+            street_members[4], street, title="Rate the playground designs", decision_method="score", max_score=5,
+            options=["Wooden ship", "Climbing wall", "Sand and water garden"],
+            deliberation_ends=real_now, voting_ends=real_now + timedelta(days=5),
         )
     return True
 

@@ -7,10 +7,14 @@ record is public; every act needs a member.
 
 from __future__ import annotations
 
+import threading
+
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
+from ninja.throttling import SimpleRateThrottle
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from councils.accounts.services import user_for_token
@@ -34,16 +38,110 @@ class Anonymous:
     def __call__(self, request):
         return request.user if request.user.is_authenticated else AnonymousUser()
 
+class _Throttle(SimpleRateThrottle):
+    """ninja's sliding window, with the rate read from the settings at each request and the
+    request's state kept in locals: ninja keeps it on the instance, which all of a worker's
+    threads share, so two requests at once could write to each other's bucket."""
+
+    def __init__(self):
+        self._local = threading.local()
+        super().__init__(rate=settings.COUNCILS_API_RATES[self.scope])
+
+    def allow_request(self, request) -> bool:
+        key = self.get_cache_key(request)
+        if key is None:
+            return True
+        count, duration = self.parse_rate(settings.COUNCILS_API_RATES[self.scope])
+        now = self.timer()
+        history = [moment for moment in self.cache.get(key, []) if moment > now - duration]
+        if len(history) >= count:
+            self._local.wait = duration - (now - history[-1])
+            return False
+        history.insert(0, now)
+        self.cache.set(key, history, duration)
+        return True
+
+    def wait(self):
+        return getattr(self._local, "wait", None)
+
+
+class MemberThrottle(_Throttle):
+    """Each member's requests, by token or session: ``COUNCILS_API_RATE_MEMBER`` (default 1200/min)."""
+
+    scope = "member"
+
+    def get_cache_key(self, request):
+        user = getattr(request, "auth", None)
+        if not getattr(user, "is_authenticated", False):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": user.pk}
+
+
+class AddressThrottle(_Throttle):
+    """Requests from one address without a member (``COUNCILS_API_RATE_ANONYMOUS``, default 1200/min).
+
+    The address is the connection's, or the one ``COUNCILS_PROXIES`` trusted proxies
+    put in X-Forwarded-For: a client cannot choose its own bucket. The counts are kept
+    in Django's cache, per worker process unless a shared cache is configured.
+    """
+
+    scope = "anonymous"
+
+    def get_cache_key(self, request):
+        if getattr(getattr(request, "auth", None), "is_authenticated", False):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+_address_throttle = AddressThrottle()
+
 # Acts: a token or a logged-in browser session (the session path checks CSRF).
 member_auth = [token_auth, django_auth]
 optional_auth = [token_auth, Anonymous()]
 
-api = NinjaAPI(
+class CouncilsAPI(NinjaAPI):
+    """The API, whose document also lists the answers every operation can give besides its own:
+    422 for input that breaks the schema (ninja's list of errors, or a rule's message and field),
+    400 for a body that is not JSON, 403 for a browser session's write without its CSRF token,
+    and 429 when throttled. Without them a client, or schemathesis, meets undocumented answers."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("Message", {"title": "Message", "type": "object", "required": ["detail"],
+                                          "properties": {"detail": {"title": "Detail", "type": "string"}}})
+        components.setdefault("FieldError", {"title": "FieldError", "type": "object", "required": ["detail"], "properties": {
+            "detail": {"title": "Detail", "type": "string"},
+            "field": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Field"}}})
+        components["InputErrors"] = {"title": "InputErrors", "type": "object", "required": ["detail"], "properties": {
+            "detail": {"type": "array", "items": {"type": "object", "properties": {
+                "loc": {"type": "array"}, "msg": {"type": "string"}, "type": {"type": "string"}}}}}}
+
+        def answer(description, *names):
+            refs = [{"$ref": f"#/components/schemas/{name}"} for name in names]
+            return {"description": description,
+                    "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}}}
+
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                responses = operation["responses"] = {str(code): value for code, value in operation.get("responses", {}).items()}
+                responses["422"] = answer("Invalid input", "FieldError", "InputErrors")
+                responses.setdefault("429", answer("Too many requests", "Message"))
+                if "requestBody" in operation:
+                    responses.setdefault("400", answer("The body is not JSON", "Message"))
+                session = any("SessionAuth" in requirement for requirement in operation.get("security", []))
+                if session and method not in ("get", "head", "options"):
+                    responses.setdefault("403", answer("Not allowed (or a session's write without its CSRF token)", "Message"))
+        return schema
+
+
+api = CouncilsAPI(
     title="Councils API",
     version="1",
     description="Councils, members, proposals, ballots, decisions and the public record. "
     "Authenticate with a personal token from your profile page: `Authorization: Bearer <token>`.",
     urls_namespace="api",
+    throttle=[MemberThrottle(), _address_throttle],
 )
 
 
@@ -55,8 +153,17 @@ def domain_error(request, exc: CouncilsError):
     return api.create_response(request, body, status=exc.status)
 
 
+@api.exception_handler(Throttled)
+def throttled(request, exc: Throttled):
+    return api.create_response(request, {"detail": "Too many requests: slow down and try again shortly."}, status=429)
+
+
 @api.exception_handler(AuthenticationError)
 def not_authenticated(request, exc):
+    # Failed authentications count against the address, so guessing tokens is throttled too.
+    request.auth = None
+    if not _address_throttle.allow_request(request):
+        return throttled(request, Throttled(wait=_address_throttle.wait()))
     return api.create_response(
         request, {"detail": "Authentication required: send a personal token as 'Authorization: Bearer <token>' or log in."}, status=401
     )

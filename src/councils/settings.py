@@ -196,3 +196,5 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+COUNCILS_API_RATES = {"member": os.environ.get("COUNCILS_API_RATE_MEMBER", "1200/min"), "anonymous": os.environ.get("COUNCILS_API_RATE_ANONYMOUS", "1200/min")}
+NINJA_NUM_PROXIES = int(os.environ.get("COUNCILS_PROXIES", "0"))  # trusted proxies before the app: X-Forwarded-For is believed only from them

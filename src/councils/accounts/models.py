@@ -64,3 +64,27 @@ class SentNotification(models.Model):
 
     def __str__(self):
         return f"{self.kind} of proposal {self.proposal_id} to {self.user}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` for one write, with the response it was given.
+
+    The row is written in the same transaction as the act it answers, so the act
+    and its key are stored together or not at all: a request retried after a lost
+    response, a crash or a restart gets the stored answer and is not applied twice.
+    ``request_digest`` (SHA-256 of method, path and body) catches a key reused for
+    a different request.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_digest = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_response_per_idempotency_key")]
+
+    def __str__(self):
+        return f"{self.key} of {self.user}"

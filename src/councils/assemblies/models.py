@@ -100,6 +100,15 @@ class Charter(models.Model):
     )
     secret_ballots = models.BooleanField(default=False, help_text="every vote of this council is secret")
     officer_term = models.DurationField(default=timedelta(days=365))
+    # How this council's delegates vote in its federations: as the council mandates, or at their discretion.
+    mandate = models.CharField(max_length=10, choices=[("bound", "Bound mandate"), ("free", "Free mandate")], default="bound")
+    recall_threshold = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.200"),
+        help_text="share of members whose signatures open a recall vote by itself",
+    )
+    recall_replacement = models.CharField(
+        max_length=12, choices=[("countback", "Next candidate of the count"), ("by_election", "By-election")], default="countback"
+    )
 
     def allows(self, method: str) -> bool:
         return method == DecisionMethod.FALLBACK or not self.allowed_methods or method in self.allowed_methods
@@ -122,6 +131,9 @@ class Charter(models.Model):
             "consensus_fallback": str(self.consensus_fallback) if self.consensus_fallback is not None else None,
             "secret_ballots": self.secret_ballots,
             "officer_term_s": int(self.officer_term.total_seconds()),
+            "mandate": self.mandate,
+            "recall_threshold": str(self.recall_threshold),
+            "recall_replacement": self.recall_replacement,
         }
 
 

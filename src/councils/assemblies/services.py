@@ -25,6 +25,7 @@ MAX_PERIOD = timedelta(days=365)
 CHARTER_FIELDS = {
     "admission", "decision_method", "quorum", "deliberation_period", "voting_period", "min_deliberation_period",
     "min_voting_period", "max_voting_period", "allowed_methods", "consensus_fallback", "secret_ballots", "officer_term",
+    "mandate", "recall_threshold", "recall_replacement",
 }
 
 
@@ -60,6 +61,14 @@ def _clean_charter(charter: dict | None) -> dict:
         charter["consensus_fallback"] = _share(charter["consensus_fallback"], "consensus_fallback")
         if charter["consensus_fallback"] <= Decimal("0.5"):
             raise Invalid("a fallback after a failed consensus is a supermajority: more than one half", field="consensus_fallback")
+    if "mandate" in charter and charter["mandate"] not in ("bound", "free"):
+        raise Invalid("a mandate is bound or free", field="mandate")
+    if "recall_replacement" in charter and charter["recall_replacement"] not in ("countback", "by_election"):
+        raise Invalid("a recalled delegate's seat passes by countback or by_election", field="recall_replacement")
+    if "recall_threshold" in charter:
+        charter["recall_threshold"] = _share(charter["recall_threshold"], "recall_threshold")
+        if charter["recall_threshold"] == 0:
+            raise Invalid("a recall needs at least one signature: the threshold is above 0", field="recall_threshold")
     if "secret_ballots" in charter and not isinstance(charter["secret_ballots"], bool):
         raise Invalid("secret ballots is yes or no", field="secret_ballots")
     bounds = {
@@ -87,7 +96,8 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def create_council(actor, *, name: str, kind: str, description: str = "", charter: dict | None = None) -> Council:
+def create_council(actor, *, name: str, kind: str, description: str = "", charter: dict | None = None,
+                   federation_charter: dict | None = None) -> Council:
     """Found a council. Its founder is its first member; a federation's members are councils, so it has none yet."""
     require_person(actor, "found a council")
     name = (name or "").strip()
@@ -105,6 +115,12 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
             "admission to a federation by its member councils' mandated vote is not available yet; found it with open admission",
             field="admission",
         )
+    if kind != CouncilKind.FEDERATION and federation_charter:
+        raise Invalid("only a federation has a federation charter", field="federation_charter")
+    if kind == CouncilKind.FEDERATION:
+        from councils.federation.services import clean_federation_charter
+
+        clean_federation_charter(federation_charter)
     now = clock.now()
     with transaction.atomic():
         council = Council.objects.create(
@@ -115,6 +131,10 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
         append(council, kind="charter.adopted", subject=charter_row.subject, state=charter_row.record_state(), at=now, actor=actor)
         if kind != CouncilKind.FEDERATION:
             _admit(council, actor, now, actor=actor, how="founder")
+        else:
+            from councils.federation.services import found_federation_charter
+
+            found_federation_charter(council, federation_charter, now, actor)
     return council
 
 
@@ -163,6 +183,9 @@ def leave_council(actor, council: Council) -> Membership:
         if membership.left_at is not None:
             raise Conflict("You have already left.")
         withdraw_open_ballots(actor, council, now)
+        from councils.federation.services import end_delegations_of_leaving_member
+
+        end_delegations_of_leaving_member(actor, council, now)
         membership.left_at = now
         membership.save(update_fields=["left_at"])
         append(council, kind="member.left", subject=membership.subject, state=membership.record_state(), at=now, actor=actor)
@@ -186,6 +209,9 @@ def end_membership_by_decision(decision) -> Membership | None:
     if membership is None:
         return None
     withdraw_open_ballots(proposal.subject_member, proposal.council, decision.decided_at, exclude=proposal)
+    from councils.federation.services import end_delegations_of_leaving_member
+
+    end_delegations_of_leaving_member(proposal.subject_member, proposal.council, decision.decided_at)
     membership.left_at = decision.decided_at
     membership.save(update_fields=["left_at"])
     append(

@@ -6,7 +6,7 @@ from typing import Any, Literal
 from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from councils import clock
@@ -17,6 +17,7 @@ from councils.decisions import services
 from councils.decisions.exports import FORMATS, export_ballots
 from councils.decisions.models import Comment, Decision, Proposal, ProposalState
 from councils.errors import Closed, Invalid, NotFound
+from councils.idempotency import HELP as IDEMPOTENCY_HELP, PATTERN as IDEMPOTENCY_PATTERN, idempotent
 from councils.schemas import errors
 
 router = Router(tags=["proposals"])
@@ -63,10 +64,10 @@ class MinorityReportOut(Schema):
 class ResultOut(Schema):
     outcome: str
     winners: list[str]
-    yes: int
-    no: int
-    abstain: int
-    blocks: int
+    yes: float
+    no: float
+    abstain: float
+    blocks: float
     ballots: int
     members: int
     turnout: float
@@ -352,8 +353,11 @@ def appeal(request, comment_id: int):
 
 
 @router.put("/proposals/{proposal_id}/ballot", response={200: BallotOut | ReceiptOut, **errors(401, 403, 404, 409, 422)},
-            auth=member_auth, summary="Cast or change my ballot")
-def cast_ballot(request, proposal_id: int, payload: BallotIn):
+            auth=member_auth, summary="Cast or change my ballot (send an Idempotency-Key to retry safely)")
+@idempotent(keep=lambda answer: "receipt" not in answer)  # a secret ballot's receipt is never stored with its voter
+def cast_ballot(request, proposal_id: int, payload: BallotIn,
+                idempotency_key: str | None = Header(None, alias="Idempotency-Key", pattern=IDEMPOTENCY_PATTERN,
+                                                           description=IDEMPOTENCY_HELP)):
     vote = payload.dict(exclude_none=True, exclude={"secret"})
     result = services.cast_ballot(request.auth, _proposal(request, proposal_id), vote, secret=payload.secret)
     if isinstance(result, services.SecretReceipt):

@@ -20,6 +20,15 @@ class ProposalKind(models.TextChoices):
     AMENDMENT = "amendment", "Amendment"
     ELECTION = "election", "Election of officers"
     APPEAL = "appeal", "Appeal against hiding a comment"
+    DELEGATE_ELECTION = "delegate_election", "Election of delegates to a federation"
+    MANDATE = "mandate", "Mandate for a federation vote"
+    RECALL = "recall", "Recall of a delegate"
+    FEDERATION_MOTION = "federation_motion", "Federation decision"
+    COMPETENCES = "competences", "Amendment of the federation's competences"
+    CONVOCATION = "convocation", "Demand for a congress"
+    CANCEL_CONGRESS = "cancel_congress", "Demand to cancel a congress"
+    REFERENDUM_DEMAND = "referendum_demand", "Demand for a referendum"
+    REFERENDUM = "referendum", "Referendum"
 
 
 class ProposalState(models.TextChoices):
@@ -66,6 +75,15 @@ class Proposal(models.Model):
     replacement = models.TextField(blank=True)
     office = models.CharField(max_length=20, blank=True)  # elections: the office elected
     comment = models.ForeignKey("Comment", null=True, blank=True, on_delete=models.PROTECT, related_name="appeals")
+    # Federation: the federation proposal this council's vote sets its mandate for; the depth below the top.
+    mandate_for = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="mandates")
+    level = models.PositiveSmallIntegerField(default=0)
+    matter = models.CharField(max_length=200, blank=True)  # the federation competence a federation motion falls under
+    competences_json = models.TextField(blank=True)  # a competences amendment: the new list
+    delegate = models.ForeignKey("federation.Delegate", null=True, blank=True, on_delete=models.PROTECT, related_name="recall_votes")
+    congress = models.ForeignKey("federation.Congress", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    petition = models.ForeignKey("federation.Petition", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    overrules = models.ForeignKey("Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="overruled_by")
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)  # null: a draft, seen by its author only
     withdrawn_at = models.DateTimeField(null=True, blank=True)
@@ -148,6 +166,14 @@ class Proposal(models.Model):
             "replacement": self.replacement,
             "office": self.office,
             "comment": self.comment_id,
+            "mandate_for": self.mandate_for_id,
+            "level": self.level,
+            "matter": self.matter,
+            "competences": json.loads(self.competences_json) if self.competences_json else None,
+            "delegate": self.delegate_id,
+            "congress": self.congress_id,
+            "petition": self.petition_id,
+            "overrules": self.overrules_id,
             "published_at": self.published_at.isoformat() if self.published_at else None,
             "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
             "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
@@ -296,10 +322,11 @@ class Decision(models.Model):
 
     proposal = models.OneToOneField(Proposal, on_delete=models.PROTECT, related_name="decision")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    yes = models.PositiveIntegerField(default=0)
-    no = models.PositiveIntegerField(default=0)
-    abstain = models.PositiveIntegerField(default=0)
-    blocks = models.PositiveIntegerField(default=0)
+    # Floats: in a federation a council's weight may be a square root or a share of its votes.
+    yes = models.FloatField(default=0)
+    no = models.FloatField(default=0)
+    abstain = models.FloatField(default=0)
+    blocks = models.FloatField(default=0)
     ballots = models.PositiveIntegerField(default=0)
     members = models.PositiveIntegerField()
     quorum_met = models.BooleanField()

@@ -59,8 +59,16 @@ METHOD_RULES = {
 }
 # Kinds whose method is fixed by their nature, not chosen by the author.
 YES_NO_KINDS = {ProposalKind.ADMISSION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION,
-                ProposalKind.AMENDMENT, ProposalKind.APPEAL}
+                ProposalKind.AMENDMENT, ProposalKind.APPEAL, ProposalKind.RECALL, ProposalKind.CONVOCATION,
+                ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND}
 OFFICER_ROLES = (OfficeRole.FACILITATOR, OfficeRole.SECRETARY)
+DEMAND_KINDS = {ProposalKind.CONVOCATION, ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND}
+FEDERATION_KINDS = {ProposalKind.DELEGATE_ELECTION} | DEMAND_KINDS
+# What a member may put before their own council; the rest is opened by the rules (admissions, amendments,
+# appeals, mandates, recalls) or belongs to a federation.
+COUNCIL_KINDS = [ProposalKind.MOTION, ProposalKind.ELECTION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION,
+                 ProposalKind.DISAFFILIATION, ProposalKind.DELEGATE_ELECTION, ProposalKind.CONVOCATION,
+                 ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND]
 
 
 # ----- reading -------------------------------------------------------------
@@ -143,7 +151,7 @@ def _clean_options(options, method: str, seats: int, kind: str, council: Council
         raw = {"label": raw} if isinstance(raw, str) else dict(raw)
         label = (raw.get("label") or "").strip()
         member = raw.get("member")
-        if kind == ProposalKind.ELECTION:
+        if kind in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION):
             user = member if hasattr(member, "pk") else get_user_model().objects.filter(username=member or label).first()
             if user is None or membership_of(user, council) is None:
                 raise Invalid(f"candidate {label or member!r} is not a member of {council.name}", field="options")
@@ -153,13 +161,14 @@ def _clean_options(options, method: str, seats: int, kind: str, council: Council
         if len(label) > 200:
             raise Invalid("an option's label has at most 200 characters", field="options")
         cleaned.append({"label": label, "description": (raw.get("description") or "")[:5000], "member": member if hasattr(member, "pk") else None})
-    if len(cleaned) < 2:
-        raise Invalid("give at least two options or candidates", field="options")
+    election = kind in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION)
+    if len(cleaned) < (1 if election else 2):
+        raise Invalid("give at least two options, or a candidate", field="options")
     if len(cleaned) > MAX_OPTIONS:
         raise Invalid(f"at most {MAX_OPTIONS} options", field="options")
     if len({o["label"] for o in cleaned}) != len(cleaned):
         raise Invalid("two options have the same label", field="options")
-    if method == DecisionMethod.STV and not 1 <= seats < len(cleaned):
+    if method == DecisionMethod.STV and not (1 <= seats <= len(cleaned) if election else 1 <= seats < len(cleaned)):
         raise Invalid("STV needs fewer seats than candidates", field="seats")
     return cleaned
 
@@ -167,10 +176,13 @@ def _clean_options(options, method: str, seats: int, kind: str, council: Council
 def _clean_method(council, kind, method, seats) -> str:
     if kind in YES_NO_KINDS:
         return DecisionMethod.MAJORITY if kind == ProposalKind.AMENDMENT else council.charter.decision_method if council.charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY
-    if kind == ProposalKind.ELECTION:
+    if kind in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION):
         method = method or (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV)
         if method not in (DecisionMethod.IRV, DecisionMethod.STV):
-            raise Invalid("officers are elected by instant-runoff (one seat) or STV (several)", field="decision_method")
+            raise Invalid("officers and delegates are elected by instant-runoff (one seat) or STV (several)", field="decision_method")
+        if (method == DecisionMethod.IRV) != (seats == 1):
+            raise Invalid("instant-runoff fills one seat; STV fills several", field="seats")
+        return method
     method = method or council.charter.decision_method
     if method not in DecisionMethod.values or method == DecisionMethod.FALLBACK:
         raise Invalid(f"unknown decision method {method!r}", field="decision_method")
@@ -199,25 +211,40 @@ def create_proposal(
     secret: bool | None = None,
     office: str = "",
     draft: bool = False,
+    petition=None,
 ) -> Proposal:
     """Any member may propose. Deadlines default to the charter's periods; a draft waits for its author to publish it."""
     now = clock.now()
     settle_due(council, now)
     require_member(actor, council, "make proposals")
     title, body = _clean_text(title, body)
-    if kind not in ProposalKind.values or kind in (ProposalKind.ADMISSION, ProposalKind.AMENDMENT, ProposalKind.APPEAL):
-        raise Invalid("kind must be one of motion, election, removal, affiliation, disaffiliation", field="kind")
+    if kind not in COUNCIL_KINDS:
+        raise Invalid(f"kind must be one of {', '.join(COUNCIL_KINDS)}", field="kind")
     if not isinstance(seats, int) or not 1 <= seats <= MAX_OPTIONS:
         raise Invalid("seats is a whole number of at least 1", field="seats")
     if not isinstance(max_score, int) or not 1 <= max_score <= 100:
         raise Invalid("the highest score is a whole number from 1 to 100", field="max_score")
     method = _clean_method(council, kind, decision_method, seats)
+    if kind == ProposalKind.DELEGATE_ELECTION:
+        from councils.federation.services import check_delegate_election, charter_of
+
+        if federation is not None and federation.is_federation and seats == 1 and not decision_method:
+            seats = charter_of(federation).delegate_seats
+            method = _clean_method(council, kind, decision_method, seats)
     if kind == ProposalKind.ELECTION:
         if office not in OfficeRole.values:
             raise Invalid(f"an election is for one of {', '.join(OfficeRole.values)}", field="office")
     elif office:
         raise Invalid("only an election names an office", field="office")
     cleaned_options = _clean_options(options, method, seats, kind, council)
+    if kind == ProposalKind.DELEGATE_ELECTION:
+        check_delegate_election(council, federation, cleaned_options, seats)
+    if kind in DEMAND_KINDS:
+        from councils.federation.petitions import check_demand
+
+        check_demand(council, federation, petition, kind)
+    elif petition is not None:
+        raise Invalid("only a demand to a federation names a petition", field="petition")
     deliberation_ends, voting_ends = _periods(council, now, deliberation_ends, voting_ends)
     if kind == ProposalKind.REMOVAL:
         if subject_member is None or membership_of(subject_member, council) is None:
@@ -230,14 +257,14 @@ def create_proposal(
         from councils.federation.services import check_affiliation_proposal
 
         check_affiliation_proposal(council, federation, kind)
-    elif federation is not None:
-        raise Invalid("only joining or leaving a federation names one", field="federation")
+    elif federation is not None and kind not in FEDERATION_KINDS:
+        raise Invalid("only acts towards a federation name one", field="federation")
     with transaction.atomic():
         return _new_proposal(
             council, actor, now, kind=kind, title=title, body=body, deliberation_ends=deliberation_ends,
             voting_ends=voting_ends, subject_member=subject_member, federation=federation, decision_method=method,
             options=cleaned_options, seats=seats, max_score=max_score, office=office,
-            secret=bool(secret) or council.charter.secret_ballots, publish=not draft,
+            secret=bool(secret) or council.charter.secret_ballots, publish=not draft, petition=petition,
         )
 
 
@@ -497,7 +524,15 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
-    require_member(actor, council, "vote")
+    if proposal.kind == ProposalKind.REFERENDUM:
+        from councils.federation.services import base_member_ids
+
+        if not getattr(actor, "is_authenticated", False) or actor.pk not in base_member_ids(council, now):
+            raise NotAllowed(f"Every member of {council.name}'s member councils votes in its referendum, and only they.")
+    elif council.is_federation:
+        raise NotAllowed("A federation's members are councils: their delegates cast their mandates.")
+    else:
+        require_member(actor, council, "vote")
     require_visible(actor, proposal)
     state = proposal.state(now)
     if state == ProposalState.DELIBERATION:
@@ -701,10 +736,24 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
             lock_chains(proposal.council)
             if Decision.objects.filter(proposal=proposal).exists():
                 return None
-            members = members_at(proposal.council, closed_at).count()
-            rows = ballot_rows(proposal)
-            ballots_digest = digest(rows)
-            counted = count_votes(proposal, members, rows, ballots_digest)
+            if proposal.council.is_federation and proposal.kind != ProposalKind.REFERENDUM:
+                from councils.federation.services import count_federation_vote, federation_rows, settle_mandates
+
+                settle_mandates(proposal)
+                rows = federation_rows(proposal)
+                ballots_digest = digest(rows)
+                counted = count_federation_vote(proposal, closed_at)
+                members = counted["members"]
+            else:
+                if proposal.kind == ProposalKind.REFERENDUM:
+                    from councils.federation.services import base_member_ids
+
+                    members = len(base_member_ids(proposal.council, closed_at))
+                else:
+                    members = members_at(proposal.council, closed_at).count()
+                rows = ballot_rows(proposal)
+                ballots_digest = digest(rows)
+                counted = count_votes(proposal, members, rows, ballots_digest)
             decision = Decision.objects.create(
                 proposal=proposal, outcome=counted["outcome"], yes=counted["yes"], no=counted["no"],
                 abstain=counted["abstain"], blocks=counted["blocks"], ballots=counted["ballots"], members=members,
@@ -712,6 +761,14 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
                 tally_json=json.dumps(counted["tally"], sort_keys=True), ballots_digest=ballots_digest,
             )
             append(proposal.council, kind="decision.made", subject=decision.subject, state=decision.record_state(), at=closed_at)
+            if proposal.kind == ProposalKind.MANDATE:
+                from councils.federation.services import cast_mandated_ballot
+
+                cast_mandated_ballot(decision)  # whatever the outcome: no quorum is a mandate to abstain
+            elif proposal.kind == ProposalKind.REFERENDUM:
+                from councils.federation.petitions import apply_referendum
+
+                apply_referendum(decision)
             if decision.outcome in (Outcome.ADOPTED, Outcome.DECIDED):
                 _apply(decision)
             return decision
@@ -738,6 +795,22 @@ def _apply(decision: Decision) -> None:
         _replace_passage(proposal.parent, proposal, decision.decided_at, actor=None, how="adopted by vote")
     elif kind == ProposalKind.ELECTION:
         _install_officers(decision)
+    elif kind == ProposalKind.DELEGATE_ELECTION:
+        from councils.federation.services import seat_delegates
+
+        seat_delegates(decision)
+    elif kind == ProposalKind.RECALL:
+        from councils.federation.services import apply_recall
+
+        apply_recall(decision)
+    elif kind == ProposalKind.COMPETENCES:
+        from councils.federation.services import apply_competences
+
+        apply_competences(decision)
+    elif kind in DEMAND_KINDS:
+        from councils.federation.petitions import apply_demand
+
+        apply_demand(decision)
     elif kind == ProposalKind.APPEAL:
         comment = proposal.comment
         comment.hidden_at, comment.hidden_by, comment.hidden_reason = None, None, ""
@@ -860,9 +933,13 @@ def proposals_awaiting_ballot(user, now: datetime | None = None):
 def check_ballot_digests() -> list[tuple[str, str]]:
     """For `councils verify`: every decided vote's ballots still hash to the digest its decision recorded,
     and no secret vote holds more ballots than registered voters."""
+    from councils.federation.services import federation_rows
+
     problems = []
-    for decision in Decision.objects.select_related("proposal"):
-        if digest(ballot_rows(decision.proposal)) != decision.ballots_digest:
+    for decision in Decision.objects.select_related("proposal", "proposal__council"):
+        proposal = decision.proposal
+        rows = federation_rows(proposal) if proposal.council.is_federation and proposal.kind != ProposalKind.REFERENDUM else ballot_rows(proposal)
+        if digest(rows) != decision.ballots_digest:
             problems.append((decision.subject, "ballots no longer match the digest the decision recorded (altered behind the application's back)"))
     for proposal in Proposal.objects.filter(secret=True):
         if proposal.secret_ballots.count() != proposal.register.count():

@@ -1,7 +1,17 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+class Weighting(models.TextChoices):
+    EQUAL = "equal", "One council, one vote"
+    MEMBERS = "members", "By number of members"
+    DEGRESSIVE = "degressive", "Degressive (square root of members)"
 
 
 class Affiliation(models.Model):
@@ -32,4 +42,288 @@ class Affiliation(models.Model):
             "council": self.council_id,
             "joined_at": self.joined_at.isoformat(),
             "left_at": self.left_at.isoformat() if self.left_at else None,
+        }
+
+
+class FederationCharter(models.Model):
+    """What a federation may decide and how its member councils weigh. Changed only by the member councils' mandated vote."""
+
+    federation = models.OneToOneField("assemblies.Council", on_delete=models.PROTECT, related_name="federation_charter")
+    competences = models.JSONField(default=list, blank=True, help_text="the matters the federation decides; nothing else")
+    weighting = models.CharField(max_length=12, choices=Weighting.choices, default=Weighting.EQUAL)
+    mandate_split = models.BooleanField(default=False, help_text="split a council's weight in proportion to its members' votes")
+    delegate_seats = models.PositiveSmallIntegerField(default=1)
+    delegate_term = models.DurationField(default=timedelta(days=365))
+    delegate_term_limit = models.PositiveSmallIntegerField(default=2, help_text="consecutive terms")
+    mandate_period = models.DurationField(default=timedelta(days=7), help_text="time member councils have to vote their mandates")
+    convocation_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.334"))
+    convocation_delay = models.DurationField(default=timedelta(days=14))
+    referendum_council_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.334"))
+    referendum_member_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.100"))
+
+    @property
+    def subject(self) -> str:
+        return f"federation_charter:{self.federation_id}"
+
+    def record_state(self) -> dict:
+        return {
+            "competences": list(self.competences),
+            "weighting": self.weighting,
+            "mandate_split": self.mandate_split,
+            "delegate_seats": self.delegate_seats,
+            "delegate_term_s": int(self.delegate_term.total_seconds()),
+            "delegate_term_limit": self.delegate_term_limit,
+            "mandate_period_s": int(self.mandate_period.total_seconds()),
+            "convocation_share": str(self.convocation_share),
+            "convocation_delay_s": int(self.convocation_delay.total_seconds()),
+            "referendum_council_share": str(self.referendum_council_share),
+            "referendum_member_share": str(self.referendum_member_share),
+        }
+
+
+class Delegate(models.Model):
+    """A seat of a member council at a federation, held by a member the council elected."""
+
+    council = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="delegates")
+    federation = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="delegates_received")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, blank=True)  # recalled, council left, member left, replaced
+    elected_by = models.ForeignKey("decisions.Decision", on_delete=models.PROTECT, related_name="delegates")
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+
+    def __str__(self):
+        return f"{self.member.username} ({self.council.name} at {self.federation.name})"
+
+    def active(self, now) -> bool:
+        return self.ended_at is None and self.starts_at <= now < self.ends_at
+
+    @property
+    def subject(self) -> str:
+        return f"delegate:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {
+            "council": self.council_id,
+            "federation": self.federation_id,
+            "member": self.member.username,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "end_reason": self.end_reason,
+            "elected_by": self.elected_by_id,
+        }
+
+
+class FederationBallot(models.Model):
+    """A member council's vote in its federation, carried by its delegate: as mandated, or (free mandate) at their discretion."""
+
+    proposal = models.ForeignKey("decisions.Proposal", on_delete=models.PROTECT, related_name="federation_ballots")
+    council = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="+")
+    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    weight = models.FloatField()
+    # yes/no: the weight split between yes, no and abstain; ranked: a ranking of option ids.
+    yes = models.FloatField(default=0)
+    no = models.FloatField(default=0)
+    abstain = models.FloatField(default=0)
+    ranking_json = models.TextField(blank=True)
+    mandated = models.BooleanField()
+    mandate = models.ForeignKey("decisions.Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cast_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["proposal", "council"], name="one_federation_ballot_per_council")]
+
+    @property
+    def subject(self) -> str:
+        return f"federation_ballot:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {
+            "proposal": self.proposal_id, "council": self.council_id,
+            "delegate": self.delegate.username if self.delegate_id else None, "weight": self.weight,
+            "yes": self.yes, "no": self.no, "abstain": self.abstain, "ranking": self.ranking_json or None,
+            "mandated": self.mandated, "mandate": self.mandate_id,
+        }
+
+
+class RecallPetition(models.Model):
+    delegate = models.ForeignKey(Delegate, on_delete=models.PROTECT, related_name="recall_petitions")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField()
+    vote = models.OneToOneField("decisions.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="recall_petition")
+
+    @property
+    def subject(self) -> str:
+        return f"recall_petition:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {"delegate": self.delegate_id, "opened_by": self.opened_by.username, "vote": self.vote_id}
+
+
+class Signature(models.Model):
+    """A member's signature on a recall petition or a referendum petition."""
+
+    recall = models.ForeignKey(RecallPetition, null=True, blank=True, on_delete=models.PROTECT, related_name="signatures")
+    petition = models.ForeignKey("Petition", null=True, blank=True, on_delete=models.PROTECT, related_name="signatures")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recall", "member"], condition=Q(recall__isnull=False), name="one_recall_signature"),
+            models.UniqueConstraint(fields=["petition", "member"], condition=Q(petition__isnull=False), name="one_petition_signature"),
+        ]
+
+    @property
+    def subject(self) -> str:
+        return f"signature:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {"recall": self.recall_id, "petition": self.petition_id, "member": self.member.username}
+
+
+class Petition(models.Model):
+    """A demand to a federation: a congress, the cancellation of one, or a referendum.
+
+    Councils back it each by its own decision (CouncilDemand); a referendum petition
+    may also gather the signatures of individual members of the member councils.
+    """
+
+    KINDS = [("convocation", "Congress"), ("cancel_congress", "Cancel a congress"), ("referendum", "Referendum")]
+    federation = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="petitions")
+    kind = models.CharField(max_length=20, choices=KINDS)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    target = models.ForeignKey("decisions.Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    congress = models.ForeignKey("Congress", null=True, blank=True, on_delete=models.PROTECT, related_name="cancel_petitions")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField()
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    result = models.ForeignKey("decisions.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-opened_at", "pk"]
+
+    @property
+    def subject(self) -> str:
+        return f"petition:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {
+            "federation": self.federation_id, "kind": self.kind, "title": self.title, "body": self.body,
+            "target": self.target_id, "congress": self.congress_id,
+            "opened_by": self.opened_by.username if self.opened_by_id else None,
+            "fulfilled_at": self.fulfilled_at.isoformat() if self.fulfilled_at else None, "result": self.result_id,
+        }
+
+
+class CouncilDemand(models.Model):
+    """A member council's own decision to back a petition."""
+
+    petition = models.ForeignKey(Petition, on_delete=models.PROTECT, related_name="demands")
+    council = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="+")
+    decision = models.OneToOneField("decisions.Decision", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["petition", "council"], name="one_demand_per_council")]
+
+    @property
+    def subject(self) -> str:
+        return f"demand:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {"petition": self.petition_id, "council": self.council_id, "decision": self.decision_id}
+
+
+class Congress(models.Model):
+    federation = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="congresses")
+    title = models.CharField(max_length=200)
+    convened_at = models.DateTimeField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    convened_by = models.CharField(max_length=20)  # "petition" or "decision"
+    petition = models.ForeignKey(Petition, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    minutes = models.TextField(blank=True)
+    minutes_approved_by = models.ForeignKey("decisions.Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    current_item = models.ForeignKey("decisions.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-starts_at", "pk"]
+
+    @property
+    def subject(self) -> str:
+        return f"congress:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {
+            "federation": self.federation_id, "title": self.title, "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(), "convened_by": self.convened_by, "petition": self.petition_id,
+            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None, "minutes": self.minutes,
+            "minutes_approved_by": self.minutes_approved_by_id, "current_item": self.current_item_id,
+        }
+
+
+class AgendaItem(models.Model):
+    congress = models.ForeignKey(Congress, on_delete=models.PROTECT, related_name="agenda")
+    proposal = models.ForeignKey("decisions.Proposal", on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["congress", "proposal"], name="agenda_item_once")]
+
+    @property
+    def subject(self) -> str:
+        return f"agenda_item:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {"congress": self.congress_id, "proposal": self.proposal_id, "position": self.position}
+
+
+class Attendance(models.Model):
+    congress = models.ForeignKey(Congress, on_delete=models.PROTECT, related_name="attendance")
+    delegate = models.ForeignKey(Delegate, on_delete=models.PROTECT, related_name="+")
+    present_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["congress", "delegate"], name="attend_once")]
+
+    @property
+    def subject(self) -> str:
+        return f"attendance:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {"congress": self.congress_id, "delegate": self.delegate_id}
+
+
+class Speaker(models.Model):
+    """A place on the speakers list."""
+
+    congress = models.ForeignKey(Congress, on_delete=models.PROTECT, related_name="speakers")
+    item = models.ForeignKey("decisions.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    limit_seconds = models.PositiveIntegerField(default=180)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+
+    @property
+    def subject(self) -> str:
+        return f"speaker:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {
+            "congress": self.congress_id, "item": self.item_id, "member": self.member.username,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None, "limit_seconds": self.limit_seconds,
         }

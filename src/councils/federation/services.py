@@ -1,31 +1,175 @@
-"""Affiliation: a council joins or leaves a federation by its own decision, effective when its vote closes."""
+"""Federations: free association, delegates, mandates, weights, recall, petitions.
+
+Every power flows from the base: a council joins and leaves a federation by its
+own vote; a federation decides only its charter's matters, by its member
+councils' mandates; delegates carry those mandates and can be recalled by the
+council that sent them at any moment.
+"""
 
 from __future__ import annotations
 
-from councils.assemblies.models import Council
-from councils.decisions.models import ProposalKind
-from councils.errors import Invalid
-from councils.federation.models import Affiliation
+import json
+import math
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q
+
+from councils import clock
+from councils.assemblies.models import (
+    Admission,
+    Council,
+    DecisionMethod,
+    RANKED_METHODS,
+    YES_NO_METHODS,
+)
+from councils.assemblies.permissions import membership_of, require_member, require_person
+from councils.decisions.models import Outcome, Proposal, ProposalKind
+from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
+from councils.federation.models import (
+    Affiliation,
+    CouncilDemand,
+    Delegate,
+    FederationBallot,
+    FederationCharter,
+    Petition,
+    RecallPetition,
+    Signature,
+    Weighting,
+)
 from councils.record.services import append, lock_chains
+
+FEDERATION_METHODS = (DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.IRV, DecisionMethod.SCHULZE,
+                      DecisionMethod.RANKED_PAIRS)
+
+
+# ----- membership of federations ----------------------------------------------------
 
 
 def current_affiliation(federation: Council, council: Council) -> Affiliation | None:
     return Affiliation.objects.filter(federation=federation, council=council, left_at__isnull=True).first()
 
 
-def member_councils(federation: Council):
-    return Council.objects.filter(federations_joined__federation=federation, federations_joined__left_at__isnull=True)
+def member_councils(federation: Council, at: datetime | None = None):
+    qs = Council.objects.filter(federations_joined__federation=federation)
+    if at is None:
+        return qs.filter(federations_joined__left_at__isnull=True).distinct()
+    return qs.filter(federations_joined__joined_at__lte=at).filter(
+        Q(federations_joined__left_at__isnull=True) | Q(federations_joined__left_at__gt=at)).distinct()
 
 
 def federations_of(council: Council):
-    return Council.objects.filter(affiliations__council=council, affiliations__left_at__isnull=True)
+    return Council.objects.filter(affiliations__council=council, affiliations__left_at__isnull=True).distinct()
+
+
+def member_count(council: Council, at: datetime) -> int:
+    """Members of a base council; for a federation, the members of all its member councils, to any depth."""
+    from councils.assemblies.services import members_at
+
+    if not council.is_federation:
+        return members_at(council, at).count()
+    return sum(member_count(c, at) for c in member_councils(council, at))
+
+
+def base_member_ids(federation: Council, at: datetime, _seen=None) -> set[int]:
+    """Every person who is a member of a base council under ``federation`` (a person in two councils counts once)."""
+    from councils.assemblies.services import members_at
+
+    seen = _seen if _seen is not None else set()
+    ids: set[int] = set()
+    for council in member_councils(federation, at):
+        if council.pk in seen:
+            continue
+        seen.add(council.pk)
+        if council.is_federation:
+            ids |= base_member_ids(council, at, seen)
+        else:
+            ids |= set(members_at(council, at).values_list("member_id", flat=True))
+    return ids
+
+
+def weight_of(federation: Council, council: Council, at: datetime) -> float:
+    rule = charter_of(federation).weighting
+    if rule == Weighting.EQUAL:
+        return 1.0
+    members = member_count(council, at)
+    return float(members) if rule == Weighting.MEMBERS else math.sqrt(members)
+
+
+def charter_of(federation: Council) -> FederationCharter:
+    charter = FederationCharter.objects.filter(federation=federation).first()
+    if charter is None:
+        raise Invalid(f"{federation.name} is not a federation", field="federation")
+    return charter
+
+
+def ancestors(council: Council, _seen=None) -> set[int]:
+    seen = _seen if _seen is not None else set()
+    for federation in federations_of(council):
+        if federation.pk not in seen:
+            seen.add(federation.pk)
+            ancestors(federation, seen)
+    return seen
+
+
+# ----- founding and the federation's charter -----------------------------------------
+
+
+def clean_federation_charter(data: dict | None) -> dict:
+    data = {k: v for k, v in dict(data or {}).items() if v is not None}
+    allowed = {f.name for f in FederationCharter._meta.concrete_fields} - {"id", "federation"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise Invalid(f"unknown federation charter field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    if "competences" in data:
+        data["competences"] = clean_competences(data["competences"])
+    if "weighting" in data and data["weighting"] not in Weighting.values:
+        raise Invalid(f"weighting must be one of {', '.join(Weighting.values)}", field="weighting")
+    for name in ("convocation_share", "referendum_council_share", "referendum_member_share"):
+        if name in data:
+            try:
+                share = Decimal(str(data[name]))
+            except (InvalidOperation, ValueError):
+                raise Invalid(f"{name.replace('_', ' ')} must be a share between 0 and 1", field=name) from None
+            if not share.is_finite() or not Decimal(0) < share <= Decimal(1):
+                raise Invalid(f"{name.replace('_', ' ')} must be a share above 0 and at most 1", field=name)
+            data[name] = share.quantize(Decimal("0.001"))
+    for name in ("delegate_seats", "delegate_term_limit"):
+        if name in data and (not isinstance(data[name], int) or not 1 <= data[name] <= 50):
+            raise Invalid(f"{name.replace('_', ' ')} is a whole number from 1 to 50", field=name)
+    for name in ("delegate_term", "mandate_period", "convocation_delay"):
+        if name in data and (not isinstance(data[name], timedelta) or not timedelta(minutes=1) <= data[name] <= timedelta(days=5 * 365)):
+            raise Invalid(f"{name.replace('_', ' ')} must be a duration from a minute to five years", field=name)
+    return data
+
+
+def clean_competences(competences) -> list[str]:
+    if not isinstance(competences, (list, tuple)):
+        raise Invalid("competences are a list of matters", field="competences")
+    cleaned = []
+    for matter in competences:
+        if not isinstance(matter, str) or not matter.strip() or len(matter) > 200:
+            raise Invalid("each competence is a short text naming a matter", field="competences")
+        if matter.strip() not in cleaned:
+            cleaned.append(matter.strip())
+    return cleaned
+
+
+def found_federation_charter(federation: Council, data: dict | None, at, actor) -> FederationCharter:
+    charter = FederationCharter.objects.create(federation=federation, **clean_federation_charter(data))
+    append(federation, kind="federation_charter.adopted", subject=charter.subject, state=charter.record_state(), at=at, actor=actor)
+    return charter
+
+
+# ----- joining and leaving ----------------------------------------------------------------
 
 
 def check_affiliation_proposal(council: Council, federation: Council | None, kind: str) -> None:
     if federation is None or not federation.is_federation:
         raise Invalid("name the federation to join or leave", field="federation")
-    if federation.pk == council.pk:
-        raise Invalid("a federation cannot join itself", field="federation")
+    if federation.pk == council.pk or (kind == ProposalKind.AFFILIATION and federation.pk in _descendants(council)):
+        raise Invalid("a federation cannot join itself or one of its own members", field="federation")
     affiliated = current_affiliation(federation, council) is not None
     if kind == ProposalKind.AFFILIATION and affiliated:
         raise Invalid(f"{council.name} is already a member of {federation.name}", field="federation")
@@ -33,8 +177,18 @@ def check_affiliation_proposal(council: Council, federation: Council | None, kin
         raise Invalid(f"{council.name} is not a member of {federation.name}", field="federation")
 
 
+def _descendants(council: Council) -> set[int]:
+    if not council.is_federation:
+        return set()
+    found = set()
+    for member in member_councils(council):
+        found.add(member.pk)
+        found |= _descendants(member)
+    return found
+
+
 def apply_affiliation_decision(decision) -> Affiliation | None:
-    """Join or leave at the moment the council's vote closed; both chains record it."""
+    """Join or leave at the moment the council's vote closed; both chains record it. Leaving ends the council's delegates' seats."""
     proposal = decision.proposal
     council, federation = proposal.council, proposal.federation
     at = decision.decided_at
@@ -42,6 +196,10 @@ def apply_affiliation_decision(decision) -> Affiliation | None:
     affiliation = current_affiliation(federation, council)
     if proposal.kind == ProposalKind.AFFILIATION:
         if affiliation is not None:
+            return None
+        if federation.charter.admission == Admission.VOTE:
+            append(council, kind="affiliation.refused", subject=proposal.subject, state=proposal.record_state(), at=at,
+                   reason="this federation admits by its member councils' vote, which is not available yet")
             return None
         affiliation = Affiliation.objects.create(federation=federation, council=council, joined_at=at, joined_by=decision)
         kind = "affiliation.joined"
@@ -52,6 +210,432 @@ def apply_affiliation_decision(decision) -> Affiliation | None:
         affiliation.left_by = decision
         affiliation.save(update_fields=["left_at", "left_by"])
         kind = "affiliation.left"
+        for delegate in Delegate.objects.filter(council=council, federation=federation, ended_at__isnull=True, ends_at__gt=at):
+            _end_delegate(delegate, at, "council left the federation")
     for chain in (council, federation):
         append(chain, kind=kind, subject=affiliation.subject, state=affiliation.record_state(), at=at, decision=decision.pk)
     return affiliation
+
+
+# ----- delegates ---------------------------------------------------------------------------
+
+
+def current_delegates(council: Council, federation: Council, now: datetime | None = None):
+    now = now or clock.now()
+    return Delegate.objects.filter(council=council, federation=federation, ended_at__isnull=True, starts_at__lte=now,
+                                   ends_at__gt=now).select_related("member")
+
+
+def delegations_of(user, now: datetime | None = None):
+    now = now or clock.now()
+    return Delegate.objects.filter(member=user, ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now).select_related(
+        "council", "federation")
+
+
+def consecutive_terms(member, council: Council, federation: Council) -> int:
+    """How many of the council's latest delegate elections for this federation, in a row, seated this member."""
+    elections = Proposal.objects.filter(council=council, federation=federation, kind=ProposalKind.DELEGATE_ELECTION,
+                                        decision__outcome=Outcome.DECIDED).order_by("-voting_ends")
+    count = 0
+    for election in elections:
+        if Delegate.objects.filter(elected_by=election.decision, member=member).exists():
+            count += 1
+        else:
+            break
+    return count
+
+
+def check_delegate_election(council: Council, federation: Council | None, candidates: list, seats: int) -> None:
+    if federation is None or not federation.is_federation or current_affiliation(federation, council) is None:
+        raise Invalid("delegates are elected to a federation the council is a member of", field="federation")
+    charter = charter_of(federation)
+    if seats != charter.delegate_seats:
+        raise Invalid(f"{federation.name}'s charter gives each council {charter.delegate_seats} seat(s)", field="seats")
+    for candidate in candidates:
+        member = candidate.get("member")
+        if member is not None and consecutive_terms(member, council, federation) >= charter.delegate_term_limit:
+            raise Invalid(
+                f"{member.username} has served {charter.delegate_term_limit} consecutive terms: the charter asks for rotation",
+                field="options",
+            )
+
+
+def seat_delegates(decision) -> list[Delegate]:
+    """Apply a delegate election: the winners take the council's seats from the close, for the federation's term."""
+    proposal = decision.proposal
+    council, federation, at = proposal.council, proposal.federation, decision.decided_at
+    if current_affiliation(federation, council) is None:
+        return []
+    lock_chains(council, federation)
+    for delegate in Delegate.objects.filter(council=council, federation=federation, ended_at__isnull=True, ends_at__gt=at):
+        _end_delegate(delegate, at, "replaced by election")
+    term = charter_of(federation).delegate_term
+    by_label = {o.label: o for o in proposal.options.all()}
+    seated = []
+    for label in decision.winners:
+        member = by_label[label].member
+        if member is None or membership_of(member, council) is None:
+            continue
+        seated.append(_seat(council, federation, member, at, at + term, decision, how="elected"))
+    return seated
+
+
+def _seat(council, federation, member, starts, ends, decision, *, how: str) -> Delegate:
+    delegate = Delegate.objects.create(council=council, federation=federation, member=member, starts_at=starts, ends_at=ends,
+                                       elected_by=decision)
+    for chain in (council, federation):
+        append(chain, kind="delegate.seated", subject=delegate.subject, state=delegate.record_state(), at=starts,
+               decision=decision.pk, how=how)
+    return delegate
+
+
+def _end_delegate(delegate: Delegate, at, reason: str) -> None:
+    delegate.ended_at, delegate.end_reason = at, reason
+    delegate.save(update_fields=["ended_at", "end_reason"])
+    for chain in (delegate.council, delegate.federation):
+        append(chain, kind="delegate.ended", subject=delegate.subject, state=delegate.record_state(), at=at, reason=reason)
+
+
+def end_delegations_of_leaving_member(member, council: Council, at) -> None:
+    for delegate in Delegate.objects.filter(council=council, member=member, ended_at__isnull=True, ends_at__gt=at):
+        _end_delegate(delegate, at, "left the council")
+
+
+# ----- recall ---------------------------------------------------------------------------------
+
+
+def open_recall_petition(actor, delegate: Delegate) -> RecallPetition:
+    """Any member of the delegate's council may open a recall petition; it carries their signature."""
+    now = clock.now()
+    from councils.decisions.services import settle_due
+
+    settle_due(delegate.council, now)
+    require_member(actor, delegate.council, "open a recall petition")
+    delegate.refresh_from_db()
+    if not delegate.active(now):
+        raise Closed("This delegate no longer holds the seat.")
+    if RecallPetition.objects.filter(delegate=delegate, vote__isnull=True).exists():
+        raise Conflict("A recall petition against this delegate is already open: sign it.")
+    with transaction.atomic():
+        petition = RecallPetition.objects.create(delegate=delegate, opened_by=actor, opened_at=now)
+        append(delegate.council, kind="recall.petition_opened", subject=petition.subject, state=petition.record_state(), at=now, actor=actor)
+        _sign_recall(actor, petition, now)
+    return petition
+
+
+def sign_recall(actor, petition: RecallPetition) -> RecallPetition:
+    now = clock.now()
+    council = petition.delegate.council
+    require_member(actor, council, "sign a recall petition")
+    if petition.vote_id is not None:
+        raise Closed("The recall vote is already open: vote in it.")
+    if Signature.objects.filter(recall=petition, member=actor).exists():
+        raise Conflict("You have already signed this petition.")
+    with transaction.atomic():
+        _sign_recall(actor, petition, now)
+    return petition
+
+
+def recall_progress(petition: RecallPetition, now=None) -> tuple[int, int]:
+    """(signatures of current members, signatures needed)."""
+    from councils.assemblies.services import members_at
+
+    now = now or clock.now()
+    council = petition.delegate.council
+    members = members_at(council, now)
+    signed = Signature.objects.filter(recall=petition, member__in=members.values("member")).count()
+    needed = math.ceil(council.charter.recall_threshold * members.count())
+    return signed, max(needed, 1)
+
+
+def _sign_recall(actor, petition: RecallPetition, now) -> None:
+    from councils.decisions.services import _new_proposal
+
+    council = petition.delegate.council
+    signature = Signature.objects.create(recall=petition, member=actor, signed_at=now)
+    append(council, kind="recall.signed", subject=signature.subject, state=signature.record_state(), at=now, actor=actor)
+    signed, needed = recall_progress(petition, now)
+    if signed >= needed:
+        # At the threshold the recall vote opens by itself, in the same transaction as the signature that reached it.
+        delegate = petition.delegate
+        vote = _new_proposal(
+            council, petition.opened_by, now, kind=ProposalKind.RECALL, title=f"Recall {delegate.member.username} as delegate to {delegate.federation.name}?",
+            body=f"{signed} members signed the petition opened by {petition.opened_by.username}.", deliberation_ends=now,
+            voting_ends=now + council.charter.voting_period, delegate=delegate, decision_method=DecisionMethod.MAJORITY,
+        )
+        petition.vote = vote
+        petition.save(update_fields=["vote"])
+        append(council, kind="recall.vote_opened", subject=petition.subject, state=petition.record_state(), at=now)
+
+
+def apply_recall(decision) -> Delegate | None:
+    """On a majority the delegate is out at once; the seat passes by countback or waits for a by-election, as the charter says."""
+    proposal = decision.proposal
+    delegate = proposal.delegate
+    at = decision.decided_at
+    if delegate.ended_at is not None:
+        return None
+    council = delegate.council
+    lock_chains(council, delegate.federation)
+    _end_delegate(delegate, at, "recalled")
+    if council.charter.recall_replacement == "countback":
+        return countback(delegate, at)
+    append(council, kind="delegate.seat_vacant", subject=delegate.subject, state=delegate.record_state(), at=at,
+           reason="by-election: any member may propose a delegate election")
+    return None
+
+
+def countback(recalled: Delegate, at) -> Delegate | None:
+    """Re-run the election's own count without the recalled delegate; the first winner not already seated takes the seat."""
+    from councils import tally
+    from councils.decisions.ballots import engine_input
+    from councils.decisions.services import ballot_rows
+
+    election = recalled.elected_by.proposal
+    options = list(election.options.select_related("member"))
+    labels = {o.pk: o.label for o in options}
+    rankings = engine_input(election, ballot_rows(election), labels)
+    recalled_label = next((o.label for o in options if o.member_id == recalled.member_id), None)
+    remaining = [o.label for o in options if o.label != recalled_label]
+    if not remaining:
+        return None
+    profile = tally.Profile.from_rankings([o.label for o in options], rankings).without([recalled_label])
+    seats = min(election.seats, len(remaining))
+    result = tally.tally_irv(profile, seed=0) if seats == 1 else tally.tally_stv_scottish(profile, seats, seed=0)
+    seated = set(current_delegates(recalled.council, recalled.federation, at).values_list("member_id", flat=True))
+    by_label = {o.label: o for o in options}
+    for label in result.winners:
+        member = by_label[label].member
+        if member and member.pk not in seated and membership_of(member, recalled.council):
+            return _seat(recalled.council, recalled.federation, member, at, recalled.ends_at, recalled.elected_by, how="countback")
+    append(recalled.council, kind="delegate.seat_vacant", subject=recalled.subject, state=recalled.record_state(), at=at,
+           reason="countback found no eligible candidate")
+    return None
+
+
+# ----- federation proposals and mandates ------------------------------------------------------
+
+
+def require_delegate(actor, federation: Council, doing: str) -> Delegate:
+    require_person(actor, doing)
+    delegate = Delegate.objects.filter(federation=federation, member=actor, ended_at__isnull=True, starts_at__lte=clock.now(),
+                                       ends_at__gt=clock.now()).select_related("council").first()
+    if delegate is None or current_affiliation(federation, delegate.council) is None:
+        raise NotAllowed(f"Only delegates of {federation.name}'s member councils may {doing}.")
+    return delegate
+
+
+def create_federation_proposal(actor, federation: Council, *, title: str, body: str = "", matter: str = "",
+                               decision_method: str = DecisionMethod.MAJORITY, options=None,
+                               mandates_due: datetime | None = None, voting_ends: datetime | None = None,
+                               kind: str = ProposalKind.FEDERATION_MOTION, competences=None) -> Proposal:
+    """A delegate puts a question to the federation. It goes down to every member council, which votes its mandate."""
+    from councils.decisions.services import _clean_options, _clean_text, _new_proposal, settle_due
+
+    now = clock.now()
+    settle_due(federation, now)
+    if not federation.is_federation:
+        raise Invalid("federation proposals are made in a federation", field="federation")
+    require_delegate(actor, federation, "put questions to the federation")
+    title, body = _clean_text(title, body)
+    charter = charter_of(federation)
+    competences_json = ""
+    if kind == ProposalKind.COMPETENCES:
+        competences_json = json.dumps(clean_competences(competences))
+        decision_method, matter = DecisionMethod.MAJORITY, ""
+    elif kind == ProposalKind.FEDERATION_MOTION:
+        if matter not in charter.competences:
+            raise Invalid(
+                f"{federation.name}'s charter does not give it this matter; its competences are: "
+                + (", ".join(charter.competences) or "none yet"), field="matter",
+            )
+    else:
+        raise Invalid("kind must be federation_motion or competences", field="kind")
+    if decision_method not in FEDERATION_METHODS:
+        raise Invalid(f"a federation decides by {', '.join(FEDERATION_METHODS)}", field="decision_method")
+    cleaned = _clean_options(options, decision_method, 1, kind, federation)
+    mandates_due = mandates_due or now + charter.mandate_period
+    voting_ends = voting_ends or mandates_due + federation.charter.voting_period
+    if mandates_due <= now or voting_ends <= mandates_due:
+        raise Invalid("the mandates are due in the future, and the federation's vote ends after them", field="voting_ends")
+    if voting_ends - now > timedelta(days=366):
+        raise Invalid("the federation's vote must end within a year", field="voting_ends")
+    with transaction.atomic():
+        proposal = _new_proposal(
+            federation, actor, now, kind=kind, title=title, body=body, deliberation_ends=mandates_due, voting_ends=voting_ends,
+            decision_method=decision_method, options=cleaned, matter=matter, competences_json=competences_json,
+        )
+        send_down(proposal, now)
+    return proposal
+
+
+def send_down(proposal: Proposal, now) -> None:
+    """Open a mandate vote in every member council that binds its delegates; a member federation sends it further down."""
+    from councils.decisions.services import _new_proposal
+
+    federation = proposal.council
+    for council in member_councils(federation):
+        if council.charter.mandate == "free":
+            append(council, kind="mandate.free", subject=proposal.subject, state=None, at=now,
+                   reason="this council gives its delegates a free mandate")
+            continue
+        mandate = _new_proposal(
+            council, proposal.author, now, kind=ProposalKind.MANDATE,
+            title=f"Mandate: {proposal.title}"[:200],
+            body=f"{federation.name} decides this; our delegates will vote as we mandate.\n\n{proposal.body}",
+            deliberation_ends=now if not council.is_federation else proposal.deliberation_ends - (proposal.deliberation_ends - now) / 2,
+            voting_ends=proposal.deliberation_ends, decision_method=proposal.decision_method,
+            options=[{"label": o.label, "description": o.description, "member": None} for o in proposal.options.all()],
+            mandate_for=proposal, level=proposal.level + 1, federation=federation,
+        )
+        if council.is_federation:
+            send_down(mandate, now)
+
+
+def _ranking_ids(decision, target: Proposal) -> list[list[int]]:
+    """A council's own count as a ranking of the federation proposal's options (matched by label)."""
+    ids = {o.label: o.pk for o in target.options.all()}
+    tally = decision.tally
+    groups = tally.get("ranking") or []
+    if not groups and tally.get("winners"):
+        groups = [[w] for w in tally["winners"]]
+    return [[ids[label] for label in group if label in ids] for group in groups if any(label in ids for label in group)]
+
+
+def cast_mandated_ballot(mandate_decision) -> FederationBallot | None:
+    """When a council's mandate vote closes, its delegates' vote at the federation is cast as mandated, at once."""
+    mandate = mandate_decision.proposal
+    target, council, federation = mandate.mandate_for, mandate.council, mandate.mandate_for.council
+    at = mandate_decision.decided_at
+    if current_affiliation(federation, council) is None or FederationBallot.objects.filter(proposal=target, council=council).exists():
+        return None
+    weight = weight_of(federation, council, at)
+    ballot = FederationBallot(proposal=target, council=council, weight=weight, mandated=True, mandate=mandate_decision, cast_at=at)
+    delegate = current_delegates(council, federation, at).first()
+    ballot.delegate = delegate.member if delegate else None
+    if target.decision_method in YES_NO_METHODS:
+        if charter_of(federation).mandate_split and (mandate_decision.yes + mandate_decision.no) > 0:
+            cast = mandate_decision.yes + mandate_decision.no
+            ballot.yes, ballot.no = weight * mandate_decision.yes / cast, weight * mandate_decision.no / cast
+        elif mandate_decision.outcome == Outcome.ADOPTED:
+            ballot.yes = weight
+        elif mandate_decision.outcome == Outcome.REJECTED:
+            ballot.no = weight
+        else:
+            ballot.abstain = weight
+    else:
+        ballot.ranking_json = json.dumps(_ranking_ids(mandate_decision, target))
+    ballot.save()
+    lock_chains(council, federation)
+    for chain in (council, federation):
+        append(chain, kind="federation_ballot.mandated", subject=ballot.subject, state=ballot.record_state(), at=at,
+               actor=ballot.delegate)
+    return ballot
+
+
+def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
+    """A delegate whose council gave a free mandate votes at their discretion; their council sees it at once."""
+    from councils.decisions.ballots import clean_vote
+    from councils.decisions.services import settle_due
+
+    now = clock.now()
+    federation = proposal.council
+    settle_due(federation, now)
+    delegate = require_delegate(actor, federation, "vote in the federation")
+    council = delegate.council
+    if proposal.published_at is None or proposal.withdrawn_at or not now < proposal.voting_ends:
+        raise Closed("This federation vote is not open.")
+    if proposal.mandate_for_id is None and proposal.kind not in (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES):
+        raise Invalid("delegates vote on federation decisions", field="proposal")
+    if council.charter.mandate != "free":
+        raise NotAllowed(f"{council.name} binds its delegates: its mandate vote casts their vote.")
+    clean = clean_vote(proposal, vote, list(proposal.options.values_list("pk", flat=True)))
+    weight = weight_of(federation, council, now)
+    with transaction.atomic():
+        lock_chains(council, federation)
+        ballot = FederationBallot.objects.filter(proposal=proposal, council=council).first() or FederationBallot(
+            proposal=proposal, council=council, mandated=False)
+        ballot.delegate, ballot.weight, ballot.cast_at = actor, weight, now
+        ballot.yes = weight if clean.choice == "yes" else 0
+        ballot.no = weight if clean.choice == "no" else 0
+        ballot.abstain = weight if clean.choice == "abstain" else 0
+        ballot.ranking_json = clean.content_json() if proposal.is_ranked else ""
+        ballot.save()
+        for chain in (council, federation):
+            append(chain, kind="federation_ballot.free", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor)
+    return ballot
+
+
+def federation_rows(proposal: Proposal) -> list[dict]:
+    rows = []
+    for b in proposal.federation_ballots.select_related("council", "delegate").order_by("council_id"):
+        rows.append({"council": b.council.slug, "delegate": b.delegate.username if b.delegate_id else None, "weight": b.weight,
+                     "yes": b.yes, "no": b.no, "abstain": b.abstain, "ranking": json.loads(b.ranking_json) if b.ranking_json else None,
+                     "mandated": b.mandated})
+    return rows
+
+
+def settle_mandates(proposal: Proposal) -> None:
+    """Before a federation counts, every mandate below it is settled (deepest first), so each council's vote is cast."""
+    from councils.decisions.services import settle_proposal
+
+    for mandate in proposal.mandates.filter(decision__isnull=True, voting_ends__lte=proposal.voting_ends).select_related("council"):
+        if mandate.voting_ends <= clock.now() or mandate.voting_ends <= proposal.voting_ends:
+            settle_mandates(mandate)
+            settle_proposal(mandate)
+
+
+def count_federation_vote(proposal: Proposal, at) -> dict:
+    """The federation's tally: each member council's ballot, weighted as the charter says."""
+    from fractions import Fraction
+
+    from councils import tally
+    from councils.decisions.services import METHOD_RULES
+
+    federation = proposal.council
+    members = list(member_councils(federation, at))
+    total_weight = sum(weight_of(federation, c, at) for c in members)
+    present = {c.pk for c in members}
+    ballots = [b for b in proposal.federation_ballots.all() if b.council_id in present]
+    cast_weight = sum(b.weight for b in ballots)
+    quorum = Fraction(str(proposal.quorum))
+    fields = {"blocks": 0, "ballots": len(ballots), "members": len(members)}
+    if proposal.decision_method in YES_NO_METHODS:
+        yes, no, abstain = (sum(getattr(b, k) for b in ballots) for k in ("yes", "no", "abstain"))
+        result = tally.tally_majority(yes, no, abstain, members=max(total_weight, 0), quorum=quorum,
+                                      **METHOD_RULES[proposal.decision_method]) if total_weight else None
+        if result is None:
+            return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.NO_QUORUM, "quorum_met": False, "winners": [],
+                    "tally": {"method": proposal.decision_method, "weights": {}}}
+        data = result.to_dict()
+        data["weights"] = {b.council.slug: b.weight for b in ballots}
+        return {**fields, "yes": yes, "no": no, "abstain": abstain, "outcome": result.outcome, "quorum_met": result.quorum_met,
+                "winners": [], "tally": data}
+    options = list(proposal.options.all())
+    labels = {o.pk: o.label for o in options}
+    rankings, weights = [], []
+    for b in ballots:
+        groups = json.loads(b.ranking_json) if b.ranking_json else []
+        if groups:
+            rankings.append([labels[g[0]] if len(g) == 1 else tuple(labels[i] for i in g) for g in groups])
+            weights.append(b.weight)
+    quorum_met = quorum == 0 or (total_weight > 0 and Fraction(cast_weight).limit_denominator(10**6) >= quorum * Fraction(total_weight).limit_denominator(10**6))
+    if not rankings:
+        return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.NO_QUORUM if not quorum_met else Outcome.NO_RESULT,
+                "quorum_met": quorum_met, "winners": [], "tally": {"method": proposal.decision_method, "options": list(labels.values())}}
+    profile = tally.Profile.from_rankings(list(labels.values()), rankings, counts=weights)
+    method = {DecisionMethod.IRV: tally.tally_irv, DecisionMethod.SCHULZE: tally.tally_schulze,
+              DecisionMethod.RANKED_PAIRS: tally.tally_ranked_pairs}[proposal.decision_method]
+    result = method(profile, seed=proposal.pk)
+    return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.DECIDED if quorum_met else Outcome.NO_QUORUM,
+            "quorum_met": quorum_met, "winners": list(result.winners[:1]) if quorum_met else [], "tally": result.to_dict()}
+
+
+def apply_competences(decision) -> FederationCharter:
+    proposal = decision.proposal
+    charter = charter_of(proposal.council)
+    charter.competences = json.loads(proposal.competences_json)
+    charter.save(update_fields=["competences"])
+    append(proposal.council, kind="federation_charter.amended", subject=charter.subject, state=charter.record_state(),
+           at=decision.decided_at, decision=decision.pk)
+    return charter

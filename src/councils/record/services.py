@@ -34,6 +34,17 @@ RECORDED_MODELS = [
     "decisions.MinorityReport",
     "assemblies.Office",
     "federation.Affiliation",
+    "federation.FederationCharter",
+    "federation.Delegate",
+    "federation.FederationBallot",
+    "federation.RecallPetition",
+    "federation.Signature",
+    "federation.Petition",
+    "federation.CouncilDemand",
+    "federation.Congress",
+    "federation.AgendaItem",
+    "federation.Attendance",
+    "federation.Speaker",
 ]
 
 
@@ -168,7 +179,8 @@ def _check_rows(report: Report, last_state) -> None:
 
 
 _ROW_PREFIXES = {"council", "charter", "membership", "proposal", "comment", "ballot", "decision", "affiliation",
-                 "register", "minority_report", "office"}
+                 "register", "minority_report", "office", "federation_charter", "delegate", "federation_ballot",
+                 "recall_petition", "signature", "petition", "demand", "congress", "agenda_item", "attendance", "speaker"}
 
 
 def _is_row_subject(subject: str) -> bool:

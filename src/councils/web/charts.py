@@ -11,8 +11,14 @@ from django.utils.safestring import SafeString, mark_safe
 COLOURS = {"yes": "#2a7a3b", "no": "#b3261e", "abstain": "#6b6b6b"}
 
 
-def bar_chart(rows: list[tuple[str, int, str]], *, title: str, total: int | None = None) -> SafeString:
+def _number(value) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.2f}".rstrip("0")
+
+
+def bar_chart(rows: list[tuple[str, float, str]], *, title: str, total: float | None = None) -> SafeString:
     """Horizontal bars. ``rows``: (label, value, colour). Bars are scaled to ``total`` (default: the sum)."""
+    rows = [(label, float(value), colour) for label, value, colour in rows]
     total = total if total else (sum(value for _, value, _ in rows) or 1)
     width, bar_h, gap, label_w = 420, 26, 10, 90
     height = len(rows) * (bar_h + gap) + gap
@@ -26,10 +32,10 @@ def bar_chart(rows: list[tuple[str, int, str]], *, title: str, total: int | None
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" rx="3"></rect>'
                 '<text x="{}" y="{}" class="chart-value">{} ({}%)</text>',
                 f"{y + bar_h * 0.68:.1f}", label, label_w, y, f"{length:.1f}", bar_h, colour,
-                f"{label_w + length + 6:.1f}", f"{y + bar_h * 0.68:.1f}", value, f"{100 * value / total:.0f}",
+                f"{label_w + length + 6:.1f}", f"{y + bar_h * 0.68:.1f}", _number(value), f"{100 * value / total:.0f}",
             )
         )
-    summary = ", ".join(f"{label}: {value}" for label, value, _ in rows)
+    summary = ", ".join(f"{label}: {_number(value)}" for label, value, _ in rows)
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}"><title>{}</title>{}</svg>',
         width, height, f"{title}. {summary}", title, mark_safe("".join(parts)),

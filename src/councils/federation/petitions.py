@@ -1,0 +1,184 @@
+"""Petitions to a federation: a congress that must convene, its cancellation, a referendum.
+
+Member councils back a petition each by its own decision; at the charter's share
+the petition is fulfilled by itself, in the same transaction as the decision that
+reached it. A referendum petition can also gather the signatures of members.
+Nobody, officer or otherwise, can cancel or postpone a congress so convened:
+only the member councils, by the same rule.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from django.db import transaction
+
+from councils import clock
+from councils.assemblies.models import Council
+from councils.decisions.models import Decision, Outcome, Proposal, ProposalKind
+from councils.errors import Closed, Conflict, Invalid, NotAllowed
+from councils.federation.models import Congress, CouncilDemand, Petition, Signature
+from councils.federation.services import (
+    base_member_ids,
+    charter_of,
+    current_affiliation,
+    member_councils,
+)
+from councils.record.services import append, lock_chains
+
+KIND_OF_DEMAND = {
+    ProposalKind.CONVOCATION: "convocation",
+    ProposalKind.CANCEL_CONGRESS: "cancel_congress",
+    ProposalKind.REFERENDUM_DEMAND: "referendum",
+}
+
+
+def open_petition(actor, federation: Council, *, kind: str, title: str, body: str = "", target: Decision | None = None,
+                  congress: Congress | None = None) -> Petition:
+    """Any member of a member council may open a petition; councils then back it by their own decisions."""
+    now = clock.now()
+    if not federation.is_federation:
+        raise Invalid("petitions are addressed to a federation", field="federation")
+    if not getattr(actor, "is_authenticated", False) or actor.pk not in base_member_ids(federation, now):
+        raise NotAllowed(f"Members of {federation.name}'s member councils open its petitions.")
+    if kind not in dict(Petition.KINDS):
+        raise Invalid(f"kind must be one of {', '.join(dict(Petition.KINDS))}", field="kind")
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        raise Invalid("a petition needs a title of at most 200 characters", field="title")
+    if target is not None and (kind != "referendum" or target.proposal.council_id != federation.pk):
+        raise Invalid("a referendum may put one of this federation's decisions to the members", field="target")
+    if kind == "cancel_congress":
+        if congress is None or congress.federation_id != federation.pk or congress.cancelled_at or congress.starts_at <= now:
+            raise Invalid("name a congress of this federation that has not begun", field="congress")
+    elif congress is not None:
+        raise Invalid("only a cancellation names a congress", field="congress")
+    with transaction.atomic():
+        petition = Petition.objects.create(federation=federation, kind=kind, title=title, body=body or "", target=target,
+                                           congress=congress, opened_by=actor, opened_at=now)
+        append(federation, kind="petition.opened", subject=petition.subject, state=petition.record_state(), at=now, actor=actor)
+    return petition
+
+
+def check_demand(council: Council, federation: Council | None, petition: Petition | None, kind: str) -> None:
+    if federation is None or petition is None or petition.federation_id != federation.pk:
+        raise Invalid("name the federation and its petition this council backs", field="petition")
+    if current_affiliation(federation, council) is None:
+        raise Invalid(f"{council.name} is not a member of {federation.name}", field="federation")
+    if KIND_OF_DEMAND[kind] != petition.kind:
+        raise Invalid("the kind of demand does not match the petition", field="kind")
+    if petition.fulfilled_at is not None:
+        raise Conflict("this petition is already fulfilled")
+    if CouncilDemand.objects.filter(petition=petition, council=council).exists():
+        raise Conflict(f"{council.name} already backs this petition")
+
+
+def progress(petition: Petition, now=None) -> dict:
+    """Councils and (referendums) members behind the petition, against what the charter asks."""
+    now = now or clock.now()
+    federation = petition.federation
+    charter = charter_of(federation)
+    members = list(member_councils(federation, now))
+    backing = CouncilDemand.objects.filter(petition=petition, council__in=members).count()
+    share = charter.referendum_council_share if petition.kind == "referendum" else charter.convocation_share
+    result = {"councils": backing, "councils_needed": max(1, math.ceil(share * len(members))), "member_councils": len(members)}
+    if petition.kind == "referendum":
+        people = base_member_ids(federation, now)
+        signed = Signature.objects.filter(petition=petition, member_id__in=people).count()
+        result.update(signatures=signed, signatures_needed=max(1, math.ceil(charter.referendum_member_share * len(people))),
+                      members=len(people))
+    return result
+
+
+def reached(petition: Petition, now) -> bool:
+    p = progress(petition, now)
+    return p["councils"] >= p["councils_needed"] or (petition.kind == "referendum" and p["signatures"] >= p["signatures_needed"])
+
+
+def apply_demand(decision) -> CouncilDemand | None:
+    """A council decided to back a petition: record it, and fulfil the petition if that reached the charter's share."""
+    proposal = decision.proposal
+    petition, council, at = proposal.petition, proposal.council, decision.decided_at
+    if petition.fulfilled_at is not None or current_affiliation(petition.federation, council) is None:
+        return None
+    lock_chains(council, petition.federation)
+    demand = CouncilDemand.objects.create(petition=petition, council=council, decision=decision, at=at)
+    for chain in (council, petition.federation):
+        append(chain, kind="petition.backed", subject=demand.subject, state=demand.record_state(), at=at, decision=decision.pk)
+    if reached(petition, at):
+        fulfil(petition, at)
+    return demand
+
+
+def sign_petition(actor, petition: Petition) -> Signature:
+    """Members sign a referendum petition directly; at the charter's share of all members it is fulfilled."""
+    now = clock.now()
+    if petition.kind != "referendum":
+        raise Invalid("members sign referendum petitions; congresses are demanded by councils' decisions", field="petition")
+    if not getattr(actor, "is_authenticated", False) or actor.pk not in base_member_ids(petition.federation, now):
+        raise NotAllowed(f"Members of {petition.federation.name}'s member councils sign its petitions.")
+    if petition.fulfilled_at is not None:
+        raise Closed("This petition is already fulfilled.")
+    if Signature.objects.filter(petition=petition, member=actor).exists():
+        raise Conflict("You have already signed this petition.")
+    with transaction.atomic():
+        lock_chains(petition.federation)
+        signature = Signature.objects.create(petition=petition, member=actor, signed_at=now)
+        append(petition.federation, kind="petition.signed", subject=signature.subject, state=signature.record_state(), at=now, actor=actor)
+        if reached(petition, now):
+            fulfil(petition, now)
+    return signature
+
+
+def fulfil(petition: Petition, at) -> None:
+    from councils.decisions.services import _new_proposal
+
+    federation = petition.federation
+    charter = charter_of(federation)
+    petition.fulfilled_at = at
+    if petition.kind == "convocation":
+        starts = at + charter.convocation_delay
+        congress = Congress.objects.create(federation=federation, title=petition.title, convened_at=at, starts_at=starts,
+                                           ends_at=starts + timedelta(days=1), convened_by="petition", petition=petition)
+        append(federation, kind="congress.convened", subject=congress.subject, state=congress.record_state(), at=at,
+               petition=petition.pk)
+    elif petition.kind == "cancel_congress":
+        congress = petition.congress
+        if congress.cancelled_at is None and congress.starts_at > at:
+            congress.cancelled_at = at
+            congress.save(update_fields=["cancelled_at"])
+            append(federation, kind="congress.cancelled", subject=congress.subject, state=congress.record_state(), at=at,
+                   petition=petition.pk)
+    else:
+        target = petition.target
+        body = petition.body or ""
+        if target is not None:
+            body = f"Shall the decision on “{target.proposal.title}” ({target.get_outcome_display().lower()}) stand?\n\n{body}"
+        referendum = _new_proposal(
+            federation, petition.opened_by, at, kind=ProposalKind.REFERENDUM, title=f"Referendum: {petition.title}"[:200],
+            body=body, deliberation_ends=at + federation.charter.deliberation_period,
+            voting_ends=at + federation.charter.deliberation_period + federation.charter.voting_period, overrules=target,
+            petition=petition,
+        )
+        petition.result = referendum
+    petition.save(update_fields=["fulfilled_at", "result"])
+    append(federation, kind="petition.fulfilled", subject=petition.subject, state=petition.record_state(), at=at)
+
+
+def apply_referendum(decision) -> None:
+    """The members' direct vote stands over the congress's: a 'no' on a decision's standing overrules it."""
+    proposal = decision.proposal
+    target = proposal.overrules
+    if target is None or decision.outcome != Outcome.REJECTED:
+        return
+    append(proposal.council, kind="decision.overruled", subject=target.subject, state=target.record_state(),
+           at=decision.decided_at, by_referendum=decision.pk)
+
+
+def overruled_by(decision: Decision) -> Decision | None:
+    for referendum in Proposal.objects.filter(overrules=decision, kind=ProposalKind.REFERENDUM):
+        result = getattr(referendum, "decision", None)
+        if result is not None and result.outcome == Outcome.REJECTED:
+            return result
+    return None

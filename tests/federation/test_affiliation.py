@@ -63,8 +63,20 @@ def test_affiliation_proposals_must_make_sense(clock, make_council, members_of):
         create_proposal(founder, council, title="Motion", federation=federation)
 
 
-def test_federation_cannot_be_founded_with_admission_by_vote_yet(clock, make_user):
+def test_a_federation_that_admits_by_vote_asks_its_member_councils(clock, make_user, federation_of, make_council, members_of,
+                                                                  decide, join_federation):
     from councils.assemblies.services import create_council
+    from councils.decisions.models import Proposal
 
-    with pytest.raises(Invalid):
-        create_council(make_user(), name="F", kind="federation", charter={"admission": "vote"})
+    federation = create_council(make_user(), name="Selective federation", kind="federation", charter={"admission": "vote"},
+                                federation_charter={"competences": ["x"]})
+    _, (founder_council,) = federation_of([3], federation=federation)  # the first council joins an empty federation at once
+    applicant = make_council(members=2)
+    join_federation(applicant, federation)  # the applicant's own decision ...
+    assert applicant not in member_councils(federation)  # ... is not yet membership
+    admission = Proposal.objects.get(council=federation, kind="admission", federation=applicant)
+    mandate = Proposal.objects.get(council=founder_council, mandate_for=admission)
+    decide(mandate, "yes", close=False)
+    clock.set(admission.voting_ends + timedelta(seconds=1))
+    settle_due(federation)
+    assert applicant in member_councils(federation)

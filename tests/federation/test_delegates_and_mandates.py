@@ -149,39 +149,50 @@ def test_a_council_that_leaves_stops_counting_at_once(clock, federation_of, memb
     assert decision.members == 2
 
 
-def test_a_three_level_federation_carries_the_base_mandate_up_two_levels(clock, make_user, federation_of, members_of, decide,
-                                                                       join_federation, elect_delegates):
+def settle_federation_vote(clock, decide, proposal, choice_of):
+    """Every base council under ``proposal`` votes its mandate (``choice_of(council)``); the counts run up to the top."""
+    from councils.decisions.services import settle_due
+
+    pending = list(proposal.mandates.all())
+    while pending:
+        mandate = pending.pop()
+        if mandate.council.is_federation:
+            pending.extend(mandate.mandates.all())
+        else:
+            decide(mandate, choice_of(mandate), close=False)
+    clock.set(proposal.voting_ends + timedelta(seconds=1))
+    settle_due(None)
+    return get_decision(proposal)
+
+
+def test_a_three_level_federation_carries_the_base_mandate_up_two_levels(clock, make_user, federation_of, members_of, decide):
     from councils.assemblies.services import create_council
 
-    region, (bakery, farm) = federation_of([3, 3], name="Region")
     confederation = create_council(make_user(), name="Confederation", kind="federation",
-                                   federation_charter={"competences": ["transport"]})
-    # The regional federation joins the confederation by its own (mandated) decision: here, its members vote via
-    # an affiliation proposal is a base-council act, so the region joins through a founding member's council vote.
-    from councils.federation.models import Affiliation
-    from councils.decisions.models import Decision
-
-    seed_decision = Decision.objects.filter(proposal__federation=region, proposal__kind="affiliation").first()
-    Affiliation.objects.create(federation=confederation, council=region, joined_at=clock.now(), joined_by=seed_decision)
-    other, (workshop,) = federation_of([3], name="Other region")
-    Affiliation.objects.create(federation=confederation, council=other, joined_at=clock.now(), joined_by=seed_decision)
-    # The region's delegate to the confederation: a delegate of a member council represents the region there.
-    Delegate.objects.create(council=region, federation=confederation, member=members_of(bakery)[0], starts_at=clock.now(),
-                            ends_at=clock.now() + timedelta(days=30), elected_by=seed_decision)
-    Delegate.objects.create(council=other, federation=confederation, member=members_of(workshop)[0], starts_at=clock.now(),
-                            ends_at=clock.now() + timedelta(days=30), elected_by=seed_decision)
-    top = create_federation_proposal(members_of(bakery)[0], confederation, title="A rail line", matter="transport")
-    region_mandate = Proposal.objects.get(council=region, mandate_for=top)
-    base_mandates = Proposal.objects.filter(mandate_for=region_mandate)
-    assert {p.council for p in base_mandates} == {bakery, farm}
-    for mandate in base_mandates:
-        decide(mandate, "yes", close=False)
-    decide(Proposal.objects.get(mandate_for=Proposal.objects.get(council=other, mandate_for=top)), "no", close=False)
-    clock.set(top.voting_ends + timedelta(seconds=1))
-    decision = get_decision(top)
-    region_ballot = FederationBallot.objects.get(proposal=top, council=region)
-    assert region_ballot.yes == 1 and region_ballot.mandated
-    assert (decision.yes, decision.no) == (1, 1)
+                                   federation_charter={"competences": ["rail"]})
+    regions = []
+    for name, sizes in (("North region", [3, 3]), ("South region", [3])):
+        region, councils = federation_of(sizes, name=name)
+        delegate = members_of(councils[0])[0]
+        # The region joins the confederation by its own decision: its member councils mandate it.
+        joining = create_federation_proposal(delegate, region, title="Join the confederation", kind="affiliation",
+                                             target=confederation)
+        assert settle_federation_vote(clock, decide, joining, lambda m: "yes").outcome == "adopted"
+        # ... and elects its delegate there, from among the members of its councils, by the same mandated vote.
+        election = create_federation_proposal(delegate, region, title="Our delegate", kind="delegate_election",
+                                              target=confederation, options=[{"member": delegate.username}])
+        settle_federation_vote(clock, decide, election,
+                               lambda m: {"ranking": [m.options.get().pk]})
+        assert [d.member for d in current_delegates(region, confederation)] == [delegate]
+        regions.append((region, councils, delegate))
+    (north, (bakery, farm), north_delegate), (south, (workshop,), _) = regions
+    top = create_federation_proposal(north_delegate, confederation, title="A rail line", matter="rail")
+    north_mandate = Proposal.objects.get(council=north, mandate_for=top)
+    assert {p.council for p in Proposal.objects.filter(mandate_for=north_mandate)} == {bakery, farm}
+    decision = settle_federation_vote(clock, decide, top, lambda m: "no" if m.council == workshop else "yes")
+    north_ballot = FederationBallot.objects.get(proposal=top, council=north)
+    assert north_ballot.mandated and north_ballot.yes == 1 and north_ballot.delegate == north_delegate
+    assert (decision.yes, decision.no, decision.outcome) == (1, 1, "rejected")
 
 
 def test_competences_change_only_by_the_member_councils_mandated_vote(clock, federation_of, members_of, decide):

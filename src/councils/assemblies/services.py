@@ -110,11 +110,6 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
     if len(description or "") > 20_000:
         raise Invalid("the description has at most 20,000 characters", field="description")
     charter = _clean_charter(charter)
-    if kind == CouncilKind.FEDERATION and charter.get("admission") == Admission.VOTE:
-        raise Invalid(
-            "admission to a federation by its member councils' mandated vote is not available yet; found it with open admission",
-            field="admission",
-        )
     if kind != CouncilKind.FEDERATION and federation_charter:
         raise Invalid("only a federation has a federation charter", field="federation_charter")
     if kind == CouncilKind.FEDERATION:

@@ -14,6 +14,7 @@ from councils.decisions.models import Proposal, ProposalState
 from councils.decisions.services import current_officers, settle_due, visible_proposals
 from councils.errors import CouncilsError
 from councils.federation.services import federations_of, member_councils
+from councils.federation.views import council_context as federation_context
 from councils.web.views import acts, form_error
 
 
@@ -57,6 +58,7 @@ def council_detail(request, slug: str):
         "open_proposals": open_proposals,
         "decided": decided,
         "now": now,
+        **federation_context(council, request.user, now),
         "federations": federations_of(council),
         "officers": current_officers(council, now),
         "member_councils": member_councils(council) if council.is_federation else [],

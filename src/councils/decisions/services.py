@@ -152,8 +152,10 @@ def _clean_options(options, method: str, seats: int, kind: str, council: Council
         label = (raw.get("label") or "").strip()
         member = raw.get("member")
         if kind in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION):
+            from councils.federation.services import is_constituent
+
             user = member if hasattr(member, "pk") else get_user_model().objects.filter(username=member or label).first()
-            if user is None or membership_of(user, council) is None:
+            if user is None or not is_constituent(user, council):
                 raise Invalid(f"candidate {label or member!r} is not a member of {council.name}", field="options")
             member, label = user, label or user.username
         if not label:
@@ -779,7 +781,11 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
 def _apply(decision: Decision) -> None:
     proposal = decision.proposal
     kind = proposal.kind
-    if kind == ProposalKind.ADMISSION:
+    if kind == ProposalKind.ADMISSION and proposal.council.is_federation:
+        from councils.federation.services import admit_council
+
+        admit_council(decision)
+    elif kind == ProposalKind.ADMISSION:
         from councils.assemblies.services import admit_by_decision
 
         admit_by_decision(decision)

@@ -56,9 +56,9 @@ class FederationCharter(models.Model):
     delegate_term = models.DurationField(default=timedelta(days=365))
     delegate_term_limit = models.PositiveSmallIntegerField(default=2, help_text="consecutive terms")
     mandate_period = models.DurationField(default=timedelta(days=7), help_text="time member councils have to vote their mandates")
-    convocation_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.334"))
+    convocation_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.333"))
     convocation_delay = models.DurationField(default=timedelta(days=14))
-    referendum_council_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.334"))
+    referendum_council_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.333"))
     referendum_member_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.100"))
 
     @property

@@ -64,6 +64,7 @@ def open_petition(actor, federation: Council, *, kind: str, title: str, body: st
 def check_demand(council: Council, federation: Council | None, petition: Petition | None, kind: str) -> None:
     if federation is None or petition is None or petition.federation_id != federation.pk:
         raise Invalid("name the federation and its petition this council backs", field="petition")
+    petition.refresh_from_db()
     if current_affiliation(federation, council) is None:
         raise Invalid(f"{council.name} is not a member of {federation.name}", field="federation")
     if KIND_OF_DEMAND[kind] != petition.kind:

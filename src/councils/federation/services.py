@@ -41,7 +41,14 @@ from councils.federation.models import (
 from councils.record.services import append, lock_chains
 
 FEDERATION_METHODS = (DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.IRV, DecisionMethod.SCHULZE,
-                      DecisionMethod.RANKED_PAIRS)
+                      DecisionMethod.RANKED_PAIRS, DecisionMethod.STV)
+
+
+def is_constituent(user, council: Council, at=None) -> bool:
+    """A member of a base council, or of any base council under a federation: who may stand for its offices."""
+    if not council.is_federation:
+        return membership_of(user, council) is not None
+    return user.pk in base_member_ids(council, at or clock.now())
 
 
 # ----- membership of federations ----------------------------------------------------
@@ -197,9 +204,8 @@ def apply_affiliation_decision(decision) -> Affiliation | None:
     if proposal.kind == ProposalKind.AFFILIATION:
         if affiliation is not None:
             return None
-        if federation.charter.admission == Admission.VOTE:
-            append(council, kind="affiliation.refused", subject=proposal.subject, state=proposal.record_state(), at=at,
-                   reason="this federation admits by its member councils' vote, which is not available yet")
+        if federation.charter.admission == Admission.VOTE and member_councils(federation, at).exists():
+            open_admission_of_council(federation, council, decision)
             return None
         affiliation = Affiliation.objects.create(federation=federation, council=council, joined_at=at, joined_by=decision)
         kind = "affiliation.joined"
@@ -214,6 +220,36 @@ def apply_affiliation_decision(decision) -> Affiliation | None:
             _end_delegate(delegate, at, "council left the federation")
     for chain in (council, federation):
         append(chain, kind=kind, subject=affiliation.subject, state=affiliation.record_state(), at=at, decision=decision.pk)
+    return affiliation
+
+
+def open_admission_of_council(federation: Council, council: Council, request) -> Proposal:
+    """A federation that admits by vote: the council's own decision to join goes to the member councils' mandated vote."""
+    from councils.decisions.services import _new_proposal
+
+    at = request.decided_at
+    mandates_due = at + charter_of(federation).mandate_period
+    admission = _new_proposal(
+        federation, request.proposal.author, at, kind=ProposalKind.ADMISSION, title=f"Admit {council.name}",
+        body=f"{council.name} decided to join {federation.name}. The member councils decide by their mandates.",
+        deliberation_ends=mandates_due, voting_ends=mandates_due + federation.charter.voting_period,
+        decision_method=DecisionMethod.MAJORITY, federation=council,
+    )
+    send_down(admission, at)
+    return admission
+
+
+def admit_council(decision) -> Affiliation | None:
+    """The member councils admitted the applicant council: it is a member from the close."""
+    proposal = decision.proposal
+    federation, council, at = proposal.council, proposal.federation, decision.decided_at
+    if current_affiliation(federation, council) is not None:
+        return None
+    lock_chains(council, federation)
+    affiliation = Affiliation.objects.create(federation=federation, council=council, joined_at=at, joined_by=decision)
+    for chain in (council, federation):
+        append(chain, kind="affiliation.joined", subject=affiliation.subject, state=affiliation.record_state(), at=at,
+               decision=decision.pk)
     return affiliation
 
 
@@ -274,7 +310,7 @@ def seat_delegates(decision) -> list[Delegate]:
     seated = []
     for label in decision.winners:
         member = by_label[label].member
-        if member is None or membership_of(member, council) is None:
+        if member is None or not is_constituent(member, council, at):
             continue
         seated.append(_seat(council, federation, member, at, at + term, decision, how="elected"))
     return seated
@@ -428,8 +464,13 @@ def require_delegate(actor, federation: Council, doing: str) -> Delegate:
 def create_federation_proposal(actor, federation: Council, *, title: str, body: str = "", matter: str = "",
                                decision_method: str = DecisionMethod.MAJORITY, options=None,
                                mandates_due: datetime | None = None, voting_ends: datetime | None = None,
-                               kind: str = ProposalKind.FEDERATION_MOTION, competences=None) -> Proposal:
-    """A delegate puts a question to the federation. It goes down to every member council, which votes its mandate."""
+                               kind: str = ProposalKind.FEDERATION_MOTION, competences=None, target: Council | None = None,
+                               seats: int = 1) -> Proposal:
+    """A delegate puts a question to the federation. It goes down to every member council, which votes its mandate.
+
+    Besides its charter's matters, a federation decides, by the same mandated vote, its own competences, joining or
+    leaving a higher federation (``target``), and electing its delegates there (candidates: members of its councils).
+    """
     from councils.decisions.services import _clean_options, _clean_text, _new_proposal, settle_due
 
     now = clock.now()
@@ -449,11 +490,23 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
                 f"{federation.name}'s charter does not give it this matter; its competences are: "
                 + (", ".join(charter.competences) or "none yet"), field="matter",
             )
+    elif kind in (ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION):
+        check_affiliation_proposal(federation, target, kind)
+        decision_method, matter = DecisionMethod.MAJORITY, ""
+    elif kind == ProposalKind.DELEGATE_ELECTION:
+        if target is None or not target.is_federation or current_affiliation(target, federation) is None:
+            raise Invalid("delegates are elected to a federation this federation is a member of", field="target")
+        seats = charter_of(target).delegate_seats
+        decision_method, matter = (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV), ""
     else:
-        raise Invalid("kind must be federation_motion or competences", field="kind")
+        raise Invalid("kind must be federation_motion, competences, affiliation, disaffiliation or delegate_election", field="kind")
+    if target is not None and kind not in (ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION, ProposalKind.DELEGATE_ELECTION):
+        raise Invalid("only joining, leaving or electing delegates to a federation names one", field="target")
     if decision_method not in FEDERATION_METHODS:
         raise Invalid(f"a federation decides by {', '.join(FEDERATION_METHODS)}", field="decision_method")
-    cleaned = _clean_options(options, decision_method, 1, kind, federation)
+    cleaned = _clean_options(options, decision_method, seats, kind, federation)
+    if kind == ProposalKind.DELEGATE_ELECTION:
+        check_delegate_election(federation, target, cleaned, seats)
     mandates_due = mandates_due or now + charter.mandate_period
     voting_ends = voting_ends or mandates_due + federation.charter.voting_period
     if mandates_due <= now or voting_ends <= mandates_due:
@@ -464,6 +517,7 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
         proposal = _new_proposal(
             federation, actor, now, kind=kind, title=title, body=body, deliberation_ends=mandates_due, voting_ends=voting_ends,
             decision_method=decision_method, options=cleaned, matter=matter, competences_json=competences_json,
+            federation=target, seats=seats,
         )
         send_down(proposal, now)
     return proposal
@@ -486,7 +540,7 @@ def send_down(proposal: Proposal, now) -> None:
             deliberation_ends=now if not council.is_federation else proposal.deliberation_ends - (proposal.deliberation_ends - now) / 2,
             voting_ends=proposal.deliberation_ends, decision_method=proposal.decision_method,
             options=[{"label": o.label, "description": o.description, "member": None} for o in proposal.options.all()],
-            mandate_for=proposal, level=proposal.level + 1, federation=federation,
+            mandate_for=proposal, level=proposal.level + 1, federation=federation, seats=proposal.seats,
         )
         if council.is_federation:
             send_down(mandate, now)
@@ -624,11 +678,15 @@ def count_federation_vote(proposal: Proposal, at) -> dict:
         return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.NO_QUORUM if not quorum_met else Outcome.NO_RESULT,
                 "quorum_met": quorum_met, "winners": [], "tally": {"method": proposal.decision_method, "options": list(labels.values())}}
     profile = tally.Profile.from_rankings(list(labels.values()), rankings, counts=weights)
-    method = {DecisionMethod.IRV: tally.tally_irv, DecisionMethod.SCHULZE: tally.tally_schulze,
-              DecisionMethod.RANKED_PAIRS: tally.tally_ranked_pairs}[proposal.decision_method]
-    result = method(profile, seed=proposal.pk)
+    if proposal.decision_method == DecisionMethod.STV:
+        result = tally.tally_stv_scottish(profile, proposal.seats, seed=proposal.pk)
+    else:
+        method = {DecisionMethod.IRV: tally.tally_irv, DecisionMethod.SCHULZE: tally.tally_schulze,
+                  DecisionMethod.RANKED_PAIRS: tally.tally_ranked_pairs}[proposal.decision_method]
+        result = method(profile, seed=proposal.pk)
     return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.DECIDED if quorum_met else Outcome.NO_QUORUM,
-            "quorum_met": quorum_met, "winners": list(result.winners[:1]) if quorum_met else [], "tally": result.to_dict()}
+            "quorum_met": quorum_met, "winners": list(result.winners[: proposal.seats]) if quorum_met else [],
+            "tally": result.to_dict()}
 
 
 def apply_competences(decision) -> FederationCharter:

@@ -109,11 +109,27 @@ def _stvpoll(method):
     return run
 
 
+def _votekit(method):
+    from collections import Counter
+
+    from votekit import RankBallot, RankProfile
+    from votekit.elections import FastSTV
+
+    def run(lists):
+        # votekit's FastSTV: fractional (Gregory) transfers with a Droop quota, the closest of its rules to ours.
+        grouped = Counter(tuple(b) for b in lists)
+        ballots = [RankBallot(ranking=tuple(frozenset({NAMES[c]}) for c in order), weight=count)
+                   for order, count in grouped.items() if order]
+        return FastSTV(RankProfile(ballots=ballots, candidates=tuple(NAMES)), n_seats=3).get_elected()
+    return run
+
+
 PEERS = {  # method -> [(peer, factory)]
     "irv": [("pref_voting", _pref_voting), ("svvamp", _svvamp), ("pyrankvote", _pyrankvote)],
     "schulze": [("pref_voting", _pref_voting), ("svvamp", _svvamp)],
     "ranked pairs": [("pref_voting", _pref_voting)],
-    "scottish stv (3)": [("pref_voting", _pref_voting), ("pyrankvote", _pyrankvote), ("stvpoll", _stvpoll)],
+    "scottish stv (3)": [("pref_voting", _pref_voting), ("pyrankvote", _pyrankvote), ("stvpoll", _stvpoll),
+                         ("votekit", _votekit)],
     "meek stv (3)": [("pref_voting", _pref_voting)],
 }
 

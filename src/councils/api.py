@@ -179,6 +179,8 @@ def _register():
     api.add_router("/", assemblies_router)
     api.add_router("/", decisions_router)
     api.add_router("/", record_router)
+    api.add_router("/", __import__("councils.federation.api", fromlist=["router"]).router)
+    api.add_router("/", "councils.federation.congress_api.router")
 
 
 _register()

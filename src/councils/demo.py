@@ -11,6 +11,8 @@ from django.db import transaction
 from councils import clock
 from councils.assemblies.models import Council
 from councils.assemblies.services import create_council, join_council
+from councils.federation import petitions
+from councils.federation.services import create_federation_proposal, current_delegates, open_recall_petition
 from councils.decisions.services import (
     add_comment,
     call_fallback_round,
@@ -75,6 +77,7 @@ def load_demo() -> bool:
         federation = create_council(
             users[0], name=DEMO_FEDERATION, kind="federation",
             description="The workplaces, neighbourhoods and farms of the valley, federated by their own decisions.",
+            federation_charter={"competences": ["bread and flour", "transport", "shared equipment"], "convocation_share": "0.5"},
         )
         affiliations = []
         for council, members in ((bakery, bakery_members), (street, street_members), (farm, farm_members)):
@@ -87,6 +90,8 @@ def load_demo() -> bool:
             for i, member in enumerate(members):
                 cast_ballot(member, proposal, "no" if i == 9 else "yes")
         time.advance(days=2)
+        settle_due(None)
+        delegates = _federation_business(time, federation, ((bakery, bakery_members), (street, street_members), (farm, farm_members)))
 
         decided = create_proposal(
             bakery_members[2], bakery, title="Move to a four-day week from next month",
@@ -167,6 +172,16 @@ def load_demo() -> bool:
     settle_due(None, real_now)
     # Open business, on the real clock.
     with transaction.atomic():
+        open_question = create_federation_proposal(
+            delegates[street].member, federation, title="Pool the farms' trucks for one delivery round", matter="transport",
+            body="One round a day through the valley instead of three half-empty ones.",
+            mandates_due=real_now + timedelta(days=2), voting_ends=real_now + timedelta(days=3),
+        )
+        for council, members, votes in ((bakery, bakery_members, "yyyynyy"), (street, street_members, "yyn")):
+            mandate = open_question.mandates.get(council=council)
+            for member, vote in zip(members, votes):
+                cast_ballot(member, mandate, "yes" if vote == "y" else "no")
+        open_recall_petition(bakery_members[6], delegates[bakery])
         voting = create_proposal(
             bakery_members[0], bakery, title="Elect a second delivery coordinator",
             body="Deliveries doubled since the neighbourhood joined; one coordinator is not enough.",
@@ -202,6 +217,42 @@ def load_demo() -> bool:
             deliberation_ends=real_now, voting_ends=real_now + timedelta(days=5),
         )
     return True
+
+
+def _federation_business(time, federation, councils):
+    """Each council elects its delegate; one question goes through every council's mandate; a congress is demanded."""
+    elections = []
+    for council, members in councils:
+        election = create_proposal(
+            members[2], council, kind="delegate_election", federation=federation, title=f"Elect our delegate to the {DEMO_FEDERATION}",
+            body="One seat, one year, recallable at any time.", options=[{"member": m.username} for m in members[:2]],
+            deliberation_ends=time.now(), voting_ends=time.now() + timedelta(days=1),
+        )
+        ids = [o.pk for o in election.options.order_by("position")]
+        for i, member in enumerate(members):
+            cast_ballot(member, election, {"ranking": ids if i % 3 else ids[::-1]})
+        elections.append(election)
+    time.advance(days=1, minutes=1)
+    settle_due(None)
+    delegates = {council: current_delegates(council, federation).get() for council, _ in councils}
+    (bakery, bakery_members), (street, street_members), (farm, farm_members) = councils
+    mill = create_federation_proposal(
+        delegates[bakery].member, federation, title="Run the old mill as the valley's shared flour mill", matter="bread and flour",
+        body="The farms deliver grain, the bakery takes flour; the mill's rota is set by the three councils.",
+        mandates_due=time.now() + timedelta(days=2), voting_ends=time.now() + timedelta(days=3),
+    )
+    for (council, members), votes in zip(councils, ("yyyyyyynyy", "yynyyyny", "yynyyyyyyn")):
+        mandate = mill.mandates.get(council=council)
+        for member, vote in zip(members, votes):
+            cast_ballot(member, mandate, "yes" if vote == "y" else "no")
+    congress = petitions.open_petition(street_members[3], federation, kind="convocation", title="A congress on the winter plan",
+                                       body="Heating, stores and transport for the winter need all three councils at one table.")
+    demand = create_proposal(street_members[3], street, kind="convocation", federation=federation, petition=congress,
+                             title="Demand a congress on the winter plan", deliberation_ends=time.now(),
+                             voting_ends=time.now() + timedelta(days=1))
+    for i, member in enumerate(street_members):
+        cast_ballot(member, demand, "no" if i == 5 else "yes")
+    return delegates
 
 
 def demo_logins() -> list[str]:

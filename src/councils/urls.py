@@ -6,6 +6,7 @@ from councils.api import api
 from councils.assemblies import views as assemblies
 from councils.decisions import feeds
 from councils.decisions import views as decisions
+from councils.federation import views as federation
 from councils.record import views as record
 from councils.web import views as web
 
@@ -39,5 +40,14 @@ urlpatterns = [
     path("c/<slug:slug>/p/<int:pk>/ballots.<str:fmt>", decisions.download_ballots, name="proposal-ballots"),
     path("c/<slug:slug>/comments/<int:comment_id>/hide/", decisions.hide_comment, name="comment-hide"),
     path("c/<slug:slug>/comments/<int:comment_id>/appeal/", decisions.appeal_comment, name="comment-appeal"),
+    path("c/<slug:slug>/federation/proposals/new/", federation.federation_proposal_create, name="federation-proposal-create"),
+    path("c/<slug:slug>/p/<int:pk>/free-vote/", federation.free_vote, name="federation-free-vote"),
+    path("c/<slug:slug>/petitions/new/", federation.petition_create, name="petition-create"),
+    path("c/<slug:slug>/petitions/<int:pk>/sign/", federation.petition_sign, name="petition-sign"),
+    path("delegates/<int:pk>/", federation.delegate_detail, name="delegate"),
+    path("delegates/<int:pk>/recall/", federation.recall_open, name="recall-open"),
+    path("recall-petitions/<int:pk>/sign/", federation.recall_sign, name="recall-sign"),
+    # Congresses: the routes are listed in councils.federation.congress_views.urlpatterns (what include() would return).
+    path("", ("councils.federation.congress_views", None, None)),
     path("api/", api.urls),
 ]

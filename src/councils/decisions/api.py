@@ -36,7 +36,8 @@ class ProposalIn(Schema):
     body: str = Field("", max_length=100_000, description="Markdown")
     deliberation_ends: AwareDatetime | None = Field(None, description="voting opens; default: now + the charter's deliberation period")
     voting_ends: AwareDatetime | None = Field(None, description="default: deliberation end + the charter's voting period")
-    kind: Literal["motion", "election", "removal", "affiliation", "disaffiliation"] = "motion"
+    kind: Literal["motion", "election", "removal", "affiliation", "disaffiliation", "delegate_election", "convocation",
+                  "cancel_congress", "referendum_demand"] = "motion"
     decision_method: Method | None = Field(None, description="default: the charter's")
     options: list[OptionIn | str] = Field(default_factory=list, max_length=50, description="options or candidates")
     seats: int = Field(1, ge=1, le=50)
@@ -45,7 +46,8 @@ class ProposalIn(Schema):
     office: Literal["", "facilitator", "secretary"] = ""
     draft: bool = Field(False, description="keep as a draft only you see, until you publish it")
     subject_member: str | None = Field(None, description="for a removal: the member's user name")
-    federation: str | None = Field(None, description="for joining or leaving a federation: its slug")
+    federation: str | None = Field(None, description="joining or leaving a federation, electing delegates to it, backing its petition: its slug")
+    petition: int | None = Field(None, description="backing a federation's petition (convocation, cancel_congress, referendum_demand): its id")
 
 
 class OptionOut(Schema):
@@ -265,11 +267,18 @@ def create_proposal(request, slug: str, payload: ProposalIn):
         if federation is None:
             raise Invalid(f"no federation {payload.federation!r}", field="federation")
     options = [o if isinstance(o, str) else o.dict() for o in payload.options]
+    petition = None
+    if payload.petition is not None:
+        from councils.federation.models import Petition
+
+        petition = Petition.objects.filter(pk=payload.petition).first()
+        if petition is None:
+            raise Invalid(f"no petition {payload.petition}", field="petition")
     proposal = services.create_proposal(
         request.auth, council, title=payload.title, body=payload.body, deliberation_ends=payload.deliberation_ends,
         voting_ends=payload.voting_ends, kind=payload.kind, subject_member=subject_member, federation=federation,
         decision_method=payload.decision_method, options=options, seats=payload.seats, max_score=payload.max_score,
-        secret=payload.secret, office=payload.office, draft=payload.draft,
+        secret=payload.secret, office=payload.office, draft=payload.draft, petition=petition,
     )
     return Status(201, proposal_out(proposal))
 

@@ -3,10 +3,12 @@ from django.contrib.auth import get_user_model
 
 from councils.assemblies.models import Council, DecisionMethod, OfficeRole
 from councils.decisions.models import ProposalKind
+from councils.federation.models import Petition
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
 PROPOSABLE_KINDS = [ProposalKind.MOTION, ProposalKind.ELECTION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION,
-                    ProposalKind.DISAFFILIATION]
+                    ProposalKind.DISAFFILIATION, ProposalKind.DELEGATE_ELECTION, ProposalKind.CONVOCATION,
+                    ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND]
 
 
 class DateTimeLocal(forms.DateTimeInput):
@@ -40,7 +42,9 @@ class ProposalForm(forms.Form):
     subject_member = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
                                             label="Member to remove (removal only)", to_field_name="username")
     federation = forms.ModelChoiceField(queryset=Council.objects.none(), required=False,
-                                        label="Federation (joining or leaving only)", to_field_name="slug")
+                                        label="Federation (joining, leaving, delegates, demands)", to_field_name="slug")
+    petition = forms.ModelChoiceField(queryset=Petition.objects.filter(fulfilled_at__isnull=True), required=False,
+                                      label="Petition this council backs (demands only)")
     draft = forms.BooleanField(required=False, label="Keep as a draft", help_text="Only you see it until you publish it.")
 
     def __init__(self, *args, council=None, **kwargs):
@@ -61,7 +65,7 @@ class ProposalForm(forms.Form):
 
     def option_list(self) -> list:
         data = self.cleaned_data
-        if data["kind"] == ProposalKind.ELECTION:
+        if data["kind"] in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION):
             return [{"member": user.username} for user in data["candidates"]]
         return [line.strip() for line in (data["options"] or "").splitlines() if line.strip()]
 

@@ -26,6 +26,7 @@ from councils.decisions.forms import (
 )
 from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalState
 from councils.errors import Closed, CouncilsError, Invalid, NotFound
+from councils.federation.views import proposal_context as federation_proposal_context
 from councils.web.views import acts, form_error
 
 
@@ -37,6 +38,7 @@ def proposal_create(request, slug: str):
         "deliberation_ends": now + council.charter.deliberation_period,
         "voting_ends": now + council.charter.deliberation_period + council.charter.voting_period,
         "kind": request.GET.get("kind", ProposalKind.MOTION),
+        "federation": request.GET.get("federation"), "petition": request.GET.get("petition"),
     }
     form = ProposalForm(request.POST or None, initial=initial, council=council)
     if request.method == "POST" and form.is_valid():
@@ -46,9 +48,9 @@ def proposal_create(request, slug: str):
                 request.user, council, title=data["title"], body=data["body"], kind=data["kind"],
                 deliberation_ends=data["deliberation_ends"], voting_ends=data["voting_ends"],
                 subject_member=data["subject_member"], federation=data["federation"],
-                decision_method=None if data["kind"] == ProposalKind.ELECTION and data["decision_method"] not in ("irv", "stv") else data["decision_method"],
+                decision_method=None if data["kind"] in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION) and data["decision_method"] not in ("irv", "stv") else data["decision_method"],
                 options=form.option_list(), seats=data["seats"], max_score=data["max_score"], secret=data["secret"],
-                office=data["office"] or "", draft=data["draft"],
+                office=data["office"] or "", draft=data["draft"], petition=data["petition"],
             )
         except CouncilsError as exc:
             form_error(form, exc)
@@ -133,6 +135,7 @@ def proposal_detail(request, slug: str, pk: int):
         "counts": services.current_counts(proposal),
         "amendments": amendments,
         "downloads": [f for f in FORMATS if f == "csv" or proposal.is_ranked],
+        "federation_info": federation_proposal_context(proposal, request.user, now),
         "now": now,
     })
 

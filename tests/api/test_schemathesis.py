@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 CHECKS = None if schemathesis is None else [
     not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
 ]
-EXAMPLES = int(os.environ.get("COUNCILS_SCHEMATHESIS_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("COUNCILS_SCHEMATHESIS_EXAMPLES", "4"))
 
 
 def _missing(reason):
@@ -34,7 +34,22 @@ def _missing(reason):
 
 
 @pytest.fixture
-def world(db, clock, make_council, members_of, make_proposal):
+def keep_connection():
+    """Requests go straight to the WSGI application, not through Django's test client, so Django would close
+    the database connection after each one (and with it the test's transaction on PostgreSQL), as the test
+    client stops it from doing."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(db, keep_connection, clock, make_council, members_of, make_proposal):
     from django.core.cache import cache
 
     from councils.accounts.services import create_token

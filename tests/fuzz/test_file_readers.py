@@ -6,9 +6,12 @@ fuzzer gets past the first line), and valid files with random edits. Each exampl
 reader that loops or explodes on some input fails the test instead of hanging it.
 """
 
+import contextlib
 import io
 import json
 import math
+import os
+import signal
 from datetime import timedelta
 
 import numpy as np
@@ -20,10 +23,11 @@ from councils.planning.economy import EconomyError
 from councils.planning.io import NPZ_FIELDS, economy_from_dict, economy_to_dict, load_economy
 from councils.planning.synthetic import synthetic_economy
 from councils.tally import tally_borda, tally_stv_scottish
-from councils.tally.formats import BallotFileError, parse_blt, parse_preflib
+from councils.tally.formats import MAX_TOTAL, BallotFileError, parse_blt, parse_preflib
 from councils.tally.profile import ProfileError
 
-FUZZ = settings(max_examples=150, deadline=timedelta(seconds=5), derandomize=True, database=None,
+LIMIT_S = 5
+FUZZ = settings(max_examples=int(os.environ.get("COUNCILS_FUZZ_EXAMPLES", "60")), deadline=timedelta(seconds=5), derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 
 PREFLIB = """# FILE NAME: fuzz.soi
@@ -82,10 +86,31 @@ def mutated(valid: str):
     return edits.map(apply)
 
 
-def reads_or_refuses(parse, text, *refusals):
-    """The reader either gives a result or raises one of its clear errors; the result can be counted."""
+class Hang(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def time_limit(seconds=LIMIT_S):
+    """A reader that has not answered in this time is hanging: fail the example, at once."""
+
+    def alarm(signum, frame):
+        raise Hang(f"no answer in {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        result = parse(text)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def reads_or_refuses(parse, text, *refusals):
+    """The reader either gives a result or raises one of its clear errors, in bounded time."""
+    try:
+        with time_limit():
+            result = parse(text)
     except refusals as exc:
         assert str(exc), "an error must say what is wrong"
         return None
@@ -100,12 +125,15 @@ def reads_or_refuses(parse, text, *refusals):
 @example("# DATA TYPE: soi\n# NUMBER ALTERNATIVES: 99999999999999999999\n1: 1\n")
 @example("# DATA TYPE: toc\n# NUMBER ALTERNATIVES: 2\n1: {1,{2}}\n")
 @example("# DATA TYPE: soi\n# NUMBER ALTERNATIVES: 0\n")
+@example("# DATA TYPE: soi\n# NUMBER ALTERNATIVES: 2\n99999999999999999999: 1\n")
 def test_preflib_reader_refuses_bad_files_clearly(text):
     profile = reads_or_refuses(parse_preflib, text, BallotFileError)
     if profile is not None:
+        assert np.isfinite(profile.counts).all() and profile.counts.sum() <= MAX_TOTAL
         # What was read can be counted (or refused as uncountable, clearly).
         try:
-            tally_borda(profile)
+            with time_limit():
+                tally_borda(profile)
         except (ProfileError, ValueError) as exc:
             assert str(exc)
 
@@ -126,11 +154,15 @@ def test_preflib_reader_with_a_given_data_type(data_type, text):
 @example("2 1\nnan 1 0\n0\n\"a\"\n\"b\"\n\"t\"\n")
 @example("2 1\ninf 1 0\n0\n\"a\"\n\"b\"\n\"t\"\n")
 @example("1 1\n1 1 0\n0\n\"a\n\"t\"\n")
+@example('3 1\n1 99999999999999999999 0\n0\n"a"\n"b"\n"c"\n"t"\n')  # was an OverflowError
+@example('3 1\n1e308 1 0\n1e308 2 0\n0\n"a"\n"b"\n"c"\n"t"\n')  # was counted, wrongly, as garbage
 def test_blt_reader_refuses_bad_files_clearly(text):
     election = reads_or_refuses(parse_blt, text, BallotFileError)
     if election is not None:
+        assert np.isfinite(election.profile.counts).all() and election.profile.counts.sum() <= MAX_TOTAL
         try:
-            tally_stv_scottish(election.profile, seats=election.seats)
+            with time_limit():
+                tally_stv_scottish(election.profile, seats=election.seats)
         except (ProfileError, ValueError) as exc:
             assert str(exc)
 
@@ -241,3 +273,18 @@ def test_a_valid_economy_round_trips_through_both_formats(tmp_path):
         save_economy(e, tmp_path / name)
         assert economy_to_dict(load_economy(tmp_path / name)) == economy_to_dict(e)
     assert math.isfinite(e.labour_budget)
+
+
+@pytest.mark.parametrize("raw, field", [
+    (b"\xff\xfe not UTF-8", "(file)"),
+    (b"[" * 100_000 + b"]" * 100_000, "(file)"),  # nested deeper than Python's recursion limit
+    (b"PK\x03\x04 truncated zip", "(file)"),
+])
+def test_hostile_economy_files_get_a_clear_error(tmp_path, raw, field):
+    for suffix in (".json", ".npz"):
+        path = tmp_path / f"economy{suffix}"
+        path.write_bytes(raw)
+        with pytest.raises(EconomyError) as refused:
+            with time_limit():
+                load_economy(path)
+        assert refused.value.field == field

@@ -15,6 +15,7 @@ Products may be named or given by index. The .npz form holds the same arrays
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -150,23 +151,42 @@ def load_economy(path: str | Path) -> Economy:
     if path.suffix == ".npz":
         return _load_npz(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise EconomyError("(file)", f"not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise EconomyError("(file)", f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except RecursionError:
+        raise EconomyError("(file)", "nested too deeply") from None
     if isinstance(data, dict) and data.get("format", FORMAT) != FORMAT:
         raise EconomyError("format", f"expected {FORMAT!r}")
     return economy_from_dict(data)
 
 
+_NPZ_TEXT = {"product_names", "product_units", "council_names"}
+
+
 def _load_npz(path: Path) -> Economy:
     try:
         z = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise EconomyError("(file)", f"not a readable .npz file: {exc}") from None
     with z:
         for name in NPZ_FIELDS:
             if name not in z.files:
                 raise EconomyError(name, "missing")
+        for name in (*NPZ_FIELDS, "workplace_hours"):
+            if name not in z.files:
+                continue
+            try:
+                array = z[name]
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise EconomyError(name, f"unreadable: {exc}") from None
+            if array.ndim != (0 if name == "labour_budget" else 1):
+                raise EconomyError(name, f"must be {'a single number' if name == 'labour_budget' else 'a list'}, "
+                                   f"got an array of shape {array.shape}")
+            if name not in _NPZ_TEXT and array.dtype.kind not in "biuf":
+                raise EconomyError(name, f"must hold real numbers, got {array.dtype}")
         n, m = len(z["product_names"]), len(z["workplace_product"])
         indptr = z["inputs_indptr"]
         if indptr.shape != (m + 1,):

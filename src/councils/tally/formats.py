@@ -15,6 +15,10 @@ import numpy as np
 from councils.tally.profile import Profile, ProfileError
 
 PREFLIB_TYPES = ("soc", "soi", "toc", "toi")
+# Bounds that keep a hostile file from asking for unbounded memory or time.
+MAX_ALTERNATIVES = 10_000
+MAX_CELLS = 200_000_000  # distinct rankings x alternatives held in memory at once (1.6 GB of int64)
+MAX_TOTAL = 2**53  # ballots (or total weight) counted exactly in float64 and int64
 
 
 class BallotFileError(ValueError):
@@ -75,6 +79,11 @@ def parse_preflib(text: str, data_type: str | None = None, source: str = "") -> 
         raise BallotFileError(None, "missing '# NUMBER ALTERNATIVES:' line", source) from None
     except ValueError:
         raise BallotFileError(None, "NUMBER ALTERNATIVES is not a whole number", source) from None
+    if not 1 <= m <= MAX_ALTERNATIVES:
+        raise BallotFileError(None, f"NUMBER ALTERNATIVES must be between 1 and {MAX_ALTERNATIVES}, got {m}", source)
+    if len(rankings) * m > MAX_CELLS:
+        raise BallotFileError(None, f"{len(rankings)} rankings of {m} alternatives are more than this reader holds "
+                              f"({MAX_CELLS:,} places)", source)
     options = tuple(names.get(i, str(i)) for i in range(1, m + 1))
     if set(names) - set(range(1, m + 1)):
         raise BallotFileError(None, f"alternative numbers must run from 1 to {m}", source)
@@ -93,6 +102,8 @@ def parse_preflib(text: str, data_type: str | None = None, source: str = "") -> 
                 seen += 1
         if kind in ("soc", "toc") and seen != m:
             raise BallotFileError(number, f"a .{kind} ranking must rank all {m} alternatives, this one ranks {seen}", source)
+    if sum(counts) > MAX_TOTAL:
+        raise BallotFileError(None, f"the counts add up to {sum(counts)}, more than can be counted exactly ({MAX_TOTAL})", source)
     if "NUMBER VOTERS" in meta and meta["NUMBER VOTERS"].isdigit() and int(meta["NUMBER VOTERS"]) != sum(counts):
         raise BallotFileError(None, f"NUMBER VOTERS says {meta['NUMBER VOTERS']} but the counts add up to {sum(counts)}", source)
     return Profile.from_ranks(options, ranks, np.array(counts, dtype=np.float64))
@@ -210,6 +221,10 @@ def parse_blt(text: str, source: str = "") -> BltElection:
     if orders is None:
         orders, weights, end = _blt_ballots_slow(lines, body_start, m, source)
     pos = end
+    with np.errstate(over="ignore"):
+        total = float(np.sum(weights))
+    if not total <= MAX_TOTAL:  # also catches weights that add up to infinity
+        raise BallotFileError(None, f"the ballot weights add up to more than can be counted exactly ({MAX_TOTAL})", source)
     names = []
     for _ in range(m + 1):
         number, content = next_line()
@@ -257,7 +272,10 @@ def _blt_ballots_fast(lines, start, m):
     if re.search(r"(?m)^[ \t]*\S(?:.*\S)?(?<!\s0)[ \t]*$", block) or re.search(r"(?m)^[ \t]*0\s", block):
         return None, None, None
     n = len(re.findall(r"(?m)^[ \t]*\S", block))
-    tokens = np.array(block.split(), dtype=np.int64)
+    try:
+        tokens = np.array(block.split(), dtype=np.int64)
+    except OverflowError:  # a number beyond int64: the line-by-line reader names it
+        return None, None, None
     zeros = np.flatnonzero(tokens == 0)
     if len(zeros) != n or (n and tokens.max() > m):
         return None, None, None

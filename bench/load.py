@@ -1,0 +1,540 @@
+"""Load benchmark: ballots per second through `councils serve`, with nothing lost and nothing doubled.
+
+    python bench/load.py                       # PostgreSQL (a throw-away cluster of its own) and SQLite
+    python bench/load.py --db postgres --members 1000 --clients 64 --seconds 30 --workers 4 --threads 8
+
+For each database it starts `councils serve` (several gunicorn worker processes, as in production) on
+a fresh data folder, creates a council of --members members with a personal API token each, opens a
+yes/no vote and a ranked (Schulze) vote, and from this process drives --clients concurrent asyncio
+clients (httpx) that cast, change and re-cast ballots for --seconds seconds. Every request carries an
+Idempotency-Key; a request that fails (connection lost, 5xx) is retried with the same key until it is
+acknowledged, and now and then an acknowledged request is sent again on purpose, as a client that lost
+the answer would. Then it checks, in the database, that
+
+  * every member's ballot is the one their last acknowledged request cast (0 lost),
+  * every acknowledged request was applied exactly once: one stored key, and one record entry per
+    change of ballot, no more (0 doubled),
+  * `councils verify` passes (no half-written act, no edit behind the record's back),
+
+and prints ballots per second, p50/p95/p99 latency, and the ratio to the database's own ceiling:
+pgbench's simple-insert rate (one-row INSERT transactions, same client count) on the same machine
+in the same run. For SQLite the ceiling is measured the same way with Python's sqlite3 module.
+
+The same harness drives the fault tests (tests/reliability/test_faults.py): they kill the server, or
+the database, in the middle of the load, restart it, and run the same checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# --------------------------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def councils_command() -> list[str]:
+    script = Path(sys.executable).with_name("councils")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "councils.cli"]
+
+
+def server_env(data: Path, database_url: str | None = None, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env["COUNCILS_DATA"] = str(data)
+    env["DJANGO_SETTINGS_MODULE"] = "councils.settings"
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    # The load is many members from one address: keep the throttles out of the measurement.
+    env.setdefault("COUNCILS_API_RATE_MEMBER", "100000/min")
+    env.setdefault("COUNCILS_API_RATE_ANONYMOUS", "100000/min")
+    env.update(extra)
+    return env
+
+
+class Server:
+    """`councils serve` as a subprocess in its own session, so that it and its workers can be killed at once."""
+
+    def __init__(self, data: Path, port: int, env: dict, workers: int = 2, threads: int = 4):
+        self.data, self.port, self.env, self.workers, self.threads = data, port, env, workers, threads
+        self.proc: subprocess.Popen | None = None
+        self.log = data.parent / f"serve-{port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120) -> None:
+        import httpx
+
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(
+                [*councils_command(), "serve", "--port", str(self.port), "--workers", str(self.workers),
+                 "--threads", str(self.threads)],
+                stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"councils serve exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/api/councils", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"councils serve did not answer in {timeout} s: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL to the master and every worker: no graceful anything."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def postgres_bin() -> Path | None:
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name, reverse=True):
+        if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
+            return folder
+    return None
+
+
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster in a temporary folder, on its own port: never the machine's own."""
+
+    def __init__(self, root: Path):
+        self.bin = postgres_bin()
+        if self.bin is None:
+            raise FileNotFoundError("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+        self.root = root
+        self.data = root / "pgdata"
+        self.port = free_port()
+        self.user = None if os.geteuid() != 0 else "postgres"  # initdb refuses to run as root
+
+    def _run(self, *args, check=True):
+        command = [str(a) for a in args]
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            shutil.chown(self.root, self.user)
+            os.chmod(self.root, 0o755)
+        self._run(self.bin / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+        with open(self.data / "postgresql.conf", "a") as conf:
+            conf.write("\nmax_connections = 200\nshared_buffers = 256MB\nfsync = on\nsynchronous_commit = on\n")
+
+    def start(self) -> None:
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.root / "pg.log", "-w", "-t", "60",
+                  "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1", "start")
+
+    def crash(self) -> None:
+        """Stop at once, as a power cut would: in-flight transactions are lost, committed ones recovered."""
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
+
+    def stop(self) -> None:
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop", check=False)
+
+
+# --------------------------------------------------------------------------------------------- set-up and checks
+# Run in a subprocess with the server's environment (its database), so that this process needs no Django.
+
+SETUP = r"""
+import json, sys, hashlib, secrets
+from datetime import timedelta
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from councils import clock
+from councils.accounts.models import ApiToken
+from councils.assemblies.services import create_council, _admit
+from councils.decisions.services import create_proposal
+
+n = int(sys.argv[1])
+User = get_user_model()
+now = clock.now()
+tag = secrets.token_hex(3)
+users = [User(username=f"load-{tag}-{i}") for i in range(n)]
+for user in users:
+    user.set_unusable_password()
+User.objects.bulk_create(users)
+users = list(User.objects.filter(username__startswith=f"load-{tag}-").order_by("pk"))
+founder = users[0]
+council = create_council(founder, name=f"Load council {tag}", kind="workplace")
+with transaction.atomic():
+    for user in users[1:]:
+        _admit(council, user, now, actor=user, how="load set-up")
+raw = {u.pk: "cnc_" + secrets.token_urlsafe(32) for u in users}
+ApiToken.objects.bulk_create([ApiToken(user=u, name="load", prefix=raw[u.pk][:10], digest=ApiToken.digest_of(raw[u.pk]),
+                                       created_at=now) for u in users])
+yes_no = create_proposal(founder, council, title="A yes/no vote under load", deliberation_ends=now,
+                         voting_ends=now + timedelta(days=1))
+ranked = create_proposal(founder, council, title="A ranked vote under load", deliberation_ends=now,
+                         voting_ends=now + timedelta(days=1), decision_method="schulze",
+                         options=["North", "South", "East", "West"])
+print(json.dumps({"members": [[u.username, raw[u.pk]] for u in users], "yes_no": yes_no.pk, "ranked": ranked.pk,
+                  "options": list(ranked.options.order_by("pk").values_list("pk", flat=True))}))
+"""
+
+CHECK = r"""
+import json, sys
+from collections import Counter
+import django
+django.setup()
+from councils.accounts.models import IdempotencyKey
+from councils.decisions.models import Ballot
+from councils.record.models import RecordEntry
+
+proposals = json.loads(sys.argv[1])
+ballots = {}
+entries = Counter()
+for ballot in Ballot.objects.filter(proposal_id__in=proposals).select_related("voter"):
+    ballots[f"{ballot.voter.username}|{ballot.proposal_id}"] = {"choice": ballot.choice, "content": ballot.content,
+                                                                 "subject": ballot.subject}
+subjects = {b["subject"]: key for key, b in ballots.items()}
+for subject, in RecordEntry.objects.filter(subject__in=list(subjects), kind__in=["ballot.cast", "ballot.changed"]).values_list("subject"):
+    entries[subjects[subject]] += 1
+keys = list(IdempotencyKey.objects.filter(user__username__startswith="load-").values_list("user__username", "key", "status"))
+print(json.dumps({"ballots": ballots, "entries": entries, "keys": keys}))
+"""
+
+
+def run_django(script: str, env: dict, *args: str, timeout: float = 300) -> dict:
+    result = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode:
+        raise RuntimeError(f"set-up or check failed: {result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def verify(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([*councils_command(), "verify"], env=env, capture_output=True, text=True, timeout=300)
+
+
+# --------------------------------------------------------------------------------------------- the clients
+
+
+@dataclass
+class Sent:
+    member: str
+    proposal: int
+    key: str
+    body: dict
+    answer: dict | None = None
+    acknowledged: bool = False
+    attempts: int = 0
+
+
+@dataclass
+class Load:
+    world: dict
+    base_url: str
+    clients: int
+    seconds: float
+    retry_for: float = 60.0  # how long after the end a client keeps retrying its last unacknowledged request
+    resend_share: float = 0.03  # acknowledged requests sent again on purpose, as after a lost answer
+    keys: bool = True  # --no-keys: measure what idempotency costs (no resends then: they would count twice)
+    seed: int = 1
+    sent: list[Sent] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    errors: dict = field(default_factory=dict)
+    replays_seen: int = 0
+    resends_replayed: int = 0
+    resends: int = 0
+    started: float = 0.0
+    finished: float = 0.0
+
+    def ballot(self, rng: random.Random, proposal: int) -> dict:
+        if proposal == self.world["yes_no"]:
+            return {"choice": rng.choice(["yes", "no", "abstain"])}
+        ranking = list(self.world["options"])
+        rng.shuffle(ranking)
+        return {"ranking": ranking}
+
+    async def send(self, client, token: str, sent: Sent, deadline: float) -> bool:
+        """Send until acknowledged (2xx) or refused (4xx), retrying transport errors and 5xx with the same key."""
+        import httpx
+
+        delay = 0.05
+        while True:
+            sent.attempts += 1
+            began = time.perf_counter()
+            try:
+                headers = {"Authorization": f"Bearer {token}"}
+                if self.keys:
+                    headers["Idempotency-Key"] = sent.key
+                response = await client.put(f"/api/proposals/{sent.proposal}/ballot", json=sent.body, headers=headers)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                name = type(exc).__name__
+                self.errors[name] = self.errors.get(name, 0) + 1
+            else:
+                if 200 <= response.status_code < 300:
+                    self.latencies.append(time.perf_counter() - began)
+                    if response.headers.get("Idempotent-Replayed") == "true":
+                        self.replays_seen += 1
+                    sent.answer, sent.acknowledged = response.json(), True
+                    return True
+                name = f"HTTP {response.status_code}"
+                self.errors[name] = self.errors.get(name, 0) + 1
+                if response.status_code < 500 and response.status_code != 429:
+                    sent.answer = {"refused": response.status_code, "body": response.text[:300]}
+                    return False
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    async def client(self, index: int, members: list[tuple[str, str]]) -> None:
+        import httpx
+
+        rng = random.Random(self.seed * 100_003 + index)
+        proposals = [self.world["yes_no"], self.world["ranked"]]
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(30.0), limits=limits) as client:
+            turn = 0
+            while time.monotonic() < self.end:
+                member, token = members[turn % len(members)]
+                turn += 1
+                proposal = rng.choice(proposals)
+                sent = Sent(member, proposal, f"{member}-{proposal}-{uuid.uuid4().hex}", self.ballot(rng, proposal))
+                self.sent.append(sent)
+                if not await self.send(client, token, sent, self.end + self.retry_for):
+                    continue
+                if self.keys and rng.random() < self.resend_share:
+                    # The answer "was lost": the same request again. It must be answered the same and change nothing.
+                    self.resends += 1
+                    again = Sent(member, proposal, sent.key, sent.body)
+                    if await self.send(client, token, again, self.end + self.retry_for):
+                        self.resends_replayed += again.answer == sent.answer
+                        self.latencies.pop()  # not a new ballot
+
+    async def run(self) -> None:
+        members = self.world["members"]
+        shares = [members[i::self.clients] for i in range(self.clients)]
+        self.started = time.monotonic()
+        self.end = self.started + self.seconds
+        await asyncio.gather(*(self.client(i, share) for i, share in enumerate(shares) if share))
+        self.finished = time.monotonic()
+
+    # ----- after the run
+
+    def check(self, found: dict) -> dict:
+        """Compare what the clients were told with what the database holds."""
+        last: dict[str, Sent] = {}
+        expected_entries: dict[str, int] = {}
+        previous: dict[str, str] = {}
+        unresolved = refused = 0
+        acknowledged_keys = set()
+        for sent in self.sent:  # in each member's own order: a member's requests are sent one after another
+            where = f"{sent.member}|{sent.proposal}"
+            if not sent.acknowledged:
+                unresolved += sent.answer is None
+                refused += sent.answer is not None
+                continue
+            if self.keys:
+                acknowledged_keys.add((sent.member, sent.key))
+            last[where] = sent
+            content = json.dumps(sent.body, sort_keys=True)
+            if previous.get(where) != content:
+                expected_entries[where] = expected_entries.get(where, 0) + 1
+                previous[where] = content
+        lost = doubled = 0
+        problems = []
+        for where, sent in last.items():
+            stored = found["ballots"].get(where)
+            if stored is None or stored["choice"] != sent.answer["choice"] or stored["content"] != sent.answer["content"]:
+                lost += 1
+                problems.append(f"{where}: acknowledged {sent.answer} but the database holds {stored}")
+        for where, count in found["entries"].items():
+            if count > expected_entries.get(where, 0):
+                doubled += count - expected_entries.get(where, 0)
+                problems.append(f"{where}: {count} record entries for {expected_entries.get(where, 0)} acknowledged changes")
+            elif count < expected_entries.get(where, 0):
+                lost += expected_entries[where] - count
+                problems.append(f"{where}: {count} record entries for {expected_entries[where]} acknowledged changes")
+        stored_keys = {(user, key) for user, key, _ in found["keys"]}
+        missing_keys = acknowledged_keys - stored_keys
+        lost += len(missing_keys)
+        problems += [f"acknowledged key {key} of {user} not stored" for user, key in sorted(missing_keys)[:5]]
+        ballots = len(self.latencies)
+        elapsed = max(self.finished - self.started, 1e-9)
+        quantiles = statistics.quantiles(self.latencies, n=100) if len(self.latencies) > 1 else [0.0] * 99
+        return {
+            "acknowledged": ballots, "per_second": ballots / min(elapsed, self.seconds + 1e-9) if elapsed else 0.0,
+            "p50_ms": quantiles[49] * 1000, "p95_ms": quantiles[94] * 1000, "p99_ms": quantiles[98] * 1000,
+            "lost": lost, "doubled": doubled, "unresolved": unresolved, "refused": refused,
+            "retries": sum(s.attempts - 1 for s in self.sent), "replays": self.replays_seen,
+            "resends": self.resends, "resends_replayed": self.resends_replayed, "errors": dict(self.errors),
+            "problems": problems[:10],
+        }
+
+
+# --------------------------------------------------------------------------------------------- database ceilings
+
+
+def pgbench_inserts(url_host: str, port: int, clients: int, seconds: int, user: str | None) -> float | None:
+    """pgbench's rate of one-row INSERT transactions with as many clients as the load: the database's ceiling."""
+    pgbench = shutil.which("pgbench") or (str(postgres_bin() / "pgbench") if postgres_bin() and (postgres_bin() / "pgbench").exists() else None)
+    psql = shutil.which("psql")
+    if not pgbench or not psql:
+        return None
+    base = ["-h", url_host, "-p", str(port), "-U", "postgres", "postgres"]
+    subprocess.run([psql, *base, "-qc", "DROP TABLE IF EXISTS bench_insert; CREATE TABLE bench_insert "
+                    "(id bigserial primary key, member int, choice text, at timestamptz default now())"],
+                   check=True, capture_output=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write("\\set m random(1, 1000)\nINSERT INTO bench_insert (member, choice) VALUES (:m, 'yes');\n")
+    jobs = max(1, min(clients, os.cpu_count() or 1))
+    result = subprocess.run([pgbench, "-n", "-f", script.name, "-c", str(clients), "-j", str(jobs), "-T", str(seconds), *base],
+                            capture_output=True, text=True)
+    os.unlink(script.name)
+    for line in result.stdout.splitlines():
+        if line.startswith("tps = "):
+            return float(line.split()[2])
+    return None
+
+
+def sqlite_inserts(folder: Path, seconds: float) -> float:
+    """The same for SQLite in WAL mode: one-row INSERT transactions, one writer (SQLite has one at a time)."""
+    path = folder / "ceiling.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE bench_insert (id integer primary key, member int, choice text)")
+    count, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO bench_insert (member, choice) VALUES (?, 'yes')", (count % 1000,))
+        db.execute("COMMIT")
+        count += 1
+    db.close()
+    return count / seconds
+
+
+# --------------------------------------------------------------------------------------------- the benchmark
+
+
+def run_one(db: str, args, root: Path) -> dict:
+    data = root / f"data-{db}"
+    cluster = None
+    if db == "postgres":
+        cluster = PostgresCluster(root / "pg")
+        cluster.init()
+        cluster.start()
+    try:
+        env = server_env(data, cluster.url if cluster else None)
+        server = Server(data, free_port(), env, workers=args.workers, threads=args.threads)
+        server.start()
+        try:
+            world = run_django(SETUP, env, str(args.members))
+            load = Load(world, server.url, clients=args.clients, seconds=args.seconds, seed=args.seed, keys=not args.no_keys)
+            asyncio.run(load.run())
+        finally:
+            server.stop()
+        found = run_django(CHECK, env, json.dumps([world["yes_no"], world["ranked"]]))
+        result = load.check(found)
+        checked = verify(env)
+        result["verify"] = "passes" if checked.returncode == 0 else checked.stderr.strip()[:300]
+        if args.no_ceiling:
+            result["ceiling"] = None
+        elif cluster:
+            result["ceiling"] = pgbench_inserts("127.0.0.1", cluster.port, args.clients, max(5, int(args.seconds // 2)), cluster.user)
+        else:
+            result["ceiling"] = sqlite_inserts(root, max(3.0, args.seconds / 4))
+        result["db"] = db
+        return result
+    finally:
+        if cluster:
+            cluster.stop()
+
+
+def table(results: list[dict], args) -> str:
+    lines = [
+        f"councils serve --workers {args.workers} --threads {args.threads}; {args.members} members; {args.clients} clients; "
+        f"{args.seconds:g} s; {os.cpu_count()} CPUs",
+        "",
+        "| database | ballots/s | p50 ms | p95 ms | p99 ms | lost | doubled | unresolved | resent (replayed) | verify | DB ceiling (1-row inserts/s) | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ceiling = r.get("ceiling")
+        ratio = f"{r['per_second'] / ceiling:.1%}" if ceiling else "n/a"
+        lines.append(
+            f"| {r['db']} | {r['per_second']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['lost']} | "
+            f"{r['doubled']} | {r['unresolved']} | {r['resends']} ({r['resends_replayed']}) | {r['verify']} | "
+            f"{ceiling:.0f} | {ratio} |" if ceiling else
+            f"| {r['db']} | {r['per_second']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['lost']} | "
+            f"{r['doubled']} | {r['unresolved']} | {r['resends']} ({r['resends_replayed']}) | {r['verify']} | n/a | n/a |"
+        )
+    for r in results:
+        if r["problems"] or r["errors"]:
+            lines.append(f"\n{r['db']}: errors {r['errors']}; problems {r['problems']}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["postgres", "sqlite", "both"], default="both")
+    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-keys", action="store_true", help="send no Idempotency-Key (to measure what they cost)")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the database's own insert rate")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="councils-load-") as folder:
+        root = Path(folder)
+        if os.geteuid() == 0:
+            os.chmod(root, 0o755)
+        for db in (["postgres", "sqlite"] if args.db == "both" else [args.db]):
+            results.append(run_one(db, args, root))
+            print(table(results[-1:], args).split("\n\n", 1)[-1].splitlines()[-1], flush=True)
+    print()
+    print(table(results, args))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0 if all(r["lost"] == 0 and r["doubled"] == 0 and r["verify"] == "passes" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

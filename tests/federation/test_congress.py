@@ -229,7 +229,21 @@ def test_a_scheduled_congress_is_dated_by_the_member_councils_mandates(clock, de
     assert Congress.objects.filter(federation=federation).count() == 1
 
 
-def test_live_events_and_the_projector_show_item_speaker_and_tally(clock, in_session, members_of):
+@pytest.fixture
+def keep_test_connection():
+    """A streamed response finishes outside the test client's request, where Django's request_finished signal would
+    close the test's own database connection (and its transaction) on PostgreSQL."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_live_events_and_the_projector_show_item_speaker_and_tally(clock, in_session, members_of, keep_test_connection):
     federation, councils, congress, (first, second) = in_session(mandate="free")
     now = clock.now()
     item = create_federation_proposal(first, federation, title="Shared oven", matter="bread",
@@ -246,7 +260,6 @@ def test_live_events_and_the_projector_show_item_speaker_and_tally(clock, in_ses
     chunk = next(iter(response.streaming_content))
     chunk = chunk.decode() if isinstance(chunk, bytes) else chunk
     data = json.loads(next(line for line in chunk.splitlines() if line.startswith("data: "))[len("data: "):])
-    response.close()
     assert data["item"]["title"] == "Shared oven" and data["speaker"]["member"] == second.username
     assert {r["label"]: r["value"] for r in data["tally"]["rows"]}["Yes"] == 1 and "<svg" in data["chart"]
     page = Client().get(f"/c/{federation.slug}/congress/{congress.pk}/projector")

@@ -90,7 +90,7 @@ class Delegate(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=20, blank=True)  # recalled, council left, member left, replaced
+    end_reason = models.CharField(max_length=80, blank=True)  # recalled, council left, member left, replaced
     elected_by = models.ForeignKey("decisions.Decision", on_delete=models.PROTECT, related_name="delegates")
 
     class Meta:

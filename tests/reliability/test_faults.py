@@ -15,6 +15,7 @@ on SQLite, its PostgreSQL pass stops the database; a plain local run (SQLite) ru
 """
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import json
 import os
@@ -65,7 +66,10 @@ def run_with_fault(load_module, server, env, fault) -> dict:
 
     thread = threading.Thread(target=inject)
     thread.start()
-    asyncio.run(load.run())
+    # The clients' event loop runs in a thread of its own: the browser tests' Playwright session may hold
+    # a running loop in this one, and asyncio.run refuses to nest.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, load.run()).result()
     thread.join(120)
     assert not problems, problems
     found = load_module.run_django(load_module.CHECK, env, json.dumps([world["yes_no"], world["ranked"]]))

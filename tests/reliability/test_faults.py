@@ -32,7 +32,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-MEMBERS, CLIENTS, SECONDS = 40, 8, 6.0
+MEMBERS, CLIENTS, SECONDS = 40, 8, 12.0
 
 
 def harness():

@@ -77,6 +77,7 @@ class Server:
     def __init__(self, data: Path, port: int, env: dict, workers: int = 2, threads: int = 4):
         self.data, self.port, self.env, self.workers, self.threads = data, port, env, workers, threads
         self.proc: subprocess.Popen | None = None
+        self.started: list[subprocess.Popen] = []  # every start, so that stop() leaves nothing behind
         self.log = data.parent / f"serve-{port}.log"
 
     @property
@@ -92,6 +93,7 @@ class Server:
                  "--threads", str(self.threads)],
                 stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
             )
+        self.started.append(self.proc)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -114,12 +116,21 @@ class Server:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+        """SIGTERM to every server this object started (gunicorn stops its workers), then SIGKILL to
+        whatever of their process groups is left: a worker outliving its master must not stay behind."""
+        for proc in self.started:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(20)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
             try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if proc.poll() is None:
+                proc.wait(10)
 
 
 def postgres_bin() -> Path | None:

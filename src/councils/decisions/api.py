@@ -228,12 +228,14 @@ def ballot_out(ballot) -> dict:
             "content": ballot.content, "reason": ballot.reason, "cast_at": ballot.cast_at, "changed_at": ballot.changed_at}
 
 
-def _proposal(request, proposal_id: int) -> Proposal:
+def _proposal(request, proposal_id: int, *, settle: bool = True) -> Proposal:
+    """``settle=False`` where the service called next settles the council itself: settling is not done twice per act."""
     proposal = get_object_or_404(
         Proposal.objects.select_related("council", "author", "subject_member", "federation"), pk=proposal_id
     )
     services.require_visible(getattr(request, "auth", None) or request.user, proposal)
-    services.settle_due(proposal.council, clock.now())
+    if settle:
+        services.settle_due(proposal.council, clock.now())
     return proposal
 
 
@@ -306,7 +308,7 @@ def withdraw(request, proposal_id: int):
 @router.post("/proposals/{proposal_id}/schedule", response={200: ProposalOut, **errors(401, 403, 404, 409, 422)},
              auth=member_auth, summary="Move the deadlines (author or officer, before voting opens)")
 def schedule(request, proposal_id: int, payload: ScheduleIn):
-    proposal = services.reschedule(request.auth, _proposal(request, proposal_id), deliberation_ends=payload.deliberation_ends,
+    proposal = services.reschedule(request.auth, _proposal(request, proposal_id, settle=False), deliberation_ends=payload.deliberation_ends,
                                    voting_ends=payload.voting_ends)
     return proposal_out(proposal)
 
@@ -314,7 +316,7 @@ def schedule(request, proposal_id: int, payload: ScheduleIn):
 @router.post("/proposals/{proposal_id}/amendments", response={201: ProposalOut, **errors(401, 403, 404, 409, 422)},
              auth=member_auth, summary="Move an amendment (during deliberation)")
 def move_amendment(request, proposal_id: int, payload: AmendmentIn):
-    amendment = services.move_amendment(request.auth, _proposal(request, proposal_id), passage=payload.passage,
+    amendment = services.move_amendment(request.auth, _proposal(request, proposal_id, settle=False), passage=payload.passage,
                                         replacement=payload.replacement, reason=payload.reason)
     return Status(201, proposal_out(amendment))
 
@@ -340,7 +342,7 @@ def list_comments(request, proposal_id: int):
 @router.post("/proposals/{proposal_id}/comments", response={201: CommentOut, **errors(401, 403, 404, 409, 422)},
              auth=member_auth, summary="Comment")
 def add_comment(request, proposal_id: int, payload: CommentIn):
-    return Status(201, comment_out(services.add_comment(request.auth, _proposal(request, proposal_id), payload.body)))
+    return Status(201, comment_out(services.add_comment(request.auth, _proposal(request, proposal_id, settle=False), payload.body)))
 
 
 def _comment(request, comment_id: int) -> Comment:
@@ -368,7 +370,7 @@ def cast_ballot(request, proposal_id: int, payload: BallotIn,
                 idempotency_key: str | None = Header(None, alias="Idempotency-Key", pattern=IDEMPOTENCY_PATTERN,
                                                            description=IDEMPOTENCY_HELP)):
     vote = payload.dict(exclude_none=True, exclude={"secret"})
-    result = services.cast_ballot(request.auth, _proposal(request, proposal_id), vote, secret=payload.secret)
+    result = services.cast_ballot(request.auth, _proposal(request, proposal_id, settle=False), vote, secret=payload.secret)
     if isinstance(result, services.SecretReceipt):
         return {"receipt": result.receipt, "secret": None if result.changed else result.secret, "changed": result.changed}
     return ballot_out(result)

@@ -187,8 +187,4 @@ def _is_row_subject(subject: str) -> bool:
     return subject.split(":", 1)[0] in _ROW_PREFIXES
 
 
-def first_problem_sorted(report: Report) -> Problem | None:
-    return report.problems[0] if report.problems else None
-
-
 __all__ = ["append", "lock_chains", "verify_all", "Report", "Problem", "ChainBreak", "stamp"]

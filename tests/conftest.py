@@ -86,3 +86,82 @@ def make_proposal(db, clock):
 
     return make
 
+
+
+# ----- federations: shared by the federation, economy and reliability tests -----
+
+@pytest.fixture
+def decide(clock):
+    """Every member of ``council`` votes ``choice`` on ``proposal`` and the vote runs to its close."""
+    from councils.decisions.services import cast_ballot, get_decision
+
+    def run(proposal, choices, *, close=True):
+        council = proposal.council
+        voters = [m.member for m in council.memberships.filter(left_at__isnull=True).order_by("pk")]
+        if not isinstance(choices, list):
+            choices = [choices] * len(voters)
+        if proposal.deliberation_ends > clock.now():
+            clock.set(proposal.deliberation_ends)
+        for voter, choice in zip(voters, choices):
+            if choice is not None:
+                cast_ballot(voter, proposal, choice)
+        if not close:
+            return None
+        clock.set(max(clock.now(), proposal.voting_ends) + timedelta(seconds=1))
+        return get_decision(proposal)
+
+    return run
+
+
+@pytest.fixture
+def join_federation(clock, decide):
+    from councils.decisions.services import create_proposal
+
+    def join(council, federation):
+        author = council.memberships.filter(left_at__isnull=True).first().member
+        now = clock.now()
+        proposal = create_proposal(author, council, kind="affiliation", federation=federation, title=f"Join {federation.name}",
+                                   deliberation_ends=now, voting_ends=now + timedelta(hours=1))
+        decision = decide(proposal, "yes")
+        assert decision.outcome == "adopted"
+        return decision
+
+    return join
+
+
+@pytest.fixture
+def elect_delegates(clock, decide):
+    from councils.decisions.services import create_proposal
+
+    def elect(council, federation, candidates, ranking=None, seats=1):
+        author = council.memberships.filter(left_at__isnull=True).first().member
+        now = clock.now()
+        election = create_proposal(author, council, kind="delegate_election", federation=federation, seats=seats,
+                                   title=f"Delegates to {federation.name}", options=[{"member": c.username} for c in candidates],
+                                   deliberation_ends=now, voting_ends=now + timedelta(hours=1))
+        ids = {o.member_id: o.pk for o in election.options.all()}
+        order = ranking or candidates
+        decision = decide(election, {"ranking": [ids[c.pk] for c in order]})
+        return election, decision
+
+    return elect
+
+
+@pytest.fixture
+def federation_of(make_council, make_user, join_federation, elect_delegates, members_of):
+    """A federation whose member councils (sizes given) each joined by vote and elected their first member as delegate."""
+
+    def build(sizes, *, charter=None, federation=None, **fed_kwargs):
+        from councils.assemblies.services import create_council
+
+        federation = federation or create_council(make_user(), name=fed_kwargs.pop("name", "Valley Federation"), kind="federation",
+                                                  federation_charter=charter or {"competences": ["bread", "transport"]})
+        councils = []
+        for size in sizes:
+            council = make_council(members=size - 1, **fed_kwargs)
+            join_federation(council, federation)
+            elect_delegates(council, federation, [members_of(council)[0]])
+            councils.append(council)
+        return federation, councils
+
+    return build

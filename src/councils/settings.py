@@ -64,7 +64,10 @@ INSTALLED_APPS = [
     "councils.assemblies",
     "councils.decisions",
     "councils.federation",
+    "councils.economy",
     "councils.record",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -194,6 +197,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("COUNCILS_LOG_LEVEL", "WARNING")},
 }
+
+# Planning rounds run in a background worker (`councils worker`) fed by a task
+# queue kept in the database itself, so it works on SQLite and PostgreSQL alike.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "ENQUEUE_ON_COMMIT": False}}
+# A plan period whose economy has at least this many workplaces runs its councils' rules on Dask;
+# COUNCILS_DASK_SCHEDULER: a scheduler address, or "threads" / "processes" / "synchronous" on this machine.
+COUNCILS_DASK_MIN_WORKPLACES = int(os.environ.get("COUNCILS_DASK_MIN_WORKPLACES", "20000"))
+COUNCILS_DASK_SCHEDULER = os.environ.get("COUNCILS_DASK_SCHEDULER", "") or None
+# Facilitation steps of the engine within one planning round, at most.
+COUNCILS_PLANNING_ITERATIONS = int(os.environ.get("COUNCILS_PLANNING_ITERATIONS", "3000"))
 
 NINJA_PAGINATION_PER_PAGE = 50
 COUNCILS_API_RATES = {"member": os.environ.get("COUNCILS_API_RATE_MEMBER", "1200/min"), "anonymous": os.environ.get("COUNCILS_API_RATE_ANONYMOUS", "1200/min")}

@@ -173,6 +173,9 @@ class Membership(models.Model):
 class OfficeRole(models.TextChoices):
     FACILITATOR = "facilitator", "Facilitator"
     SECRETARY = "secretary", "Secretary"
+    # Workplace roles: elected and recallable like any office, with no power over the council's decisions.
+    COORDINATOR = "coordinator", "Coordinator"
+    PLANNING_DELEGATE = "planning_delegate", "Delegate to the federation's planning"
 
 
 class Office(models.Model):

@@ -29,6 +29,11 @@ class ProposalKind(models.TextChoices):
     CANCEL_CONGRESS = "cancel_congress", "Demand to cancel a congress"
     REFERENDUM_DEMAND = "referendum_demand", "Demand for a referendum"
     REFERENDUM = "referendum", "Referendum"
+    CATALOGUE = "catalogue", "Change of the federation's catalogue of products"
+    NEEDS = "needs", "Adoption of our needs list"
+    PLAN_PERIOD = "plan_period", "Opening of a plan period"
+    PLAN_PART = "plan_part", "Acceptance of our part of the plan"
+    PLAN_ADOPTION = "plan_adoption", "Adoption of the federation's plan"
 
 
 class ProposalState(models.TextChoices):
@@ -84,6 +89,9 @@ class Proposal(models.Model):
     congress = models.ForeignKey("federation.Congress", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     petition = models.ForeignKey("federation.Petition", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     overrules = models.ForeignKey("Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="overruled_by")
+    # Economy: what is voted on (a catalogue change, a needs list, a period's terms), frozen when proposed.
+    payload_json = models.TextField(blank=True)
+    plan_period = models.ForeignKey("economy.PlanPeriod", null=True, blank=True, on_delete=models.PROTECT, related_name="votes")
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)  # null: a draft, seen by its author only
     withdrawn_at = models.DateTimeField(null=True, blank=True)
@@ -186,7 +194,14 @@ class Proposal(models.Model):
             "secret": self.secret,
             "consensus_fallback": str(self.consensus_fallback) if self.consensus_fallback is not None else None,
             "options": [option.record_state() for option in self.options.all()],
+            # only where set, so that entries written before these fields existed still match
+            **({"payload": json.loads(self.payload_json)} if self.payload_json else {}),
+            **({"plan_period": self.plan_period_id} if self.plan_period_id else {}),
         }
+
+    @property
+    def payload(self):
+        return json.loads(self.payload_json) if self.payload_json else None
 
 
 class Option(models.Model):

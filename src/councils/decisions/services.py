@@ -64,6 +64,8 @@ YES_NO_KINDS = {ProposalKind.ADMISSION, ProposalKind.REMOVAL, ProposalKind.AFFIL
 OFFICER_ROLES = (OfficeRole.FACILITATOR, OfficeRole.SECRETARY)
 DEMAND_KINDS = {ProposalKind.CONVOCATION, ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND}
 FEDERATION_KINDS = {ProposalKind.DELEGATE_ELECTION} | DEMAND_KINDS
+ECONOMY_KINDS = {ProposalKind.CATALOGUE, ProposalKind.NEEDS, ProposalKind.PLAN_PERIOD, ProposalKind.PLAN_PART,
+                 ProposalKind.PLAN_ADOPTION}
 # What a member may put before their own council; the rest is opened by the rules (admissions, amendments,
 # appeals, mandates, recalls) or belongs to a federation.
 COUNCIL_KINDS = [ProposalKind.MOTION, ProposalKind.ELECTION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION,
@@ -96,7 +98,9 @@ def current_officers(council: Council, now: datetime | None = None):
 def is_officer(user, council: Council, now: datetime | None = None) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
-    return current_officers(council, now).filter(holder=user).exists() and membership_of(user, council) is not None
+    # Workplace roles (coordinator, planning delegate) carry no procedural powers over the council's votes.
+    return (current_officers(council, now).filter(holder=user, role__in=OFFICER_ROLES).exists()
+            and membership_of(user, council) is not None)
 
 
 # ----- making proposals ----------------------------------------------------
@@ -236,6 +240,9 @@ def create_proposal(
     if kind == ProposalKind.ELECTION:
         if office not in OfficeRole.values:
             raise Invalid(f"an election is for one of {', '.join(OfficeRole.values)}", field="office")
+        from councils.economy.services import check_office_for
+
+        check_office_for(council, office)
     elif office:
         raise Invalid("only an election names an office", field="office")
     cleaned_options = _clean_options(options, method, seats, kind, council)
@@ -771,6 +778,11 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
                 from councils.federation.petitions import apply_referendum
 
                 apply_referendum(decision)
+            elif proposal.kind in ECONOMY_KINDS:
+                from councils.economy.services import apply_economy_decision
+
+                apply_economy_decision(decision)  # each applies on its own outcome: a rejected part matters too
+                return decision
             if decision.outcome in (Outcome.ADOPTED, Outcome.DECIDED):
                 _apply(decision)
             return decision

@@ -465,7 +465,7 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
                                decision_method: str = DecisionMethod.MAJORITY, options=None,
                                mandates_due: datetime | None = None, voting_ends: datetime | None = None,
                                kind: str = ProposalKind.FEDERATION_MOTION, competences=None, target: Council | None = None,
-                               seats: int = 1) -> Proposal:
+                               seats: int = 1, payload=None) -> Proposal:
     """A delegate puts a question to the federation. It goes down to every member council, which votes its mandate.
 
     Besides its charter's matters, a federation decides, by the same mandated vote, its own competences, joining or
@@ -498,8 +498,20 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
             raise Invalid("delegates are elected to a federation this federation is a member of", field="target")
         seats = charter_of(target).delegate_seats
         decision_method, matter = (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV), ""
+    elif kind in (ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD):
+        from councils.economy.services import PLANNING_MATTER
+
+        if PLANNING_MATTER not in charter.competences:
+            raise Invalid(f"{federation.name}'s charter does not give it {PLANNING_MATTER!r}; its member councils can add "
+                          "it by amending its competences", field="kind")
+        if payload is None:
+            raise Invalid("a catalogue change or a plan period says what is proposed", field="payload")
+        decision_method, matter = DecisionMethod.MAJORITY, PLANNING_MATTER
     else:
-        raise Invalid("kind must be federation_motion, competences, affiliation, disaffiliation or delegate_election", field="kind")
+        raise Invalid("kind must be federation_motion, competences, affiliation, disaffiliation, delegate_election, "
+                      "catalogue or plan_period", field="kind")
+    if payload is not None and kind not in (ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD):
+        raise Invalid("only a catalogue change or a plan period carries a payload", field="payload")
     if target is not None and kind not in (ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION, ProposalKind.DELEGATE_ELECTION):
         raise Invalid("only joining, leaving or electing delegates to a federation names one", field="target")
     if decision_method not in FEDERATION_METHODS:
@@ -517,7 +529,7 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
         proposal = _new_proposal(
             federation, actor, now, kind=kind, title=title, body=body, deliberation_ends=mandates_due, voting_ends=voting_ends,
             decision_method=decision_method, options=cleaned, matter=matter, competences_json=competences_json,
-            federation=target, seats=seats,
+            federation=target, seats=seats, payload_json=json.dumps(payload, sort_keys=True) if payload is not None else "",
         )
         send_down(proposal, now)
     return proposal
@@ -599,7 +611,9 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
     council = delegate.council
     if proposal.published_at is None or proposal.withdrawn_at or not now < proposal.voting_ends:
         raise Closed("This federation vote is not open.")
-    if proposal.mandate_for_id is None and proposal.kind not in (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES):
+    if proposal.mandate_for_id is None and proposal.kind not in (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES,
+                                                                  ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD,
+                                                                  ProposalKind.PLAN_ADOPTION):
         raise Invalid("delegates vote on federation decisions", field="proposal")
     if council.charter.mandate != "free":
         raise NotAllowed(f"{council.name} binds its delegates: its mandate vote casts their vote.")

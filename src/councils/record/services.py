@@ -45,6 +45,16 @@ RECORDED_MODELS = [
     "federation.AgendaItem",
     "federation.Attendance",
     "federation.Speaker",
+    "economy.Product",
+    "economy.Capability",
+    "economy.WorkingHours",
+    "economy.DraftNeed",
+    "economy.Need",
+    "economy.PlanPeriod",
+    "economy.PlanningRound",
+    "economy.PlanningMode",
+    "economy.HandProposal",
+    "economy.PlanPart",
 ]
 
 
@@ -180,7 +190,9 @@ def _check_rows(report: Report, last_state) -> None:
 
 _ROW_PREFIXES = {"council", "charter", "membership", "proposal", "comment", "ballot", "decision", "affiliation",
                  "register", "minority_report", "office", "federation_charter", "delegate", "federation_ballot",
-                 "recall_petition", "signature", "petition", "demand", "congress", "agenda_item", "attendance", "speaker"}
+                 "recall_petition", "signature", "petition", "demand", "congress", "agenda_item", "attendance", "speaker",
+                 "product", "capability", "working_hours", "draft_need", "need", "plan_period", "planning_round",
+                 "planning_mode", "hand_proposal", "plan_part"}
 
 
 def _is_row_subject(subject: str) -> bool:

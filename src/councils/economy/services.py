@@ -1,0 +1,1045 @@
+"""The economy's acts: catalogue, capabilities, needs, plan periods, rounds, parts and adoption.
+
+Each council keeps its own data and answers for itself: a workplace council
+records what it can make, a neighbourhood council adopts its needs by vote, a
+federation changes its catalogue and opens a plan period only by its member
+councils' mandated vote. The procedure's rounds are computed by the background
+worker (``advance``); each council votes on its part of the result, and the
+federation adopts the whole plan by a mandated vote, frozen in the record.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from councils import clock
+from councils.assemblies.models import Council, CouncilKind, DecisionMethod, Office, OfficeRole, YES_NO_METHODS
+from councils.assemblies.permissions import membership_of, require_member, require_person
+from councils.decisions.models import Ballot, Decision, Outcome, Proposal, ProposalKind
+from councils.economy.models import (
+    Aim, Capability, DraftNeed, HandProposal, Need, PartStatus, PeriodStatus, PlanningMode, PlanningRound, PlanPart,
+    PlanPeriod, Product, WorkingHours,
+)
+from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
+from councils.record.services import append, lock_chains
+
+PLANNING_MATTER = "production planning"
+PRODUCING_KINDS = (CouncilKind.WORKPLACE, CouncilKind.AGRICULTURAL)
+NEEDING_KINDS = (CouncilKind.NEIGHBOURHOOD,)
+MAX_NUMBER = 1e12
+MAX_CATALOGUE_CHANGES = 500
+MAX_ROUNDS = 100
+# A worker that has not written for this long is taken to have died; another may take the period over.
+STALE_CLAIM = timedelta(minutes=10)
+PROGRESS_EVERY_S = 1.0
+
+
+# ----- small checks ---------------------------------------------------------------
+
+
+def _number(value, field: str, *, positive: bool = False, maximum: float = MAX_NUMBER) -> float:
+    if isinstance(value, bool) or value is None or value == "":
+        raise Invalid("must be a number", field=field)
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise Invalid("must be a number", field=field) from None
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise Invalid("must be a finite " + ("positive" if positive else "non-negative") + " number", field=field)
+    if number > maximum:
+        raise Invalid(f"must be at most {maximum:g}", field=field)
+    return number
+
+
+def _text(value, field: str, *, maximum: int, required: bool = True) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise Invalid("must not be empty", field=field)
+    if len(text) > maximum:
+        raise Invalid(f"has at most {maximum} characters", field=field)
+    return text
+
+
+def check_office_for(council: Council, office: str) -> None:
+    """Workplace roles belong to the councils that plan: a coordinator to producers, a planning delegate to either side."""
+    if office == OfficeRole.COORDINATOR and council.kind not in PRODUCING_KINDS:
+        raise Invalid("a coordinator is elected by a workplace or agricultural council", field="office")
+    if office == OfficeRole.PLANNING_DELEGATE and council.kind not in PRODUCING_KINDS + NEEDING_KINDS:
+        raise Invalid("a planning delegate is elected by a workplace, agricultural or neighbourhood council", field="office")
+
+
+def federations_above(council: Council) -> list[Council]:
+    """Every federation the council belongs to, directly or through member federations."""
+    from councils.federation.services import federations_of
+
+    found, todo = {}, [council]
+    while todo:
+        for federation in federations_of(todo.pop()):
+            if federation.pk not in found:
+                found[federation.pk] = federation
+                todo.append(federation)
+    return list(found.values())
+
+
+def base_councils(federation: Council, at: datetime | None = None) -> list[Council]:
+    """The base councils under a federation, to any depth, each once, in a stable order."""
+    from councils.federation.services import member_councils
+
+    found, todo, seen = {}, [federation], {federation.pk}
+    while todo:
+        for council in member_councils(todo.pop(), at):
+            if council.pk in seen:
+                continue
+            seen.add(council.pk)
+            if council.is_federation:
+                todo.append(council)
+            else:
+                found[council.pk] = council
+    return [found[k] for k in sorted(found)]
+
+
+def catalogue(federation: Council):
+    return Product.objects.filter(federation=federation, retired_at__isnull=True)
+
+
+def products_for(council: Council):
+    """The products a council may record: those of the catalogues of its federations."""
+    return Product.objects.filter(federation__in=[f.pk for f in federations_above(council)], retired_at__isnull=True)
+
+
+def _product(council: Council, ref, field: str) -> Product:
+    products = products_for(council)
+    if isinstance(ref, Product):
+        ref = ref.pk
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        product = products.filter(pk=ref).first()
+    else:
+        matches = list(products.filter(name=str(ref).strip())[:2])
+        if len(matches) > 1:
+            raise Invalid(f"two of your federations' catalogues list {ref!r}; give the product's id", field=field)
+        product = matches[0] if matches else None
+    if product is None:
+        raise Invalid(f"{ref!r} is not in the catalogue of a federation {council.name} belongs to", field=field)
+    return product
+
+
+def _require_kind(council: Council, kinds, what: str) -> None:
+    if council.kind not in kinds:
+        labels = " or ".join(CouncilKind(k).label.lower() for k in kinds)
+        raise Invalid(f"{what} are recorded by a {labels}", field="council")
+
+
+# ----- catalogue ------------------------------------------------------------------
+
+
+def clean_catalogue_change(federation: Council, *, add=(), retire=(), change=()) -> dict:
+    """A catalogue change as put to the vote: products to add, to retire (by id), and to re-describe."""
+    add, retire, change = list(add or []), list(retire or []), list(change or [])
+    if not (add or retire or change):
+        raise Invalid("a catalogue change adds, retires or changes at least one product", field="add")
+    if len(add) + len(retire) + len(change) > MAX_CATALOGUE_CHANGES:
+        raise Invalid(f"at most {MAX_CATALOGUE_CHANGES} changes at once", field="add")
+    current = {p.pk: p for p in catalogue(federation)}
+    names = {p.name for p in current.values()}
+    cleaned_add = []
+    for i, item in enumerate(add):
+        if not isinstance(item, dict):
+            raise Invalid("each product added has a name and a unit", field=f"add[{i}]")
+        name = _text(item.get("name"), f"add[{i}].name", maximum=100)
+        if name in names:
+            raise Invalid(f"{name!r} is already in the catalogue (or added twice)", field=f"add[{i}].name")
+        names.add(name)
+        cleaned_add.append({"name": name, "unit": _text(item.get("unit"), f"add[{i}].unit", maximum=30),
+                            "description": _text(item.get("description"), f"add[{i}].description", maximum=2000, required=False)})
+    cleaned_retire = []
+    for i, ref in enumerate(retire):
+        if not isinstance(ref, int) or isinstance(ref, bool) or ref not in current or ref in cleaned_retire:
+            raise Invalid(f"{ref!r} is not a product of {federation.name}'s current catalogue", field=f"retire[{i}]")
+        cleaned_retire.append(ref)
+    cleaned_change = []
+    for i, item in enumerate(change):
+        ref = item.get("product") if isinstance(item, dict) else None
+        if not isinstance(ref, int) or isinstance(ref, bool) or ref not in current or ref in cleaned_retire:
+            raise Invalid(f"{ref!r} is not a product of the current catalogue", field=f"change[{i}].product")
+        cleaned_change.append({"product": ref,
+                               "unit": _text(item.get("unit", current[ref].unit), f"change[{i}].unit", maximum=30),
+                               "description": _text(item.get("description", current[ref].description),
+                                                    f"change[{i}].description", maximum=2000, required=False)})
+    return {"add": cleaned_add, "retire": cleaned_retire, "change": cleaned_change}
+
+
+def propose_catalogue_change(actor, federation: Council, *, title: str = "", body: str = "", add=(), retire=(), change=(),
+                             mandates_due: datetime | None = None, voting_ends: datetime | None = None) -> Proposal:
+    """A delegate proposes a change of the catalogue; the member councils decide it by their mandates."""
+    from councils.federation.services import create_federation_proposal
+
+    if not federation.is_federation:
+        raise Invalid("a catalogue belongs to a federation", field="federation")
+    payload = clean_catalogue_change(federation, add=add, retire=retire, change=change)
+    title = title or _catalogue_title(payload)
+    return create_federation_proposal(actor, federation, title=title, body=body, kind=ProposalKind.CATALOGUE,
+                                      payload=payload, mandates_due=mandates_due, voting_ends=voting_ends)
+
+
+def _catalogue_title(payload: dict) -> str:
+    parts = []
+    if payload["add"]:
+        parts.append("add " + ", ".join(p["name"] for p in payload["add"][:5]) + ("…" if len(payload["add"]) > 5 else ""))
+    if payload["retire"]:
+        parts.append(f"retire {len(payload['retire'])} product(s)")
+    if payload["change"]:
+        parts.append(f"change {len(payload['change'])} product(s)")
+    return ("Catalogue: " + "; ".join(parts))[:200]
+
+
+def apply_catalogue(decision: Decision) -> None:
+    proposal, at = decision.proposal, decision.decided_at
+    federation, payload = proposal.council, proposal.payload
+    current = {p.pk: p for p in catalogue(federation)}
+    for ref in payload["retire"]:
+        product = current.get(ref)
+        if product is None:
+            continue  # retired meanwhile by another change
+        product.retired_at = at
+        product.save(update_fields=["retired_at"])
+        append(federation, kind="product.retired", subject=product.subject, state=product.record_state(), at=at,
+               decision=decision.pk)
+    for item in payload["change"]:
+        product = current.get(item["product"])
+        if product is None or product.retired_at is not None:
+            continue
+        product.unit, product.description = item["unit"], item["description"]
+        product.save(update_fields=["unit", "description"])
+        append(federation, kind="product.changed", subject=product.subject, state=product.record_state(), at=at,
+               decision=decision.pk)
+    names = set(catalogue(federation).values_list("name", flat=True))
+    for item in payload["add"]:
+        if item["name"] in names:
+            continue  # added meanwhile by another change
+        product = Product.objects.create(federation=federation, name=item["name"], unit=item["unit"],
+                                         description=item["description"], added_at=at, added_by=decision)
+        append(federation, kind="product.added", subject=product.subject, state=product.record_state(), at=at,
+               decision=decision.pk)
+
+
+# ----- capabilities -----------------------------------------------------------------
+
+
+def _clean_inputs(council: Council, product: Product, inputs) -> dict[int, float]:
+    if inputs is None:
+        return {}
+    items = inputs.items() if isinstance(inputs, dict) else None
+    if items is None:
+        raise Invalid("inputs map products to units per unit of output", field="inputs")
+    cleaned: dict[int, float] = {}
+    for ref, qty in items:
+        if isinstance(ref, str) and ref.isdigit():
+            ref = int(ref)
+        where = f"inputs[{ref!r}]"
+        used = _product(council, ref, where)
+        if used.federation_id != product.federation_id:
+            raise Invalid(f"{used.name} is in another federation's catalogue than {product.name}", field=where)
+        amount = _number(qty, where)
+        if used.pk == product.pk and amount >= 1:
+            raise Invalid("a product cannot use a unit or more of itself per unit made", field=where)
+        if amount > 0:
+            cleaned[used.pk] = amount
+    return cleaned
+
+
+def record_capability(actor, council: Council, *, product, labour, capacity, inputs=None) -> Capability:
+    """A member records (or corrects) what their workplace can make of a product. Nobody outside the council can."""
+    require_member(actor, council, "record its capabilities")
+    _require_kind(council, PRODUCING_KINDS, "capabilities")
+    product = _product(council, product, "product")
+    labour = _number(labour, "labour")
+    capacity = _number(capacity, "capacity")
+    cleaned = _clean_inputs(council, product, inputs)
+    now = clock.now()
+    with transaction.atomic():
+        lock_chains(council)
+        capability = Capability.objects.filter(council=council, product=product).first() or Capability(
+            council=council, product=product)
+        capability.labour, capability.capacity = labour, capacity
+        capability.inputs_json = json.dumps({str(k): v for k, v in sorted(cleaned.items())})
+        capability.recorded_at, capability.recorded_by = now, actor
+        capability.save()
+        append(council, kind="capability.recorded", subject=capability.subject, state=capability.record_state(), at=now,
+               actor=actor)
+    return capability
+
+
+def remove_capability(actor, capability: Capability) -> None:
+    council = capability.council
+    require_member(actor, council, "change its capabilities")
+    now = clock.now()
+    with transaction.atomic():
+        lock_chains(council)
+        subject = capability.subject
+        capability.delete()
+        append(council, kind="capability.removed", subject=subject, state=None, at=now, actor=actor)
+
+
+def import_capabilities(actor, council: Council, data: bytes | str, *, fmt: str = "csv") -> list[Capability]:
+    """A CSV file or an economy file replaces the council's capabilities for the products it lists, all or nothing."""
+    from councils.economy.imports import CapabilityImportError, parse_capabilities
+
+    require_member(actor, council, "record its capabilities")
+    _require_kind(council, PRODUCING_KINDS, "capabilities")
+    products = list(products_for(council))
+    by_name: dict[str, list[Product]] = {}
+    for p in products:
+        by_name.setdefault(p.name, []).append(p)
+    try:
+        rows = parse_capabilities(data, frozenset(by_name), fmt)
+    except CapabilityImportError as exc:
+        raise Invalid(exc.message, field=exc.field) from None
+    recorded = []
+    with transaction.atomic():
+        for row in rows:
+            try:
+                recorded.append(record_capability(actor, council, product=row.product, labour=row.labour,
+                                                  capacity=row.capacity, inputs=dict(row.inputs)))
+            except Invalid as exc:
+                raise Invalid(exc.message, field=f"{row.where}: {exc.field}") from None
+    return recorded
+
+
+def record_working_hours(actor, council: Council, hours) -> WorkingHours:
+    """The hours the council's members offer to work in a period: the labour the plan may ask of them."""
+    require_member(actor, council, "record its members' hours")
+    _require_kind(council, PRODUCING_KINDS, "working hours")
+    hours = _number(hours, "hours")
+    now = clock.now()
+    with transaction.atomic():
+        lock_chains(council)
+        row = WorkingHours.objects.filter(council=council).first() or WorkingHours(council=council)
+        row.hours, row.recorded_at, row.recorded_by = hours, now, actor
+        row.save()
+        append(council, kind="working_hours.recorded", subject=row.subject, state=row.record_state(), at=now, actor=actor)
+    return row
+
+
+# ----- needs -----------------------------------------------------------------------
+
+
+def set_draft_need(actor, council: Council, *, product, quantity, priority=1.0) -> DraftNeed:
+    """Any member edits a line of the council's needs list; it counts once the members adopt the list by vote."""
+    require_member(actor, council, "edit its needs list")
+    _require_kind(council, NEEDING_KINDS, "needs")
+    product = _product(council, product, "product")
+    quantity = _number(quantity, "quantity", positive=True)
+    priority = _number(1.0 if priority in (None, "") else priority, "priority", positive=True, maximum=1e6)
+    now = clock.now()
+    with transaction.atomic():
+        lock_chains(council)
+        line = DraftNeed.objects.filter(council=council, product=product).first() or DraftNeed(council=council, product=product)
+        line.quantity, line.priority, line.updated_at, line.updated_by = quantity, priority, now, actor
+        line.save()
+        append(council, kind="draft_need.changed", subject=line.subject, state=line.record_state(), at=now, actor=actor)
+    return line
+
+
+def remove_draft_need(actor, council: Council, product) -> None:
+    require_member(actor, council, "edit its needs list")
+    product = _product(council, product, "product")
+    line = DraftNeed.objects.filter(council=council, product=product).first()
+    if line is None:
+        raise NotFound(f"{product.name} is not on the needs list")
+    now = clock.now()
+    with transaction.atomic():
+        lock_chains(council)
+        subject = line.subject
+        line.delete()
+        append(council, kind="draft_need.removed", subject=subject, state=None, at=now, actor=actor)
+
+
+def propose_needs(actor, council: Council, *, title: str = "", body: str = "", deliberation_ends=None,
+                  voting_ends=None) -> Proposal:
+    """Put the needs list as it stands to the members' vote; the list voted on is frozen in the proposal."""
+    from councils.decisions.services import _clean_text, _new_proposal, _periods, settle_due
+
+    now = clock.now()
+    settle_due(council, now)
+    require_member(actor, council, "propose its needs list")
+    _require_kind(council, NEEDING_KINDS, "needs")
+    lines = list(DraftNeed.objects.filter(council=council, product__retired_at__isnull=True).select_related("product"))
+    if not lines:
+        raise Invalid("the needs list is empty: add the products the council needs first", field="needs")
+    payload = [{"product": line.product_id, "name": line.product.name, "unit": line.product.unit,
+                "quantity": line.quantity, "priority": line.priority} for line in lines]
+    title, body = _clean_text(title or f"Our needs: {', '.join(p['name'] for p in payload[:4])}"
+                              + ("…" if len(payload) > 4 else ""), body)
+    deliberation_ends, voting_ends = _periods(council, now, deliberation_ends, voting_ends)
+    method = council.charter.decision_method if council.charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY
+    with transaction.atomic():
+        return _new_proposal(council, actor, now, kind=ProposalKind.NEEDS, title=title[:200], body=body,
+                             deliberation_ends=deliberation_ends, voting_ends=voting_ends, decision_method=method,
+                             payload_json=json.dumps(payload, sort_keys=True))
+
+
+def current_needs(council: Council):
+    return Need.objects.filter(council=council, ended_at__isnull=True).select_related("product")
+
+
+def apply_needs(decision: Decision) -> None:
+    proposal, at, council = decision.proposal, decision.decided_at, decision.proposal.council
+    for need in current_needs(council):
+        need.ended_at = at
+        need.save(update_fields=["ended_at"])
+        append(council, kind="need.ended", subject=need.subject, state=need.record_state(), at=at, decision=decision.pk)
+    live = set(Product.objects.filter(pk__in=[p["product"] for p in proposal.payload], retired_at__isnull=True)
+               .values_list("pk", flat=True))
+    for line in proposal.payload:
+        if line["product"] not in live:
+            continue  # retired from the catalogue while the list was being voted
+        need = Need.objects.create(council=council, product_id=line["product"], quantity=line["quantity"],
+                                   priority=line["priority"], adopted_by=decision, adopted_at=at)
+        append(council, kind="need.adopted", subject=need.subject, state=need.record_state(), at=at, decision=decision.pk)
+
+
+# ----- plan periods -----------------------------------------------------------------
+
+
+def build_economy(federation: Council, at: datetime | None = None):
+    """The economy of the federation's councils as they recorded it: (Economy, index, notes).
+
+    ``index`` maps the engine's rows back to the councils: products, workplaces
+    (a council's capability each), needs, and the neighbourhood councils.
+    Raises Invalid when there is nothing to plan.
+    """
+    from councils.planning import Economy, EconomyError
+
+    products = list(catalogue(federation).order_by("pk"))
+    if not products:
+        raise Invalid(f"{federation.name}'s catalogue has no products yet", field="catalogue")
+    position = {p.pk: i for i, p in enumerate(products)}
+    notes: list[str] = []
+    councils = base_councils(federation, at)
+    wp_product, labour, capacity, hours, names, wp_index = [], [], [], [], [], []
+    rows, cols, vals = [], [], []
+    budget = 0.0
+    for council in councils:
+        if council.kind not in PRODUCING_KINDS:
+            continue
+        caps = [c for c in council.capabilities.select_related("product").order_by("product_id") if c.product_id in position]
+        if not caps:
+            continue
+        offered = WorkingHours.objects.filter(council=council).first()
+        if offered is None:
+            notes.append(f"{council.name} is left out: it has not recorded its members' working hours.")
+            continue
+        budget += offered.hours
+        for cap in caps:
+            missing = [k for k in cap.inputs if k not in position]
+            if missing:
+                notes.append(f"{council.name}'s capability for {cap.product.name} is left out: it uses a product "
+                             "no longer in the catalogue.")
+                continue
+            j = len(wp_product)
+            wp_product.append(position[cap.product_id])
+            labour.append(cap.labour)
+            capacity.append(cap.capacity)
+            hours.append(offered.hours)
+            names.append(f"{council.slug}: {cap.product.name}")
+            wp_index.append({"council": council.pk, "capability": cap.pk, "product": cap.product_id})
+            for k, qty in cap.inputs.items():
+                rows.append(position[k])
+                cols.append(j)
+                vals.append(qty)
+    need_product, need_qty, need_prio, need_council, need_index, council_ids = [], [], [], [], [], []
+    for council in councils:
+        if council.kind not in NEEDING_KINDS:
+            continue
+        needs = [n for n in current_needs(council).order_by("product_id") if n.product_id in position]
+        if not needs:
+            continue
+        council_ids.append(council.pk)
+        for need in needs:
+            need_product.append(position[need.product_id])
+            need_qty.append(need.quantity)
+            need_prio.append(need.priority)
+            need_council.append(len(council_ids) - 1)
+            need_index.append({"council": council.pk, "need": need.pk, "product": need.product_id})
+    if not wp_product:
+        raise Invalid("no member workplace council has recorded capabilities and working hours for this catalogue",
+                      field="capabilities")
+    if not need_product:
+        raise Invalid("no member neighbourhood council has adopted needs for this catalogue", field="needs")
+    import scipy.sparse as sp
+
+    slugs = dict(Council.objects.filter(pk__in=council_ids).values_list("pk", "slug"))
+    try:
+        economy = Economy(
+            product_names=[p.name for p in products], product_units=[p.unit for p in products],
+            workplace_product=np.array(wp_product, dtype=np.int64),
+            inputs=sp.csc_matrix((vals, (rows, cols)), shape=(len(products), len(wp_product))),
+            labour=np.array(labour), capacity=np.array(capacity), need_product=np.array(need_product, dtype=np.int64),
+            need_quantity=np.array(need_qty), need_priority=np.array(need_prio),
+            need_council=np.array(need_council, dtype=np.int64), council_names=[slugs[c] for c in council_ids],
+            labour_budget=budget, workplace_names=names, workplace_hours=np.array(hours),
+        )
+    except EconomyError as exc:
+        raise Invalid(f"the recorded economy cannot be planned: {exc}", field="economy") from None
+    index = {"products": [p.pk for p in products], "workplaces": wp_index, "needs": need_index, "councils": council_ids}
+    return economy, index, notes
+
+
+def clean_period_terms(federation: Council, *, title, aim, max_rounds, round_length_hours) -> dict:
+    title = _text(title, "title", maximum=200)
+    if aim not in Aim.values:
+        raise Invalid(f"aim must be one of {', '.join(Aim.values)}", field="aim")
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or not 1 <= max_rounds <= MAX_ROUNDS:
+        raise Invalid(f"the round limit is a whole number from 1 to {MAX_ROUNDS}", field="max_rounds")
+    hours = _number(round_length_hours, "round_length_hours", positive=True, maximum=24 * 60)
+    return {"title": title, "aim": aim, "max_rounds": max_rounds, "round_length_s": int(round(hours * 3600)) or 1}
+
+
+def propose_plan_period(actor, federation: Council, *, title: str, aim: str = Aim.WEIGHTED, max_rounds: int = 10,
+                        round_length_hours=24, body: str = "", mandates_due: datetime | None = None,
+                        voting_ends: datetime | None = None) -> Proposal:
+    """A delegate proposes to open a plan period; it opens when the member councils' mandates adopt it."""
+    from councils.federation.services import create_federation_proposal
+
+    if not federation.is_federation:
+        raise Invalid("plan periods are opened by a federation", field="federation")
+    terms = clean_period_terms(federation, title=title, aim=aim, max_rounds=max_rounds,
+                               round_length_hours=round_length_hours)
+    if PlanPeriod.objects.filter(federation=federation, status__in=ACTIVE_STATUSES).exists():
+        raise Conflict(f"{federation.name} has a plan period in progress; it ends with its adoption or rejection first")
+    build_economy(federation)  # refuse a vote on a period that could not start
+    return create_federation_proposal(actor, federation, title=f"Open the plan period: {terms['title']}"[:200], body=body,
+                                      kind=ProposalKind.PLAN_PERIOD, payload=terms, mandates_due=mandates_due,
+                                      voting_ends=voting_ends)
+
+
+ACTIVE_STATUSES = (PeriodStatus.ROUNDS, PeriodStatus.ACCEPTANCE, PeriodStatus.ADOPTION)
+
+
+def open_plan_period(decision: Decision) -> PlanPeriod:
+    """The federation adopted the period: take the economy as recorded now, and start the rounds."""
+    from councils.planning.io import economy_to_dict
+
+    proposal, at = decision.proposal, decision.decided_at
+    federation, terms = proposal.council, proposal.payload
+    period = PlanPeriod(federation=federation, title=terms["title"], aim=terms["aim"], max_rounds=terms["max_rounds"],
+                        round_length=timedelta(seconds=terms["round_length_s"]), opened_by=decision, opened_at=at,
+                        updated_at=at)
+    if PlanPeriod.objects.filter(federation=federation, status__in=ACTIVE_STATUSES).exists():
+        period.status, period.status_reason, period.economy_json = (
+            PeriodStatus.FAILED, "another plan period of this federation was still in progress", "{}")
+    else:
+        try:
+            economy, index, notes = build_economy(federation, at)
+        except Invalid as exc:
+            period.status, period.status_reason, period.economy_json = PeriodStatus.FAILED, exc.message, "{}"
+        else:
+            period.economy_json = json.dumps(economy_to_dict(economy), sort_keys=True)
+            period.index_json = json.dumps(index)
+            period.status_reason = " ".join(notes)
+    period.save()
+    append(federation, kind="plan_period.opened", subject=period.subject, state=period.record_state(), at=at,
+           decision=decision.pk)
+    if period.status == PeriodStatus.ROUNDS:
+        for council_id in _participants(period):
+            council = Council.objects.get(pk=council_id)
+            mode = PlanningMode.objects.create(period=period, council=council, by_hand=False, set_at=at)
+            append(council, kind="planning_mode.set", subject=mode.subject, state=mode.record_state(), at=at)
+        schedule(period)
+    return period
+
+
+def _participants(period: PlanPeriod) -> list[int]:
+    index = period.index
+    ids = [w["council"] for w in index.get("workplaces", [])] + [n["council"] for n in index.get("needs", [])]
+    return list(dict.fromkeys(ids))
+
+
+def schedule(period: PlanPeriod) -> None:
+    """Ask the worker to take the period's next step (in the same transaction as the act that calls for it)."""
+    from councils.economy.tasks import advance_period
+
+    advance_period.enqueue(period.pk)
+
+
+def planning_delegates(council: Council, now: datetime | None = None):
+    now = now or clock.now()
+    return Office.objects.filter(council=council, role=OfficeRole.PLANNING_DELEGATE, starts_at__lte=now, ends_at__gt=now,
+                                 ended_at__isnull=True)
+
+
+def require_planning_delegate(actor, council: Council, doing: str) -> None:
+    require_person(actor, doing)
+    if membership_of(actor, council) is None or not planning_delegates(council).filter(holder=actor).exists():
+        raise NotAllowed(f"Only {council.name}'s elected planning delegate may {doing}.")
+
+
+def _require_part_of(period: PlanPeriod, council: Council) -> None:
+    if council.pk not in _participants(period):
+        raise NotFound(f"{council.name} has no part in this plan period")
+
+
+def set_planning_mode(actor, period: PlanPeriod, council: Council, *, by_hand: bool) -> PlanningMode:
+    """The council's planning delegate chooses: its rule answers each round, or the delegate revises by hand."""
+    _require_part_of(period, council)
+    require_planning_delegate(actor, council, "choose how the council answers the rounds")
+    if period.status != PeriodStatus.ROUNDS:
+        raise Closed("The rounds of this plan period are over.")
+    if not isinstance(by_hand, bool):
+        raise Invalid("by_hand is true or false", field="by_hand")
+    now = clock.now()
+    with transaction.atomic():
+        lock_chains(council)
+        mode = PlanningMode.objects.select_for_update().get(period=period, council=council)
+        mode.by_hand, mode.set_at, mode.set_by = by_hand, now, actor
+        mode.save()
+        append(council, kind="planning_mode.set", subject=mode.subject, state=mode.record_state(), at=now, actor=actor)
+    return mode
+
+
+def _council_rows(period: PlanPeriod, council: Council) -> tuple[list[dict], list[dict]]:
+    index = period.index
+    return ([w for w in index["workplaces"] if w["council"] == council.pk],
+            [n for n in index["needs"] if n["council"] == council.pk])
+
+
+def submit_hand_proposal(actor, period: PlanPeriod, council: Council, quantities: dict) -> HandProposal:
+    """The planning delegate types the council's own proposal; it stands from the next round until revised.
+
+    A workplace gives units to make of each product it can make; a neighbourhood
+    the units it asks for of each need. Only within the round's deadline.
+    """
+    from councils.planning.io import economy_from_dict
+
+    _require_part_of(period, council)
+    require_planning_delegate(actor, council, "revise the council's proposal")
+    now = clock.now()
+    if not isinstance(quantities, dict) or not quantities:
+        raise Invalid("give a quantity for each of the council's rows", field="quantities")
+    workplaces, needs = _council_rows(period, council)
+    economy = economy_from_dict(json.loads(period.economy_json))
+    index = period.index
+    content: dict[str, float] = {}
+    for w in workplaces:
+        key = str(w["capability"])
+        j = index["workplaces"].index(w)
+        top = float(economy.effective_capacity[j])
+        content[key] = _number(quantities.get(key, quantities.get(int(w["capability"]))), f"quantities[{key}]",
+                               maximum=top)
+    for n in needs:
+        key = str(n["need"])
+        k = index["needs"].index(n)
+        content[key] = _number(quantities.get(key, quantities.get(int(n["need"]))), f"quantities[{key}]",
+                               maximum=float(economy.need_quantity[k]))
+    unknown = [k for k in quantities if str(k) not in content]
+    if unknown:
+        raise Invalid(f"{unknown[0]!r} is not one of {council.name}'s rows in this plan", field=f"quantities[{unknown[0]}]")
+    with transaction.atomic():
+        lock_chains(council, period.federation)
+        period = PlanPeriod.objects.select_for_update().get(pk=period.pk)
+        if period.status != PeriodStatus.ROUNDS or period.round_ends is None or now >= period.round_ends:
+            raise Closed("Revisions are taken between a round's publication and its deadline; none is open now.")
+        mode = PlanningMode.objects.get(period=period, council=council)
+        if not mode.by_hand:
+            raise Conflict(f"{council.name} answers by its rule this period; choose to revise by hand first")
+        proposal, _ = HandProposal.objects.update_or_create(
+            period=period, council=council, attempt=period.attempt, round=period.round,
+            defaults={"content_json": json.dumps(content, sort_keys=True), "submitted_at": now, "submitted_by": actor})
+        append(council, kind="hand_proposal.submitted", subject=proposal.subject, state=proposal.record_state(), at=now,
+               actor=actor)
+        hand = set(period.modes.filter(by_hand=True).values_list("council_id", flat=True))
+        answered = set(period.hand_proposals.filter(attempt=period.attempt, round=period.round)
+                       .values_list("council_id", flat=True))
+        if hand <= answered:
+            # everyone planning by hand has answered: the next round need not wait for the deadline
+            period.round_ends = now
+            period.save(update_fields=["round_ends"])
+            schedule(period)
+    return proposal
+
+
+# ----- the worker's steps -------------------------------------------------------------
+
+
+def due_periods(now: datetime | None = None) -> list[int]:
+    """Periods whose next step is due: a round to compute, part votes or an adoption vote closed."""
+    now = now or clock.now()
+    due = set(PlanPeriod.objects.filter(status=PeriodStatus.ROUNDS).filter(Q(round_ends__isnull=True) | Q(round_ends__lte=now))
+              .filter(Q(computing_since__isnull=True) | Q(computing_since__lt=now - STALE_CLAIM)).values_list("pk", flat=True))
+    due |= set(Proposal.objects.filter(kind__in=[ProposalKind.PLAN_PART, ProposalKind.PLAN_ADOPTION], voting_ends__lte=now,
+                                       decision__isnull=True, plan_period__status__in=ACTIVE_STATUSES)
+               .values_list("plan_period_id", flat=True))
+    return sorted(due)
+
+
+def advance(period_id: int) -> str:
+    """The worker's step for one period; safe to run twice or in several workers at once."""
+    from councils.decisions.services import settle_due
+
+    now = clock.now()
+    period = PlanPeriod.objects.filter(pk=period_id).select_related("federation").first()
+    if period is None:
+        return "gone"
+    if period.status in (PeriodStatus.ACCEPTANCE, PeriodStatus.ADOPTION):
+        councils = {v.council_id for v in period.votes.filter(voting_ends__lte=now, decision__isnull=True)}
+        for council in Council.objects.filter(pk__in=councils):
+            settle_due(council, now)
+        return "settled"
+    if period.status != PeriodStatus.ROUNDS:
+        return "nothing to do"
+    if period.round_ends is not None and now < period.round_ends:
+        return "waiting for revisions"
+    claimed = PlanPeriod.objects.filter(pk=period.pk, status=PeriodStatus.ROUNDS, round=period.round,
+                                        attempt=period.attempt).filter(
+        Q(computing_since__isnull=True) | Q(computing_since__lt=now - STALE_CLAIM)).update(computing_since=now)
+    if not claimed:
+        return "taken by another worker"
+    try:
+        return _compute_round(PlanPeriod.objects.select_related("federation").get(pk=period.pk))
+    finally:
+        PlanPeriod.objects.filter(pk=period.pk).update(computing_since=None)
+
+
+def _runner(economy):
+    from councils.planning.backends import make_backend
+
+    if economy.n_workplaces >= settings.COUNCILS_DASK_MIN_WORKPLACES:
+        return make_backend("dask", economy, scheduler=settings.COUNCILS_DASK_SCHEDULER)
+    return make_backend("numpy", economy)
+
+
+def _hand_overrides(period: PlanPeriod):
+    """The standing hand proposals: the latest of each council planning by hand, this attempt."""
+    hand = set(period.modes.filter(by_hand=True).values_list("council_id", flat=True))
+    latest = {}
+    for proposal in period.hand_proposals.filter(attempt=period.attempt, council_id__in=hand).order_by("round", "pk"):
+        latest[proposal.council_id] = proposal.content
+    return latest
+
+
+def _compute_round(period: PlanPeriod) -> str:
+    from councils.planning import facilitate, resume, start
+    from councils.planning.io import economy_from_dict
+
+    economy = economy_from_dict(json.loads(period.economy_json))
+    index = period.index
+    if period.state_json:
+        state = resume(economy, json.loads(period.state_json))
+    else:
+        state = start(economy, period.aim, max_rounds=settings.COUNCILS_PLANNING_ITERATIONS)
+    state.done = state.converged = False
+    state.max_rounds = state.signal.round + settings.COUNCILS_PLANNING_ITERATIONS
+    overrides = _hand_overrides(period)
+    cap_col = {w["capability"]: j for j, w in enumerate(index["workplaces"])}
+    need_row = {n["need"]: k for k, n in enumerate(index["needs"])}
+    council_pos = {c: h for h, c in enumerate(index["councils"])}
+    first = len(state.history)
+    runner = _runner(economy)
+    last_write = time.perf_counter()
+    try:
+        while not state.done:
+            proposals = runner.propose(state.signal, state.scale, state.unit)
+            for council_id, content in overrides.items():
+                for key, qty in content.items():
+                    if int(key) in cap_col:
+                        proposals.set_workplace(economy, cap_col[int(key)], min(qty, float(economy.effective_capacity[cap_col[int(key)]])))
+                    elif int(key) in need_row and council_id in council_pos:
+                        k = need_row[int(key)]
+                        proposals.set_neighbourhood(economy, council_pos[council_id], {k: min(qty, float(economy.need_quantity[k]))})
+            facilitate(state, proposals)
+            if time.perf_counter() - last_write > PROGRESS_EVERY_S:
+                last_write = time.perf_counter()
+                # progress for the page; only the claimant writes, and only while it holds the round
+                PlanPeriod.objects.filter(pk=period.pk, round=period.round, attempt=period.attempt).update(
+                    state_json=json.dumps(state.to_dict()), computing_since=clock.now())
+    finally:
+        runner.close()
+    balanced = state.converged
+    iterations = len(state.history) - first
+    now = clock.now()
+    with transaction.atomic():
+        lock_chains(period.federation)
+        current = PlanPeriod.objects.select_for_update().get(pk=period.pk)
+        if (current.status, current.round, current.attempt) != (PeriodStatus.ROUNDS, period.round, period.attempt):
+            return "superseded"
+        number = current.round + 1
+        summary = _round_summary(current, economy, state, overrides)
+        published = PlanningRound.objects.create(period=current, attempt=current.attempt, number=number,
+                                                 iterations=iterations, balanced=balanced, finished_at=now,
+                                                 summary_json=json.dumps(summary, sort_keys=True))
+        append(current.federation, kind="planning_round.published", subject=published.subject,
+               state=published.record_state(), at=now)
+        current.round, current.state_json, current.updated_at = number, json.dumps(state.to_dict()), now
+        hand = current.modes.filter(by_hand=True).exists()
+        attempt_rounds = current.rounds.filter(attempt=current.attempt).count()
+        revised = current.hand_proposals.filter(attempt=current.attempt, round=number - 1).exists()
+        if attempt_rounds >= current.max_rounds:
+            done = True  # the round limit the federation set
+        elif hand:
+            # those planning by hand had a window after the last round and left it unused: they are content
+            done = balanced and attempt_rounds > 1 and not revised
+        else:
+            done = balanced
+        if done:
+            current.round_ends = None
+            current.save()
+            _finish(current, economy, state, now)
+            return "finished"
+        if hand:
+            current.round_ends = now + current.round_length
+        else:
+            current.round_ends = None  # not balanced yet and nobody revises by hand: go on at once
+            schedule(current)
+        current.save()
+    return "published"
+
+
+def _round_summary(period: PlanPeriod, economy, state, overrides) -> dict:
+    """What the page shows after a round: prices, shortages and surpluses, each council's current proposal."""
+    index = period.index
+    report = state.history[-1]
+    last = state.last
+    prices = state.signal.prices
+    products = [{"id": pid, "name": economy.product_names[i], "unit": economy.product_units[i],
+                 "price": float(prices[i]), "excess": float(report.excess_demand[i])}
+                for i, pid in enumerate(index["products"])]
+    councils: dict[int, dict] = {}
+    for j, w in enumerate(index["workplaces"]):
+        entry = councils.setdefault(w["council"], {"council": w["council"], "rows": [], "by_hand": w["council"] in overrides})
+        entry["rows"].append({"capability": w["capability"], "product": w["product"], "units": float(last.output[j]),
+                              "capacity": float(economy.effective_capacity[j])})
+    for k, n in enumerate(index["needs"]):
+        entry = councils.setdefault(n["council"], {"council": n["council"], "rows": [], "by_hand": n["council"] in overrides})
+        entry["rows"].append({"need": n["need"], "product": n["product"],
+                              "units": float(last.fulfilment[k] * economy.need_quantity[k]),
+                              "quantity": float(economy.need_quantity[k])})
+    return {"iteration": state.signal.round, "report": report.to_dict(), "products": products,
+            "hour_value": float(state.signal.hour_value), "councils": list(councils.values())}
+
+
+def _finish(period: PlanPeriod, economy, state, now) -> None:
+    """Repair the last proposals into a feasible plan, measure it against the optimum, and put each part to its council."""
+    from councils.planning import finish, labour_values, optimum
+
+    result = finish(state)
+    try:
+        best = optimum(economy, period.aim)
+        optimum_objective = float(best.objective)
+    except Exception as exc:  # the yardstick failing must not stop the councils' plan
+        optimum_objective, period.status_reason = None, f"{period.status_reason} The optimum could not be computed ({exc}).".strip()
+    values = labour_values(economy)
+    index = period.index
+    made = economy.makes @ result.output
+    used = economy.inputs @ result.output
+    delivered = economy.delivers @ result.fulfilment
+    objective = float(result.objective)
+    gap = None if optimum_objective is None else ((optimum_objective - objective) / optimum_objective if optimum_objective > 0 else 0.0)
+    history = [h.shortage_share for h in state.history]
+    step = max(1, len(history) // 400)
+    plan = {
+        "aim": period.aim, "converged": bool(result.converged), "iterations": len(state.history),
+        "rounds": period.round, "objective": objective, "optimum_objective": optimum_objective, "gap": gap,
+        "hour_value": float(result.hour_value), "labour_used": float(result.measures.labour_used),
+        "labour_budget": float(economy.labour_budget), "worst_fulfilment": float(result.measures.worst_fulfilment),
+        "weighted_fulfilment": float(result.measures.weighted_fulfilment),
+        "products": [{"id": pid, "name": economy.product_names[i], "unit": economy.product_units[i],
+                      "labour_value": float(values[i]), "price": float(result.prices[i]), "made": float(made[i]),
+                      "used_as_input": float(used[i]), "delivered": float(delivered[i])}
+                     for i, pid in enumerate(index["products"])],
+        "workplaces": [{**w, "units": float(result.output[j]), "capacity": float(economy.effective_capacity[j]),
+                        "hours": float(economy.labour[j] * result.output[j])} for j, w in enumerate(index["workplaces"])],
+        "needs": [{**n, "quantity": float(economy.need_quantity[k]), "units": float(result.fulfilment[k] * economy.need_quantity[k]),
+                   "fulfilment": float(result.fulfilment[k]), "priority": float(economy.need_priority[k])}
+                  for k, n in enumerate(index["needs"])],
+        "convergence": [[i, history[i]] for i in range(0, len(history), step)],
+    }
+    period.result_json = json.dumps(plan, sort_keys=True)
+    period.status = PeriodStatus.ACCEPTANCE
+    period.updated_at = now
+    period.save()
+    append(period.federation, kind="plan_period.converged" if result.converged else "plan_period.round_limit",
+           subject=period.subject, state=period.record_state(), at=now)
+    _open_part_votes(period, plan, now)
+
+
+def _author(period: PlanPeriod):
+    return period.opened_by.proposal.author
+
+
+def _open_part_votes(period: PlanPeriod, plan: dict, now) -> None:
+    from councils.decisions.services import _new_proposal
+
+    names = dict(Product.objects.filter(pk__in=period.index["products"]).values_list("pk", "name"))
+    units = dict(Product.objects.filter(pk__in=period.index["products"]).values_list("pk", "unit"))
+    for council_id in _participants(period):
+        council = Council.objects.select_related("charter").get(pk=council_id)
+        rows = ([{"product": w["product"], "name": names[w["product"]], "unit": units[w["product"]], "units": w["units"],
+                  "hours": w["hours"]} for w in plan["workplaces"] if w["council"] == council_id]
+                + [{"product": n["product"], "name": names[n["product"]], "unit": units[n["product"]], "units": n["units"],
+                    "quantity": n["quantity"]} for n in plan["needs"] if n["council"] == council_id])
+        producing = council.kind in PRODUCING_KINDS
+        lines = "\n".join(f"- {r['name']}: {_fmt(r['units'])} {r['unit']}"
+                          + (f" ({_fmt(r['hours'])} hours)" if producing else f" of {_fmt(r['quantity'])} needed")
+                          for r in rows)
+        what = "our production" if producing else "our deliveries"
+        body = (f"{period.federation.name}'s plan period \"{period.title}\" has reached a plan. "
+                f"Do we accept {what}?\n\n{lines}\n\nIf we reject it, the period goes back into rounds and our "
+                "objection (the reasons given with the no votes) is published.")
+        method = council.charter.decision_method if council.charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY
+        with transaction.atomic():
+            vote = _new_proposal(council, _author(period), now, kind=ProposalKind.PLAN_PART,
+                                 title=f"Accept {what} in {period.title}"[:200], body=body, deliberation_ends=now,
+                                 voting_ends=now + council.charter.voting_period, decision_method=method,
+                                 plan_period=period, payload_json=json.dumps(rows, sort_keys=True))
+            part = PlanPart.objects.create(period=period, council=council, attempt=period.attempt, vote=vote,
+                                           content_json=json.dumps(rows, sort_keys=True))
+            append(council, kind="plan_part.put_to_vote", subject=part.subject, state=part.record_state(), at=now)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def apply_part_vote(decision: Decision) -> None:
+    """A council accepted or rejected its part. All accepted: the federation votes on the whole plan.
+
+    A rejection sends the period back into rounds, with the council's objection
+    published and the council answering by hand from then on.
+    """
+    proposal, at = decision.proposal, decision.decided_at
+    part = PlanPart.objects.select_related("period", "council").get(vote=proposal)
+    period = PlanPeriod.objects.select_for_update().get(pk=part.period_id)
+    council = part.council
+    if decision.outcome == Outcome.ADOPTED:
+        part.status = PartStatus.ACCEPTED
+    else:
+        part.status = PartStatus.REJECTED
+        reasons = [b.reason.strip() for b in Ballot.objects.filter(proposal=proposal, choice="no") if b.reason.strip()]
+        part.objection = ("\n".join(f"- {r}" for r in reasons) if reasons
+                          else f"Rejected by vote ({_fmt(decision.yes)} yes, {_fmt(decision.no)} no) "
+                               + ("without reasons given." if decision.outcome == Outcome.REJECTED else "(quorum not met)."))
+    part.save(update_fields=["status", "objection"])
+    lock_chains(council, period.federation)
+    append(council, kind=f"plan_part.{part.status}", subject=part.subject, state=part.record_state(), at=at,
+           decision=decision.pk)
+    if period.status != PeriodStatus.ACCEPTANCE or part.attempt != period.attempt:
+        return  # a vote of an earlier attempt: recorded, but the period has moved on
+    if part.status == PartStatus.REJECTED:
+        period.status, period.attempt, period.round_ends, period.updated_at = PeriodStatus.ROUNDS, period.attempt + 1, None, at
+        period.status_reason = f"{council.name} rejected its part; objection: {part.objection}"[:2000]
+        period.save()
+        append(period.federation, kind="plan_period.part_rejected", subject=period.subject, state=period.record_state(),
+               at=at, rejecting_council=council.pk, objection=part.objection)
+        mode = PlanningMode.objects.get(period=period, council=council)
+        if not mode.by_hand:
+            mode.by_hand, mode.set_at, mode.set_by = True, at, None
+            mode.save()
+            append(council, kind="planning_mode.set", subject=mode.subject, state=mode.record_state(), at=at,
+                   reason="our part was rejected: our planning delegate revises by hand")
+        schedule(period)
+        return
+    parts = period.parts.filter(attempt=period.attempt)
+    if parts.exclude(status=PartStatus.ACCEPTED).exists():
+        return
+    _open_adoption_vote(period, at)
+
+
+def _open_adoption_vote(period: PlanPeriod, at) -> Proposal:
+    from councils.decisions.services import _new_proposal
+    from councils.federation.services import charter_of, send_down
+
+    federation = period.federation
+    mandates_due = at + charter_of(federation).mandate_period
+    plan = period.result
+    body = (f"Every council has accepted its part of \"{period.title}\". The whole plan: {len(plan['workplaces'])} "
+            f"production lines, {len(plan['needs'])} needs, {_fmt(plan['labour_used'])} of {_fmt(plan['labour_budget'])} "
+            f"hours; worst-served need at {plan['worst_fulfilment']:.0%}.")
+    vote = _new_proposal(federation, _author(period), at, kind=ProposalKind.PLAN_ADOPTION,
+                         title=f"Adopt the plan: {period.title}"[:200], body=body, deliberation_ends=mandates_due,
+                         voting_ends=mandates_due + federation.charter.voting_period, decision_method=DecisionMethod.MAJORITY,
+                         matter=PLANNING_MATTER, plan_period=period)
+    send_down(vote, at)
+    period.status, period.updated_at = PeriodStatus.ADOPTION, at
+    period.save(update_fields=["status", "updated_at"])
+    append(federation, kind="plan_period.all_parts_accepted", subject=period.subject, state=period.record_state(), at=at,
+           vote=vote.pk)
+    return vote
+
+
+def apply_adoption(decision: Decision) -> None:
+    """The federation's mandated vote on the whole plan. Adopted: the plan is frozen in the record."""
+    proposal, at = decision.proposal, decision.decided_at
+    period = PlanPeriod.objects.select_for_update().get(pk=proposal.plan_period_id)
+    if period.status != PeriodStatus.ADOPTION:
+        return
+    if period.parts.filter(attempt=period.attempt).exclude(status=PartStatus.ACCEPTED).exists():
+        period.status, period.status_reason = PeriodStatus.NOT_ADOPTED, "a council's part was not accepted"
+    elif decision.outcome == Outcome.ADOPTED:
+        period.status, period.adopted_at = PeriodStatus.ADOPTED, at
+    else:
+        period.status = PeriodStatus.NOT_ADOPTED
+        period.status_reason = f"the member councils did not adopt the plan ({decision.get_outcome_display().lower()})"
+    period.updated_at = at
+    period.save()
+    extra = {"plan": period.result, "economy_sha256": period.economy_sha256} if period.status == PeriodStatus.ADOPTED else {}
+    append(period.federation, kind="plan.adopted" if period.status == PeriodStatus.ADOPTED else "plan.not_adopted",
+           subject=period.subject, state=period.record_state(), at=at, decision=decision.pk, **extra)
+
+
+def apply_economy_decision(decision: Decision) -> None:
+    kind, adopted = decision.proposal.kind, decision.outcome == Outcome.ADOPTED
+    if kind == ProposalKind.CATALOGUE and adopted:
+        apply_catalogue(decision)
+    elif kind == ProposalKind.NEEDS and adopted:
+        apply_needs(decision)
+    elif kind == ProposalKind.PLAN_PERIOD and adopted:
+        open_plan_period(decision)
+    elif kind == ProposalKind.PLAN_PART:
+        apply_part_vote(decision)
+    elif kind == ProposalKind.PLAN_ADOPTION:
+        apply_adoption(decision)
+
+
+# ----- reading ------------------------------------------------------------------------
+
+
+def get_period(federation: Council, period_id) -> PlanPeriod:
+    period = PlanPeriod.objects.filter(federation=federation, pk=period_id).select_related("federation").first()
+    if period is None:
+        raise NotFound("no such plan period")
+    return period
+
+
+def settle_period(period: PlanPeriod) -> PlanPeriod:
+    """Reading a period settles its closed votes first, so what is shown is what the rules have decided."""
+    from councils.decisions.services import settle_due
+
+    now = clock.now()
+    if period.status in (PeriodStatus.ACCEPTANCE, PeriodStatus.ADOPTION):
+        councils = set(period.votes.filter(voting_ends__lte=now, decision__isnull=True).values_list("council_id", flat=True))
+        for council in Council.objects.filter(pk__in=councils):
+            settle_due(council, now)
+        period.refresh_from_db()
+    return period
+
+
+def progress(period: PlanPeriod) -> dict:
+    """Where the period stands, for its page and the API."""
+    state = json.loads(period.state_json) if period.state_json else None
+    history = state["history"] if state else []
+    latest = history[-1] if history else None
+    hand = set(period.modes.filter(by_hand=True).values_list("council_id", flat=True))
+    answered = set(period.hand_proposals.filter(attempt=period.attempt, round=period.round).values_list("council_id", flat=True))
+    return {
+        "status": period.status, "attempt": period.attempt, "round": period.round, "max_rounds": period.max_rounds,
+        "round_ends": period.round_ends, "computing": period.status == PeriodStatus.ROUNDS and period.round_ends is None,
+        "iterations": len(history), "shortage_share": latest["shortage_share"] if latest else None,
+        "waiting_for": sorted(hand - answered) if period.round_ends else [],
+    }

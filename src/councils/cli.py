@@ -6,6 +6,7 @@
     councils tally FILE ...   count a ballot file (see ``councils tally --help``)
     councils plan FILE ...    run the planning procedure (see ``councils plan --help``)
     councils notify           send the email notifications that are due (``--every 300`` to keep running)
+    councils worker           the background worker: computes planning rounds, settles plan votes (``--once``)
     councils manage ARGS      Django's management commands (migrate, createsuperuser, ...)
 """
 
@@ -43,6 +44,8 @@ def cmd_serve(args) -> int:
     if args.demo:
         _load_demo()
     bind = f"{args.host}:{args.port}"
+    if not args.no_worker:
+        _start_worker(args.data)
     print(f"Serving on http://{bind}  (Ctrl-C to stop)", flush=True)
     gunicorn = [
         sys.executable, "-m", "gunicorn", "councils.wsgi:application",
@@ -50,6 +53,34 @@ def cmd_serve(args) -> int:
         "--access-logfile", "-", "--graceful-timeout", "10",
     ]
     os.execv(sys.executable, gunicorn)
+
+
+def _start_worker(data: str | None) -> None:
+    """A planning worker beside the web server; it ends when the server does (the kernel tells it, on Linux)."""
+    import signal
+    import subprocess
+
+    def die_with_parent():
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+    command = [sys.executable, "-m", "councils.cli"] + (["--data", data] if data else []) + ["worker"]
+    subprocess.Popen(command, preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+    print("Planning worker started (councils worker).", flush=True)
+
+
+def cmd_worker(args) -> int:
+    _setup(args.data)
+    from councils.economy.worker import run
+
+    if args.interval <= 0:
+        print("councils worker: --interval must be positive", file=sys.stderr)
+        return 2
+    return run(interval=args.interval, once=args.once)
 
 
 def _load_demo() -> None:
@@ -117,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--no-worker", action="store_true", help="do not start a planning worker beside the server")
     serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run the background worker (planning rounds, plan votes)")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
+    worker.set_defaults(func=cmd_worker)
     sub.add_parser("demo", help="load the demo federation (once)").set_defaults(func=cmd_demo)
     sub.add_parser("verify", help="verify every council's record").set_defaults(func=cmd_verify)
     sub.add_parser("tally", help="count a ballot file (councils tally --help)")

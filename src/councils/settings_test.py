@@ -14,3 +14,8 @@ WHITENOISE_AUTOREFRESH = True
 # Argon2 is deliberately slow and the suite makes hundreds of users; a test
 # checks that production's settings hash with Argon2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not SQLite's shared in-memory database: the worker tests run the worker on its own
+    # connection beside the test's, which shared-cache memory databases refuse ("table is locked").
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405

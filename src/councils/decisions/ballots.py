@@ -45,7 +45,7 @@ def clean_vote(proposal: Proposal, vote, option_ids: list[int]) -> Vote:
         choice = vote.get("choice")
         if choice not in YES_NO_CHOICES:
             raise Invalid("choose yes, no or abstain", field="choice")
-        return Vote(choice=choice)
+        return Vote(choice=choice, reason=reason)  # e.g. the objection a no to a plan part publishes
     if proposal.is_consensus:
         choice = vote.get("choice")
         if choice not in CONSENSUS_CHOICES:

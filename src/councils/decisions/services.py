@@ -323,6 +323,8 @@ def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
     """The author may withdraw before voting opens; after that the council's vote runs its course."""
     now = clock.now()
     _require_author(actor, proposal, "withdraw it")
+    if proposal.kind in (ProposalKind.PLAN_PART, ProposalKind.PLAN_ADOPTION):
+        raise NotAllowed("The planning procedure opened this vote; it runs its course.")
     state = proposal.state(now)
     if state not in (ProposalState.DRAFT, ProposalState.DELIBERATION) and not (
         proposal.kind == ProposalKind.AMENDMENT and state == ProposalState.VOTING
@@ -344,7 +346,8 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
     require_member(actor, council, "reschedule proposals")
     if proposal.author_id != actor.pk and not is_officer(actor, council, now):
         raise NotAllowed("Only the author or an officer (facilitator, secretary) may reschedule a proposal.")
-    if proposal.kind in (ProposalKind.AMENDMENT, ProposalKind.ADMISSION, ProposalKind.APPEAL):
+    if proposal.kind in (ProposalKind.AMENDMENT, ProposalKind.ADMISSION, ProposalKind.APPEAL, ProposalKind.PLAN_PART,
+                         ProposalKind.PLAN_ADOPTION):
         raise NotAllowed("This vote's deadlines follow from its rules and cannot be moved.")
     if proposal.state(now) != ProposalState.DELIBERATION:
         raise Closed("Deadlines cannot change once voting has opened.")

@@ -168,7 +168,7 @@ class PlanPeriod(models.Model):
     economy_json = models.TextField()
     index_json = models.TextField(default="{}")  # engine indices -> councils, capabilities, needs
     state_json = models.TextField(blank=True)
-    round = models.PositiveIntegerField(default=1)  # the round being computed or answered now
+    round = models.PositiveIntegerField(default=0)  # the last round published (0: none yet)
     round_ends = models.DateTimeField(null=True, blank=True)  # null: the worker is computing the round
     computing_since = models.DateTimeField(null=True, blank=True)  # a worker's claim on the period
     attempt = models.PositiveSmallIntegerField(default=1)  # goes up each time a rejected part sends it back to rounds

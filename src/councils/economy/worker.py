@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import socket
-import time
 
 from django.db import close_old_connections
 
@@ -76,17 +75,16 @@ def work_once() -> int:
     return ran
 
 
-def run(*, interval: float = 1.0, once: bool = False) -> int:
-    running = True
+def run(*, interval: float = 1.0, once: bool = False, stop=None) -> int:
+    """Pass after pass until SIGTERM/SIGINT (or ``stop``, a threading.Event, when run in a thread)."""
+    import threading
 
-    def stop(signum, frame):
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    logger.warning("councils worker started (every %.1f s)", interval)
-    while running:
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    logger.info("councils worker started (every %.1f s)", interval)
+    while not stop.is_set():
         close_old_connections()
         try:
             work_once()
@@ -95,5 +93,5 @@ def run(*, interval: float = 1.0, once: bool = False) -> int:
         close_old_connections()
         if once:
             break
-        time.sleep(interval)
+        stop.wait(interval)
     return 0

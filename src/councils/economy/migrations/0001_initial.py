@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('economy_json', models.TextField()),
                 ('index_json', models.TextField(default='{}')),
                 ('state_json', models.TextField(blank=True)),
-                ('round', models.PositiveIntegerField(default=1)),
+                ('round', models.PositiveIntegerField(default=0)),
                 ('round_ends', models.DateTimeField(blank=True, null=True)),
                 ('computing_since', models.DateTimeField(blank=True, null=True)),
                 ('attempt', models.PositiveSmallIntegerField(default=1)),

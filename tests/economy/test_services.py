@@ -421,3 +421,26 @@ def test_procedure_votes_cannot_be_withdrawn_or_moved(clock, economy_world, open
     with pytest.raises(NotAllowed):
         reschedule(adoption.author, adoption, deliberation_ends=clock.now() + timedelta(hours=1),
                    voting_ends=clock.now() + timedelta(hours=2))
+
+
+def test_the_worker_opens_a_period_at_its_votes_close_and_counts_needs_adopted_unseen(
+        clock, economy_world, members_of, work):
+    from councils.decisions.services import cast_ballot
+
+    world = economy_world
+    member = members_of(world.south)[1]
+    services.set_draft_need(member, world.south, product=world.flour, quantity=25)
+    needs_vote = services.propose_needs(member, world.south, deliberation_ends=clock.now(),
+                                        voting_ends=clock.now() + timedelta(hours=1))
+    for m in members_of(world.south):
+        cast_ballot(m, needs_vote, "yes")
+    proposal = services.propose_plan_period(world.delegate, world.federation, title="Unseen")
+    clock.set(min(m.deliberation_ends for m in proposal.mandates.all()))
+    for mandate in proposal.mandates.select_related("council"):
+        for m in members_of(mandate.council):
+            cast_ballot(m, mandate, "yes")
+    clock.set(proposal.voting_ends + timedelta(seconds=1))
+    work()  # nobody has opened a page since the votes closed
+    period = PlanPeriod.objects.get()
+    assert period.status == PeriodStatus.ACCEPTANCE
+    assert any(n["product"] == world.flour.pk and n["quantity"] == 25 for n in period.result["needs"])

@@ -417,12 +417,16 @@ def build_economy(federation: Council, at: datetime | None = None):
     """
     from councils.planning import Economy, EconomyError
 
+    from councils.decisions.services import settle_due
+
     products = list(catalogue(federation).order_by("pk"))
     if not products:
         raise Invalid(f"{federation.name}'s catalogue has no products yet", field="catalogue")
     position = {p.pk: i for i, p in enumerate(products)}
     notes: list[str] = []
     councils = base_councils(federation, at)
+    for council in councils:
+        settle_due(council, at)  # a needs list whose vote has closed counts, even if nobody has looked since
     wp_product, labour, capacity, hours, names, wp_index = [], [], [], [], [], []
     rows, cols, vals = [], [], []
     budget = 0.0
@@ -666,6 +670,19 @@ def submit_hand_proposal(actor, period: PlanPeriod, council: Council, quantities
 
 
 # ----- the worker's steps -------------------------------------------------------------
+
+
+def settle_due_federation_votes(now: datetime | None = None) -> int:
+    """Settle closed catalogue and plan period votes, so a period opens at its vote's close even if nobody looks."""
+    from councils.decisions.services import settle_due
+
+    now = now or clock.now()
+    federations = set(Proposal.objects.filter(kind__in=[ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD],
+                                              voting_ends__lte=now, decision__isnull=True, published_at__isnull=False,
+                                              withdrawn_at__isnull=True).values_list("council_id", flat=True))
+    for federation in Council.objects.filter(pk__in=federations):
+        settle_due(federation, now)
+    return len(federations)
 
 
 def due_periods(now: datetime | None = None) -> list[int]:
@@ -921,7 +938,8 @@ def apply_part_vote(decision: Decision) -> None:
         part.status = PartStatus.ACCEPTED
     else:
         part.status = PartStatus.REJECTED
-        reasons = [b.reason.strip() for b in Ballot.objects.filter(proposal=proposal, choice="no") if b.reason.strip()]
+        ballots = proposal.secret_ballots if proposal.secret else Ballot.objects.filter(proposal=proposal)
+        reasons = [r.strip() for r in ballots.filter(choice="no").order_by("reason").values_list("reason", flat=True) if r.strip()]
         part.objection = ("\n".join(f"- {r}" for r in reasons) if reasons
                           else f"Rejected by vote ({_fmt(decision.yes)} yes, {_fmt(decision.no)} no) "
                                + ("without reasons given." if decision.outcome == Outcome.REJECTED else "(quorum not met)."))

@@ -69,6 +69,9 @@ def run_ready(worker_id: str | None = None) -> int:
 
 def work_once() -> int:
     """One pass: queue what is due, then run what is queued (twice, for the steps the first pass queued)."""
+    from councils.economy.services import settle_due_federation_votes
+
+    settle_due_federation_votes()
     sweep()
     ran = run_ready()
     ran += run_ready() if sweep() else 0

@@ -181,6 +181,7 @@ def _register():
     api.add_router("/", record_router)
     api.add_router("/", __import__("councils.federation.api", fromlist=["router"]).router)
     api.add_router("/", "councils.federation.congress_api.router")
+    api.add_router("/", "councils.economy.api.router")
 
 
 _register()

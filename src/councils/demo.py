@@ -1,7 +1,9 @@
-"""The demo federation, built the way members would build it: through the services, with the clock moved through a month."""
+"""The demo federation, built the way members would build it: through the services and the planning worker,
+with the clock moved through six weeks."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -13,6 +15,7 @@ from councils.assemblies.models import Council
 from councils.assemblies.services import create_council, join_council
 from councils.federation import petitions
 from councils.federation.services import create_federation_proposal, current_delegates, open_recall_petition
+from councils.decisions.models import ProposalKind
 from councils.decisions.services import (
     add_comment,
     call_fallback_round,
@@ -21,6 +24,22 @@ from councils.decisions.services import (
     move_amendment,
     settle_due,
 )
+from councils.economy.models import PeriodStatus, PlanPeriod
+from councils.economy.services import (
+    PLANNING_MATTER,
+    catalogue,
+    current_needs,
+    import_capabilities,
+    propose_catalogue_change,
+    propose_needs,
+    propose_plan_period,
+    record_capability,
+    record_working_hours,
+    set_draft_need,
+    set_planning_mode,
+    submit_hand_proposal,
+)
+from councils.economy.worker import work_once
 
 DEMO_FEDERATION = "Demo Federation"
 DEMO_PASSWORD = "solidarity-demo"
@@ -40,7 +59,7 @@ def load_demo() -> bool:
     if demo_loaded():
         return False
     real_now = clock.now().replace(microsecond=0)
-    with transaction.atomic(), clock.frozen(real_now - timedelta(days=30)) as time:
+    with transaction.atomic(), clock.frozen(real_now - timedelta(days=45)) as time:
         # One Argon2 hash for all: the password is public anyway, and thirty
         # deliberate half-second hashes would only slow the first start.
         encoded = make_password(DEMO_PASSWORD)
@@ -77,7 +96,10 @@ def load_demo() -> bool:
         federation = create_council(
             users[0], name=DEMO_FEDERATION, kind="federation",
             description="The workplaces, neighbourhoods and farms of the valley, federated by their own decisions.",
-            federation_charter={"competences": ["bread and flour", "transport", "shared equipment"], "convocation_share": "0.5"},
+            # A small valley: its councils vote their mandates within two days, and the federation counts them within one.
+            charter={"voting_period": day},
+            federation_charter={"competences": ["bread and flour", "transport", "shared equipment", PLANNING_MATTER],
+                                "convocation_share": "0.5", "mandate_period": 2 * day},
         )
         affiliations = []
         for council, members in ((bakery, bakery_members), (street, street_members), (farm, farm_members)):
@@ -168,6 +190,7 @@ def load_demo() -> bool:
             else:
                 cast_ballot(member, second, "agree")
         time.advance(days=3)
+        _economy(time, real_now, federation, delegates, bakery, street, farm, bakery_members, street_members, farm_members, encoded)
 
     settle_due(None, real_now)
     # Open business, on the real clock.
@@ -253,6 +276,230 @@ def _federation_business(time, federation, councils):
     for i, member in enumerate(street_members):
         cast_ballot(member, demand, "no" if i == 5 else "yes")
     return delegates
+
+
+MILL_NAMES = ["emil", "fatima", "gabriel", "hana"]
+SOUTH_NAMES = ["ivan", "julia", "kofi", "lucia", "mei"]
+FIRST_PLAN, SECOND_PLAN = "Autumn bread and vegetables", "Winter bread and vegetables"
+# The farm records its capabilities from a spreadsheet, the mill from the planning engine's economy file.
+FARM_CSV = "product,labour,capacity,inputs\ngrain,0.05,20000,\nvegetables,0.1,7000,transport=0.01\n"
+MILL_ECONOMY = {
+    "format": "councils-economy", "version": 1,
+    "products": [{"name": "grain", "unit": "kg"}, {"name": "flour", "unit": "kg"}],
+    "workplaces": [{"name": "old mill", "product": "flour", "labour": 0.02, "capacity": 7000, "inputs": {"grain": 1.3}}],
+    "needs": [], "labour_budget": 0,
+}
+
+
+def _vote(members, proposal, votes=None, reasons=None):
+    """The first members vote: votes[i] is y(es), n(o) or a(bstain); by default three in five vote yes.
+
+    reasons[i] goes with member i's ballot (the reasons of the no votes make a rejected part's objection).
+    """
+    votes = votes or "y" * max(3, round(0.6 * len(members)))
+    reasons = reasons or {}
+    for i, (member, vote) in enumerate(zip(members, votes)):
+        choice = {"y": "yes", "n": "no", "a": "abstain"}[vote]
+        cast_ballot(member, proposal, {"choice": choice, "reason": reasons[i]} if i in reasons else choice)
+
+
+def _mandates(proposal, members_of, votes=None):
+    """Every member council votes its mandate on a federation proposal."""
+    votes = votes or {}
+    for mandate in proposal.mandates.select_related("council"):
+        _vote(members_of[mandate.council_id], mandate, votes.get(mandate.council_id))
+
+
+def _elect(time, council, members, office, candidates, title, body, rankings):
+    election = create_proposal(
+        members[0], council, kind="election", office=office, title=title, body=body,
+        options=[{"member": m.username} for m in candidates], deliberation_ends=time.now(),
+        voting_ends=time.now() + timedelta(days=1),
+    )
+    ids = [o.pk for o in election.options.order_by("position")]
+    for member, order in zip(members, rankings):
+        cast_ballot(member, election, {"ranking": [ids[i] for i in order]})
+    return election
+
+
+def _work(expected, period):
+    """One pass of the background worker, as `councils worker` runs every second; the period must reach ``expected``."""
+    work_once()
+    period.refresh_from_db()
+    if period.status != expected:
+        raise RuntimeError(f"demo economy: {period.title} is {period.status}, not {expected}: {period.status_reason}")
+    return period
+
+
+def _economy(time, real_now, federation, delegates, bakery, street, farm, bakery_members, street_members, farm_members, password):
+    """A small economy: a catalogue, capabilities and needs, one plan adopted and one in its rounds now.
+
+    Everything goes through the services and the worker, as members would do it;
+    the adopted plan is in the record, and the second period's revision window
+    is open on the real clock, so a visitor can revise the bakery's proposal.
+    """
+    day = timedelta(days=1)
+    User = get_user_model()
+    mill_members = [User.objects.create(username=n, email=f"{n}@example.org", password=password) for n in MILL_NAMES]
+    south_members = [User.objects.create(username=n, email=f"{n}@example.org", password=password) for n in SOUTH_NAMES]
+    # The federation decided to run the old mill; its workers form their council and join.
+    mill = create_council(
+        mill_members[0], name="Old Mill Workers' Council", kind="workplace",
+        description="The millers of the valley's shared flour mill, run since the federation decided it.",
+        charter={"deliberation_period": day, "voting_period": day},
+    )
+    south = create_council(
+        south_members[0], name="Southside Neighbourhood Council", kind="neighbourhood",
+        description="Residents of the Southside streets and the school kitchen.",
+        charter={"deliberation_period": day, "voting_period": day},
+    )
+    for council, members in ((mill, mill_members), (south, south_members)):
+        for member in members[1:]:
+            join_council(member, council)
+        _vote(members, create_proposal(
+            members[1], council, kind="affiliation", federation=federation, title=f"Join the {DEMO_FEDERATION}",
+            body="We join to plan our production and our needs with the valley.",
+            deliberation_ends=time.now(), voting_ends=time.now() + day,
+        ))
+    members_of = {bakery.pk: bakery_members, street.pk: street_members, farm.pk: farm_members,
+                  mill.pk: mill_members, south.pk: south_members}
+    # Workplace roles: elected like any office, recalled by electing someone else; no power over the votes.
+    elections = [
+        (bakery, bakery_members, "planning_delegate", bakery_members[:3:2], "Elect our delegate to the federation's planning",
+         "Chooses each round whether our rule answers or we revise by hand, and types our revisions. One year, recallable.",
+         [[0, 1]] * 4 + [[1, 0]] * 2),
+        (bakery, bakery_members, "coordinator", bakery_members[3:5], "Elect our production coordinator",
+         "Keeps the ovens' rota and the capabilities we record up to date; no say over our votes.",
+         [[1, 0]] * 4 + [[0, 1]] * 2),
+        (street, street_members, "planning_delegate", street_members[2:4], "Elect our delegate to the federation's planning",
+         "Follows the rounds and revises our needs by hand when the council asks.", [[0, 1]] * 4 + [[1]]),
+        (farm, farm_members, "planning_delegate", farm_members[5:7], "Elect our delegate to the federation's planning",
+         "Follows the plan periods for the farms.", [[0, 1]] * 6),
+        (mill, mill_members, "coordinator", mill_members[1:3], "Elect our coordinator", "Keeps the mill's rota.",
+         [[0, 1], [0, 1], [1, 0], [0]]),
+        (south, south_members, "planning_delegate", south_members[1:3], "Elect our delegate to the federation's planning",
+         "Speaks for the school kitchen's needs in the rounds.", [[0, 1]] * 3 + [[1, 0]]),
+    ]
+    for council, members, office, candidates, title, body, rankings in elections:
+        _elect(time, council, members, office, candidates, title, body, rankings)
+    catalogue_vote = propose_catalogue_change(
+        delegates[bakery].member, federation, title="Start our catalogue for production planning",
+        body="The products we plan together, each with the unit we count it in.",
+        add=[{"name": "grain", "unit": "kg", "description": "Wheat and rye from the valley farms."},
+             {"name": "flour", "unit": "kg", "description": "Milled at the old mill."},
+             {"name": "bread", "unit": "loaf", "description": "An 800 g loaf."},
+             {"name": "vegetables", "unit": "kg", "description": "Seasonal vegetables."},
+             {"name": "transport", "unit": "km", "description": "Delivery rounds with the bakery's vans."}],
+        mandates_due=time.now() + day, voting_ends=time.now() + day + timedelta(hours=1),
+    )
+    _mandates(catalogue_vote, members_of)
+    time.advance(days=1, hours=2)
+    settle_due(None)
+    if not catalogue(federation).exists():
+        raise RuntimeError("demo economy: the catalogue was not adopted")
+
+    # The new councils elect their delegates. Each council records its own part of the economy: the bakery one
+    # product at a time (as the form does), the farm from a spreadsheet, the mill from an economy file.
+    for council, members in ((mill, mill_members), (south, south_members)):
+        election = create_proposal(
+            members[2], council, kind="delegate_election", federation=federation, title=f"Elect our delegate to the {DEMO_FEDERATION}",
+            body="One seat, recallable at any time.", options=[{"member": members[0].username}],
+            deliberation_ends=time.now(), voting_ends=time.now() + day,
+        )
+        candidate = election.options.get().pk
+        for member in members:
+            cast_ballot(member, election, {"ranking": [candidate]})
+    record_capability(bakery_members[4], bakery, product="bread", labour=0.15, capacity=8000,
+                      inputs={"flour": 0.5, "transport": 0.02})
+    record_capability(bakery_members[4], bakery, product="transport", labour=0.1, capacity=2000)
+    record_working_hours(bakery_members[4], bakery, 1500)
+    import_capabilities(farm_members[6], farm, FARM_CSV, fmt="csv")
+    record_working_hours(farm_members[6], farm, 1000)
+    import_capabilities(mill_members[1], mill, json.dumps(MILL_ECONOMY), fmt="economy")
+    record_working_hours(mill_members[1], mill, 200)
+    for council, members, lines in (
+        (street, street_members, [("bread", 5000, 3), ("vegetables", 3500, 2), ("flour", 600, 1), ("transport", 300, 1)]),
+        (south, south_members, [("bread", 3500, 3), ("vegetables", 3000, 3), ("transport", 200, 1)]),
+    ):
+        for product, quantity, priority in lines:
+            set_draft_need(members[1], council, product=product, quantity=quantity, priority=priority)
+        _vote(members, propose_needs(members[1], council, body="What our households and kitchens need this period.",
+                                     deliberation_ends=time.now(), voting_ends=time.now() + day))
+    time.advance(days=1, hours=1)
+    settle_due(None)
+    if not (current_needs(street).exists() and current_needs(south).exists()):
+        raise RuntimeError("demo economy: the needs lists were not adopted")
+
+    # The first plan period: opened by the councils' mandates, its rounds computed by the worker.
+    opening = propose_plan_period(
+        delegates[farm].member, federation, title=FIRST_PLAN, aim="weighted", max_rounds=6, round_length_hours=24,
+        body="Plan the autumn's grain, flour, bread, vegetables and deliveries together.",
+        mandates_due=time.now() + day, voting_ends=time.now() + day + timedelta(hours=1),
+    )
+    _mandates(opening, members_of)
+    time.advance(days=1, hours=2)
+    settle_due(None)
+    period = _work(PeriodStatus.ACCEPTANCE, PlanPeriod.objects.get(opened_by__proposal=opening))
+    # The ovens cannot bake all the bread asked for, and the plan puts the whole shortfall on Northside, which
+    # rejects its part: the objection is published and the period goes back into rounds. Nobody can bake more,
+    # so the plan comes back the same, and Northside accepts it the second time.
+    _vote_parts(time, period, members_of, {street.pk: "nnynnny"}, {street.pk: {
+        0: "The whole bread shortfall falls on Northside, while Southside gets every loaf it asked for.",
+        3: "Share the shortfall between the neighbourhoods, or ask the bakery whether a second oven is possible.",
+    }})
+    _work(PeriodStatus.ROUNDS, period)
+    time.set(period.round_ends + timedelta(minutes=1))
+    _work(PeriodStatus.ACCEPTANCE, period)
+    _vote_parts(time, period, members_of, {street.pk: "yyynya", bakery.pk: "yyyyyn"}, {street.pk: {
+        0: "The ovens are full this autumn; we asked the federation to look at a second oven for the winter.",
+    }})
+    _work(PeriodStatus.ADOPTION, period)
+    adoption = period.votes.get(kind=ProposalKind.PLAN_ADOPTION)
+    _mandates(adoption, members_of, {south.pk: "yyyn"})
+    time.set(adoption.voting_ends + timedelta(minutes=1))
+    settle_due(None)
+    period.refresh_from_db()
+    if period.status != PeriodStatus.ADOPTED:
+        raise RuntimeError(f"demo economy: {period.title} is {period.status}: {period.status_reason}")
+
+    # Winter: the farm records its smaller greenhouse harvest, and a second period opens on the economy as recorded
+    # then. The bakery's planning delegate answers by hand (an oven is being relined); the revision window after the
+    # last round is open on the real clock, for a visitor to revise the bakery's proposal again.
+    time.set(max(time.now(), real_now - timedelta(days=5)))
+    record_capability(farm_members[6], farm, product="vegetables", labour=0.1, capacity=5000, inputs={"transport": 0.01})
+    opening = propose_plan_period(
+        delegates[street].member, federation, title=SECOND_PLAN, aim="weighted", max_rounds=8, round_length_hours=72,
+        body="The winter period. Three days for each round's revisions, so that every council can meet.",
+        mandates_due=time.now() + day, voting_ends=time.now() + day + timedelta(hours=1),
+    )
+    _mandates(opening, members_of, {farm.pk: "yyyyny"})
+    time.advance(days=1, hours=2)
+    settle_due(None)
+    period = PlanPeriod.objects.get(opened_by__proposal=opening)
+    set_planning_mode(bakery_members[0], period, bakery, by_hand=True)
+    _work(PeriodStatus.ROUNDS, period)
+    rows = {row["capability"]: row for entry in period.rounds.get(number=period.round).summary["councils"]
+            if entry["council"] == bakery.pk for row in entry["rows"]}
+    bread = catalogue(federation).get(name="bread").pk
+    if not time.now() < real_now - day < period.round_ends:
+        raise RuntimeError("demo economy: the winter period's first revision window is not where it should be")
+    time.set(real_now - day)
+    submit_hand_proposal(bakery_members[0], period, bakery, {
+        str(capability): min(7000, row["units"]) if row["product"] == bread else row["units"]
+        for capability, row in rows.items()})
+    _work(PeriodStatus.ROUNDS, period)
+    if not (period.round == 2 and period.round_ends and period.round_ends > real_now):
+        raise RuntimeError("demo economy: the winter period should wait for revisions after its second round")
+    return period
+
+
+def _vote_parts(time, period, members_of, votes=None, reasons=None):
+    """Each council votes on its part of the plan; the clock moves past the last vote's close."""
+    votes, reasons = votes or {}, reasons or {}
+    parts = list(period.parts.filter(attempt=period.attempt).select_related("vote"))
+    for part in parts:
+        _vote(members_of[part.council_id], part.vote, votes.get(part.council_id), reasons.get(part.council_id))
+    time.set(max(part.vote.voting_ends for part in parts) + timedelta(minutes=1))
 
 
 def demo_logins() -> list[str]:

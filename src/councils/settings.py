@@ -202,7 +202,8 @@ LOGGING = {
 # queue kept in the database itself, so it works on SQLite and PostgreSQL alike.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "ENQUEUE_ON_COMMIT": False}}
 # A plan period whose economy has at least this many workplaces runs its councils' rules on Dask;
-# COUNCILS_DASK_SCHEDULER: a scheduler address, or "threads" / "processes" / "synchronous" on this machine.
+# COUNCILS_DASK_SCHEDULER: a Dask scheduler's address (tcp://host:8786); empty: a local cluster inside the worker.
+# Dask is the optional extra `councils[dask]`; without it the rules run on numpy (same proposals, one machine).
 COUNCILS_DASK_MIN_WORKPLACES = int(os.environ.get("COUNCILS_DASK_MIN_WORKPLACES", "20000"))
 COUNCILS_DASK_SCHEDULER = os.environ.get("COUNCILS_DASK_SCHEDULER", "") or None
 # Facilitation steps of the engine within one planning round, at most.

@@ -6,6 +6,7 @@ from councils.api import api
 from councils.assemblies import views as assemblies
 from councils.decisions import feeds
 from councils.decisions import views as decisions
+from councils.economy import views as economy
 from councils.federation import views as federation
 from councils.record import views as record
 from councils.web import views as web
@@ -49,5 +50,19 @@ urlpatterns = [
     path("recall-petitions/<int:pk>/sign/", federation.recall_sign, name="recall-sign"),
     # Congresses: the routes are listed in councils.federation.congress_views.urlpatterns (what include() would return).
     path("", ("councils.federation.congress_views", None, None)),
+    path("c/<slug:slug>/economy/", economy.economy, name="economy"),
+    path("c/<slug:slug>/economy/catalogue/", economy.propose_catalogue_change, name="economy-catalogue"),
+    path("c/<slug:slug>/economy/periods/propose/", economy.propose_plan_period, name="economy-period-propose"),
+    path("c/<slug:slug>/economy/capabilities/", economy.record_capability, name="economy-capability"),
+    path("c/<slug:slug>/economy/capabilities/<int:pk>/remove/", economy.remove_capability, name="economy-capability-remove"),
+    path("c/<slug:slug>/economy/capabilities/import/", economy.import_capabilities, name="economy-import"),
+    path("c/<slug:slug>/economy/hours/", economy.record_working_hours, name="economy-hours"),
+    path("c/<slug:slug>/economy/needs/", economy.set_draft_need, name="economy-need"),
+    path("c/<slug:slug>/economy/needs/<int:product>/remove/", economy.remove_draft_need, name="economy-need-remove"),
+    path("c/<slug:slug>/economy/needs/propose/", economy.propose_needs, name="economy-needs-propose"),
+    path("c/<slug:slug>/plan/<int:pk>/", economy.plan_period, name="plan_period"),
+    path("c/<slug:slug>/plan/<int:pk>/mode/", economy.set_planning_mode, name="plan-mode"),
+    path("c/<slug:slug>/plan/<int:pk>/revise/", economy.submit_hand_proposal, name="plan-revise"),
+    path("c/<slug:slug>/plan/<int:pk>/economy.json", economy.economy_file, name="plan-economy-file"),
     path("api/", api.urls),
 ]

@@ -43,7 +43,7 @@ class ProposalIn(Schema):
     seats: int = Field(1, ge=1, le=50)
     max_score: int = Field(5, ge=1, le=100)
     secret: bool = False
-    office: Literal["", "facilitator", "secretary"] = ""
+    office: Literal["", "facilitator", "secretary", "coordinator", "planning_delegate"] = ""
     draft: bool = Field(False, description="keep as a draft only you see, until you publish it")
     subject_member: str | None = Field(None, description="for a removal: the member's user name")
     federation: str | None = Field(None, description="joining or leaving a federation, electing delegates to it, backing its petition: its slug")

@@ -39,6 +39,7 @@ def proposal_create(request, slug: str):
         "voting_ends": now + council.charter.deliberation_period + council.charter.voting_period,
         "kind": request.GET.get("kind", ProposalKind.MOTION),
         "federation": request.GET.get("federation"), "petition": request.GET.get("petition"),
+        "office": request.GET.get("office", ""),
     }
     form = ProposalForm(request.POST or None, initial=initial, council=council)
     if request.method == "POST" and form.is_valid():

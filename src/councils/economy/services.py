@@ -724,12 +724,38 @@ def advance(period_id: int) -> str:
         PlanPeriod.objects.filter(pk=period.pk).update(computing_since=None)
 
 
-def _runner(economy):
+def _runner(economy, period: PlanPeriod):
+    import logging
+
     from councils.planning.backends import make_backend
 
     if economy.n_workplaces >= settings.COUNCILS_DASK_MIN_WORKPLACES:
-        return make_backend("dask", economy, scheduler=settings.COUNCILS_DASK_SCHEDULER)
+        try:
+            return make_backend("dask", economy, scheduler=settings.COUNCILS_DASK_SCHEDULER)
+        except ImportError:  # Dask is an optional extra; the councils' rules give the same answers without it
+            logging.getLogger("councils.worker").warning(
+                "plan period %s: Dask is not installed (pip install 'councils[dask]'); its rules run on numpy", period.pk)
     return make_backend("numpy", economy)
+
+
+def _typed(economy, index: dict, overrides: dict) -> tuple[dict[int, float], dict[int, dict[int, float]]]:
+    """The hand proposals as engine rows: output per workplace column, and units wanted per need, by council.
+
+    Each council's proposal applies to its own rows only (capability and need ids are separate sequences).
+    """
+    outputs: dict[int, float] = {}
+    requests: dict[int, dict[int, float]] = {}
+    position = {c: h for h, c in enumerate(index["councils"])}
+    for j, w in enumerate(index["workplaces"]):
+        content = overrides.get(w["council"])
+        if content is not None and str(w["capability"]) in content:
+            outputs[j] = min(float(content[str(w["capability"])]), float(economy.effective_capacity[j]))
+    for k, n in enumerate(index["needs"]):
+        content = overrides.get(n["council"])
+        if content is not None and str(n["need"]) in content:
+            wanted = min(float(content[str(n["need"])]), float(economy.need_quantity[k]))
+            requests.setdefault(position[n["council"]], {})[k] = wanted
+    return outputs, requests
 
 
 def _hand_overrides(period: PlanPeriod):
@@ -754,22 +780,17 @@ def _compute_round(period: PlanPeriod) -> str:
     state.done = state.converged = False
     state.max_rounds = state.signal.round + settings.COUNCILS_PLANNING_ITERATIONS
     overrides = _hand_overrides(period)
-    cap_col = {w["capability"]: j for j, w in enumerate(index["workplaces"])}
-    need_row = {n["need"]: k for k, n in enumerate(index["needs"])}
-    council_pos = {c: h for h, c in enumerate(index["councils"])}
+    outputs, requests = _typed(economy, index, overrides)
     first = len(state.history)
-    runner = _runner(economy)
+    runner = _runner(economy, period)
     last_write = time.perf_counter()
     try:
         while not state.done:
             proposals = runner.propose(state.signal, state.scale, state.unit)
-            for council_id, content in overrides.items():
-                for key, qty in content.items():
-                    if int(key) in cap_col:
-                        proposals.set_workplace(economy, cap_col[int(key)], min(qty, float(economy.effective_capacity[cap_col[int(key)]])))
-                    elif int(key) in need_row and council_id in council_pos:
-                        k = need_row[int(key)]
-                        proposals.set_neighbourhood(economy, council_pos[council_id], {k: min(qty, float(economy.need_quantity[k]))})
+            for j, units in outputs.items():
+                proposals.set_workplace(economy, j, units)
+            for h, wanted in requests.items():
+                proposals.set_neighbourhood(economy, h, wanted)
             facilitate(state, proposals)
             if time.perf_counter() - last_write > PROGRESS_EVERY_S:
                 last_write = time.perf_counter()
@@ -845,6 +866,15 @@ def _finish(period: PlanPeriod, economy, state, now) -> None:
     """Repair the last proposals into a feasible plan, measure it against the optimum, and put each part to its council."""
     from councils.planning import finish, labour_values, optimum
 
+    # A workplace planning by hand offers at most what it typed: the repair that makes every
+    # product balance may ask it for less, never for more (and the optimum is judged on the same offers).
+    outputs, _ = _typed(economy, period.index, _hand_overrides(period))
+    if outputs:
+        capacity = economy.capacity.copy()
+        for j, units in outputs.items():
+            capacity[j] = min(capacity[j], units)
+        economy = economy.with_capacity(capacity)
+        state.economy = economy
     result = finish(state)
     try:
         best = optimum(economy, period.aim)
@@ -951,7 +981,6 @@ def apply_part_vote(decision: Decision) -> None:
         return  # a vote of an earlier attempt: recorded, but the period has moved on
     if part.status == PartStatus.REJECTED:
         period.status, period.attempt, period.round_ends, period.updated_at = PeriodStatus.ROUNDS, period.attempt + 1, None, at
-        period.status_reason = f"{council.name} rejected its part; objection: {part.objection}"[:2000]
         period.save()
         append(period.federation, kind="plan_period.part_rejected", subject=period.subject, state=period.record_state(),
                at=at, rejecting_council=council.pk, objection=part.objection)

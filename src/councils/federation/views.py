@@ -27,7 +27,8 @@ from councils.federation.models import Congress, Delegate, FederationBallot, Pet
 from councils.federation.tree import build_tree, federation_tree_svg
 from councils.web.views import acts, form_error
 
-FEDERATION_PROPOSAL_KINDS = (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES)
+FEDERATION_PROPOSAL_KINDS = (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES, ProposalKind.CATALOGUE,
+                             ProposalKind.PLAN_PERIOD, ProposalKind.PLAN_ADOPTION)
 DEMAND_KIND_OF = {"convocation": ProposalKind.CONVOCATION, "cancel_congress": ProposalKind.CANCEL_CONGRESS,
                   "referendum": ProposalKind.REFERENDUM_DEMAND}
 

@@ -543,3 +543,129 @@ def _pairwise_desc(result, order, place, d, index) -> str:
                 pairs.append(f"{a} and {b} tie at {_fmt(ab)}")
     words.append("; ".join(pairs) + "." + _lots_words(result))
     return " ".join(words)
+
+
+# ---------------------------------------------------------------- charts of a plan
+#
+# Both take plain data (the plan's dict as ``economy.services._finish`` writes it,
+# or rows computed from it) and draw with the pieces above: escaped labels, no style.
+
+
+def _pct(share: float) -> str:
+    share = 100 * float(share)
+    if share == 0:
+        return "0%"
+    if share < 1:
+        return f"{share:.2g}%"
+    if 99.5 <= share < 100:
+        return f"{share:.1f}%"
+    if share >= 10 or abs(share - round(share)) < 0.05:
+        return f"{share:.0f}%"
+    return f"{share:.1f}%"
+
+
+def fulfilment_chart(rows: list[tuple[str, float]], *, title: str = "Needs met, by neighbourhood council") -> SafeString:
+    """Horizontal bars: each council's share of its needs met (0 to 1), priority-weighted; 100% marked by a line."""
+    rows = [(str(name), min(max(float(share), 0.0), 1.0)) for name, share in rows]
+    fs, row_h, bar_h, top = 14, 30, 20, 30
+    label_w = _text_width([name for name, _ in rows], fs, lo=60, hi=190) + 12
+    bar_w, value_w = 300, 56
+    width = label_w + bar_w + value_w
+    parts = [_el("text", "Share of each council's needs met, weighted by its priorities", x=0, y=18, font_size=13,
+                 fill=MUTED)]
+    for i, (name, share) in enumerate(rows):
+        y = top + i * row_h
+        full = share >= 0.9995
+        parts.append(_label(name, x=label_w - 10, y=y + 15, size=fs, anchor="end", limit=label_w - 12))
+        parts.append(_el("rect", x=label_w, y=y, width=bar_w, height=bar_h, rx=3, fill=STRIPE))
+        parts.append(_el("rect", x=label_w, y=y, width=f"{bar_w * share:.1f}", height=bar_h, rx=3,
+                         fill=WON if full else OTHER))
+        parts.append(_el("text", _pct(share), x=label_w + bar_w + 6, y=y + 15, font_size=13, fill=INK,
+                         font_weight="bold" if full else None))
+    height = top + max(len(rows), 1) * row_h
+    if not rows:
+        parts.append(_el("text", "No neighbourhood council has needs in this plan.", x=0, y=top + 15, font_size=13,
+                         fill=MUTED))
+    parts.append(_el("line", x1=label_w + bar_w, y1=top - 4, x2=label_w + bar_w, y2=height - 6, stroke=INK,
+                     stroke_width=1, stroke_dasharray="3 3"))
+    desc = ("Share of each neighbourhood council's needs the plan meets, weighted by the priorities it gave: "
+            + ("; ".join(f"{name} {_pct(share)}" for name, share in rows) if rows else "no council") + ".")
+    worst = min(rows, key=lambda r: r[1]) if rows else None
+    label = f"{title}. " + (f"Least served: {worst[0]}, {_pct(worst[1])}." if worst else "No needs.")
+    return _svg(width, height + 4, title, desc, parts, label)
+
+
+def convergence_chart(points: list, *, boundaries: list | None = None,
+                      title: str = "Convergence: shortages by iteration") -> SafeString:
+    """The shortage share (hours' worth of all shortages as a share of the hours used) at each iteration of the
+    procedure, on a logarithmic scale; dashed lines where a round was published (``boundaries``: the iteration
+    count at the end of each round, in order). A share of zero is drawn on the floor of the scale."""
+    points = [(float(i), max(float(s), 0.0)) for i, s in points]
+    boundaries = [float(b) for b in (boundaries or [])]
+    positive = [s for _, s in points if s > 0]
+    floor_exp = min(-4, math.floor(math.log10(min(positive)))) if positive else -4
+    floor_exp = max(floor_exp, -8)
+    top_exp = max(0, math.ceil(math.log10(max(positive)))) if positive else 0
+    left, right, top, plot_h = 58, 16, 26, 200
+    plot_w = 440
+    width, height = left + plot_w + right, top + plot_h + 50
+    last = max([i for i, _ in points] + boundaries + [1.0])
+    first = min([i for i, _ in points] + [0.0])
+
+    def x(i: float) -> float:
+        return left + plot_w * (i - first) / max(last - first, 1e-9)
+
+    def y(share: float) -> float:
+        e = math.log10(share) if share > 0 else floor_exp
+        e = min(max(e, floor_exp), top_exp)
+        return top + plot_h * (top_exp - e) / max(top_exp - floor_exp, 1)
+
+    parts = [_el("text", "Shortage share, log scale", x=0, y=14, font_size=13, fill=MUTED)]
+    for e in range(floor_exp, top_exp + 1):
+        gy = f"{y(10.0 ** e):.1f}"
+        parts.append(_el("line", x1=left, y1=gy, x2=left + plot_w, y2=gy, stroke=LINE))
+        words = f"≤{_pct(10.0 ** e)}" if e == floor_exp else _pct(10.0 ** e)
+        parts.append(_el("text", words, x=left - 6, y=f"{float(gy) + 4:.1f}", font_size=11, text_anchor="end",
+                         fill=MUTED))
+    for n, b in enumerate(boundaries, start=1):
+        bx = f"{x(b):.1f}"
+        parts.append(_el("line", x1=bx, y1=top, x2=bx, y2=top + plot_h, stroke=MUTED, stroke_width=1,
+                         stroke_dasharray="4 3"))
+        if len(boundaries) <= 12:
+            parts.append(_el("text", f"round {n}", x=f"{x(b) - 3:.1f}", y=top + 12, font_size=11, text_anchor="end",
+                             fill=MUTED))
+    if points:
+        line = " ".join(f"{x(i):.1f},{y(s):.1f}" for i, s in points)
+        parts.append(_el("polyline", points=line, fill="none", stroke=INFLOW, stroke_width=2))
+        if len(points) <= 60:
+            for i, s in points:
+                parts.append(_el("circle", cx=f"{x(i):.1f}", cy=f"{y(s):.1f}", r=2.5, fill=INFLOW))
+    else:
+        parts.append(_el("text", "No iteration computed yet.", x=left + 10, y=top + plot_h / 2, font_size=13, fill=MUTED))
+    axis_y = top + plot_h
+    parts.append(_el("line", x1=left, y1=axis_y, x2=left + plot_w, y2=axis_y, stroke=INK))
+    parts.append(_el("line", x1=left, y1=top, x2=left, y2=axis_y, stroke=INK))
+    step = max(1, math.ceil((last - first) / 8))
+    tick = math.ceil(first)
+    while tick <= last:
+        parts.append(_el("text", _fmt(tick), x=f"{x(tick):.1f}", y=axis_y + 16, font_size=11, text_anchor="middle",
+                         fill=MUTED))
+        tick += step
+    parts.append(_el("text", "iteration", x=left + plot_w / 2, y=axis_y + 36, font_size=12, text_anchor="middle",
+                     fill=INK))
+    if points:
+        start, end = points[0], points[-1]
+        desc = (f"Shortage share at each iteration, log scale, over {len(points)} point{'s' if len(points) != 1 else ''}: "
+                f"{_pct(start[1])} at iteration {_fmt(start[0])}, {_pct(end[1])} at iteration {_fmt(end[0])}")
+        if boundaries:
+            at_round = []
+            for n, b in enumerate(boundaries, start=1):
+                before = [s for i, s in points if i <= b]
+                if before:
+                    at_round.append(f"round {n} ended at iteration {_fmt(b)} ({_pct(before[-1])})")
+            desc += "; " + "; ".join(at_round)
+        desc += "."
+        label = f"{title}. From {_pct(start[1])} to {_pct(end[1])} in {_fmt(end[0] - start[0] + 1)} iterations."
+    else:
+        desc, label = "No iteration computed yet.", f"{title}. No iteration yet."
+    return _svg(width, height, title, desc, parts, label)

@@ -377,7 +377,8 @@ def test_plan_period_page_follows_the_period_from_computing_to_adopted(economy_w
     assert period.status == PeriodStatus.ACCEPTANCE
     for user in viewers:
         html = html_of(client_for(user).get(url))
-        assert "Councils voting on their parts" in html and "Indicative price" in html and "surplus of" in html
+        assert "Councils voting on their parts" in html and "Indicative price" in html
+        assert "surplus of" in html or "shortage of" in html or "<td>balanced</td>" in html
         assert "Each council's current proposal" in html and "Mill Workers" in html
         for part in period.parts.all():
             assert part.vote.get_absolute_url() in html

@@ -839,12 +839,21 @@ def _compute_round(period: PlanPeriod) -> str:
     return "published"
 
 
+def indicative_prices(state):
+    """Prices in hours of work. Where labour is not scarce an hour is worth nothing at the margin and the
+    engine's prices read 0/0; they are then given at the labour values' rate, so they still say what is scarce."""
+    signal = state.signal
+    if signal.hour_value > 1e-9 * state.unit:
+        return signal.prices
+    return signal.value / state.unit
+
+
 def _round_summary(period: PlanPeriod, economy, state, overrides) -> dict:
     """What the page shows after a round: prices, shortages and surpluses, each council's current proposal."""
     index = period.index
     report = state.history[-1]
     last = state.last
-    prices = state.signal.prices
+    prices = indicative_prices(state)
     products = [{"id": pid, "name": economy.product_names[i], "unit": economy.product_units[i],
                  "price": float(prices[i]), "excess": float(report.excess_demand[i])}
                 for i, pid in enumerate(index["products"])]
@@ -882,6 +891,7 @@ def _finish(period: PlanPeriod, economy, state, now) -> None:
     except Exception as exc:  # the yardstick failing must not stop the councils' plan
         optimum_objective, period.status_reason = None, f"{period.status_reason} The optimum could not be computed ({exc}).".strip()
     values = labour_values(economy)
+    prices = indicative_prices(state)
     index = period.index
     made = economy.makes @ result.output
     used = economy.inputs @ result.output
@@ -897,7 +907,7 @@ def _finish(period: PlanPeriod, economy, state, now) -> None:
         "labour_budget": float(economy.labour_budget), "worst_fulfilment": float(result.measures.worst_fulfilment),
         "weighted_fulfilment": float(result.measures.weighted_fulfilment),
         "products": [{"id": pid, "name": economy.product_names[i], "unit": economy.product_units[i],
-                      "labour_value": float(values[i]), "price": float(result.prices[i]), "made": float(made[i]),
+                      "labour_value": float(values[i]), "price": float(prices[i]), "made": float(made[i]),
                       "used_as_input": float(used[i]), "delivered": float(delivered[i])}
                      for i, pid in enumerate(index["products"])],
         "workplaces": [{**w, "units": float(result.output[j]), "capacity": float(economy.effective_capacity[j]),

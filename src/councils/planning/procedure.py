@@ -269,7 +269,9 @@ def facilitate(state: PlanningState, proposals: Proposals) -> RoundReport:
     # input do not hold up the whole federation; the repair step then makes
     # every single product balance exactly. Hours left idle while they still
     # have a value mean the plan could serve more needs: not yet converged.
-    surplus_share = dot(prices, np.maximum(-excess, 0)) / max(dot(state.scale, used), 1e-300)
+    # Surpluses are weighed at their value in fulfilment units, converted at the labour values' rate: the
+    # prices in hours read 0/0 when labour itself is not scarce (hour value 0), which would hide them.
+    surplus_share = dot(s.value / state.unit, np.maximum(-excess, 0)) / max(dot(state.scale, used), 1e-300)
     slack = (e.labour_budget - labour_used) / max(e.labour_budget, 1e-300)
     labour_idle = s.hour_value > 1e-3 * state.unit and (s.level is None or s.level < 1.0)
     off = max(shortage_share, surplus_share, -slack, slack if labour_idle else 0.0)

@@ -1,0 +1,25 @@
+"""Economies where the workplaces' own hours or capacities bind, not the federation's labour budget."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from councils.planning import Economy, plan
+
+
+def _flour_and_bread(mill_hours, bakery_hours):
+    return Economy(
+        product_names=["flour", "bread"], product_units=["kg", "loaf"], workplace_product=np.array([0, 1]),
+        inputs=sp.csc_matrix(np.array([[0, 0.6], [0, 0]])), labour=np.array([0.1, 0.5]), capacity=np.array([1000, 400.0]),
+        need_product=np.array([1, 0, 1]), need_quantity=np.array([150, 50, 120.0]), need_priority=np.array([2, 1, 1.0]),
+        need_council=np.array([0, 0, 1]), council_names=["north", "south"], labour_budget=mill_hours + bakery_hours,
+        workplace_names=["mill", "bakery"], workplace_hours=np.array([mill_hours, bakery_hours], dtype=float),
+    )
+
+
+@pytest.mark.parametrize("hours", [(10, 60), (80, 100), (80, 150)])
+def test_weighted_plan_reaches_the_optimum_when_capacities_bind_and_labour_is_left_over(hours):
+    # Labour left over prices an hour at zero; surpluses of still valuable goods must keep the rounds going
+    # (they read 0/0 in hours), or the procedure stops early and the plan falls short of the optimum.
+    result = plan(_flour_and_bread(*hours), "weighted", compare=True)
+    assert result.converged
+    assert result.gap == pytest.approx(0, abs=1e-3)

@@ -767,6 +767,16 @@ def _hand_overrides(period: PlanPeriod):
     return latest
 
 
+def _state_json(state) -> str:
+    """The engine's state between rounds. Only the last step's excess per product is kept: the earlier
+    ones are history the page charts by their shortage share, and would make a large economy's state
+    tens of megabytes (30 MB against 1.2 MB for 30,000 workplaces)."""
+    data = state.to_dict()
+    for step in data["history"][:-1]:
+        step["excess_demand"] = None
+    return json.dumps(data)
+
+
 def _compute_round(period: PlanPeriod) -> str:
     from councils.planning import facilitate, resume, start
     from councils.planning.io import economy_from_dict
@@ -796,7 +806,7 @@ def _compute_round(period: PlanPeriod) -> str:
                 last_write = time.perf_counter()
                 # progress for the page; only the claimant writes, and only while it holds the round
                 PlanPeriod.objects.filter(pk=period.pk, round=period.round, attempt=period.attempt).update(
-                    state_json=json.dumps(state.to_dict()), computing_since=clock.now())
+                    state_json=_state_json(state), computing_since=clock.now())
     finally:
         runner.close()
     balanced = state.converged
@@ -814,7 +824,7 @@ def _compute_round(period: PlanPeriod) -> str:
                                                  summary_json=json.dumps(summary, sort_keys=True))
         append(current.federation, kind="planning_round.published", subject=published.subject,
                state=published.record_state(), at=now)
-        current.round, current.state_json, current.updated_at = number, json.dumps(state.to_dict()), now
+        current.round, current.state_json, current.updated_at = number, _state_json(state), now
         hand = current.modes.filter(by_hand=True).exists()
         attempt_rounds = current.rounds.filter(attempt=current.attempt).count()
         revised = current.hand_proposals.filter(attempt=current.attempt, round=number - 1).exists()

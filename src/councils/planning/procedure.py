@@ -101,9 +101,11 @@ class RoundReport:
         d = {"round": self.round, "largest_imbalance": self.largest_imbalance,
              "labour_used": self.labour_used, "weighted_fulfilment": self.weighted_fulfilment,
              "worst_fulfilment": self.worst_fulfilment, "price_movement": self.price_movement,
-             "band": self.band, "shortage_share": self.shortage_share, "total_shortage": float(np.maximum(self.excess_demand, 0).sum())}
+             "band": self.band, "shortage_share": self.shortage_share,
+             # a stored state may keep only its last step's excess (see councils.economy)
+             "total_shortage": None if self.excess_demand is None else float(np.maximum(self.excess_demand, 0).sum())}
         if full:
-            d["excess_demand"] = self.excess_demand.tolist()
+            d["excess_demand"] = None if self.excess_demand is None else self.excess_demand.tolist()
         return d
 
 

@@ -447,3 +447,18 @@ def test_the_worker_opens_a_period_at_its_votes_close_and_counts_needs_adopted_u
     period = PlanPeriod.objects.get()
     assert period.status == PeriodStatus.ACCEPTANCE
     assert any(n["product"] == world.flour.pk and n["quantity"] == 25 for n in period.result["needs"])
+
+
+@pytest.mark.parametrize("aim", ["weighted", "maxmin"])
+def test_when_the_councils_own_hours_bind_the_plan_still_reaches_the_optimum(economy_world, members_of, open_period,
+                                                                              work, aim):
+    world = economy_world
+    services.record_working_hours(members_of(world.mill)[1], world.mill, 10)
+    services.record_working_hours(members_of(world.bakery)[1], world.bakery, 60)
+    period = open_period(aim=aim)
+    work()
+    period.refresh_from_db()
+    plan = period.result
+    assert plan["converged"] and plan["rounds"] == 1
+    assert plan["gap"] == pytest.approx(0, abs=1e-3)
+    assert sum(w["hours"] for w in plan["workplaces"]) <= 70 + 1e-6

@@ -23,3 +23,23 @@ def test_weighted_plan_reaches_the_optimum_when_capacities_bind_and_labour_is_le
     result = plan(_flour_and_bread(*hours), "weighted", compare=True)
     assert result.converged
     assert result.gap == pytest.approx(0, abs=1e-3)
+
+
+@pytest.mark.parametrize("hours", [(10, 60), (80, 100)])
+def test_maxmin_plan_brackets_the_level_the_capacities_allow(hours):
+    # Under max-min the needs ask for a common level whatever the prices: when the workplaces' own
+    # hours bind first, idle budget hours must not keep raising the level past what can be made.
+    result = plan(_flour_and_bread(*hours), "maxmin", compare=True)
+    assert result.converged and result.rounds < 1000
+    assert result.gap == pytest.approx(0, abs=1e-3)
+
+
+def test_a_stored_state_keeps_the_level_bracket():
+    from councils.planning import default_proposals, facilitate, resume, start
+
+    economy = _flour_and_bread(10, 60)
+    state = start(economy, "maxmin")
+    for _ in range(40):
+        facilitate(state, default_proposals(state))
+    again = resume(economy, state.to_dict())
+    assert (again._level_lo, again._level_hi) == (state._level_lo, state._level_hi)

@@ -16,7 +16,9 @@ from councils.planning.io import economy_from_dict, economy_to_dict, load_econom
 # on tiny economies (a dozen products) a few products decide everything and the
 # smoothing of the last band shows: the stated gap there is 5%; 1% from small up
 MAXMIN_GAP = 0.05
-SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomised: about one tiny economy in two hundred ends far from the optimum (docs/planning.md, Limits),
+# and CI must not pass or fail by the draw.
+SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
 def assert_feasible(e, result):

@@ -130,6 +130,9 @@ class PlanningState:
     _prev_point: np.ndarray | None = None
     _prev_grad: np.ndarray | None = None
     _step: float = 1.0
+    # max-min: the levels known to be makeable (lo) and known to be beyond the capacities (hi)
+    _level_lo: float = 0.0
+    _level_hi: float = float("inf")
     started: float = field(default_factory=time.perf_counter)
 
     def to_dict(self) -> dict:
@@ -142,6 +145,7 @@ class PlanningState:
             "stage_rounds": self.stage_rounds, "done": self.done, "converged": self.converged,
             "unit": self.unit, "scale": arr(self.scale), "step": self._step,
             "prev_point": arr(self._prev_point), "prev_grad": arr(self._prev_grad),
+            "level_lo": self._level_lo, "level_hi": None if self._level_hi == float("inf") else self._level_hi,
             "signal": {"round": sig.round, "value": arr(sig.value), "hour_value": sig.hour_value,
                        "need_weight": arr(sig.need_weight), "band": sig.band, "level": sig.level},
             "last": None if self.last is None else {"output": arr(self.last.output),
@@ -162,6 +166,8 @@ def resume(economy: Economy, data: dict) -> PlanningState:
                           done=data["done"], converged=data["converged"])
     state._step = data["step"]
     state._prev_point, state._prev_grad = arr(data["prev_point"]), arr(data["prev_grad"])
+    state._level_lo = data.get("level_lo", 0.0)
+    state._level_hi = float("inf") if data.get("level_hi") is None else data["level_hi"]
     if data["last"] is not None:
         state.last = Proposals(arr(data["last"]["output"]), arr(data["last"]["fulfilment"]))
     fields = ("largest_imbalance", "labour_used", "weighted_fulfilment", "worst_fulfilment",
@@ -271,11 +277,26 @@ def facilitate(state: PlanningState, proposals: Proposals) -> RoundReport:
     # input do not hold up the whole federation; the repair step then makes
     # every single product balance exactly. Hours left idle while they still
     # have a value mean the plan could serve more needs: not yet converged.
-    # Surpluses are weighed at their value in fulfilment units, converted at the labour values' rate: the
-    # prices in hours read 0/0 when labour itself is not scarce (hour value 0), which would hide them.
-    surplus_share = dot(s.value / state.unit, np.maximum(-excess, 0)) / max(dot(state.scale, used), 1e-300)
+    # When labour itself is not scarce its value falls to 0 and prices in hours read 0/0, which would hide
+    # every surplus: surpluses are then weighed at their value converted at the labour values' rate.
+    scarce_hours = s.hour_value > 1e-3 * state.unit
+    surplus_price = prices if scarce_hours else s.value / state.unit
+    surplus_share = dot(surplus_price, np.maximum(-excess, 0)) / max(dot(state.scale, used), 1e-300)
     slack = (e.labour_budget - labour_used) / max(e.labour_budget, 1e-300)
-    labour_idle = s.hour_value > 1e-3 * state.unit and (s.level is None or s.level < 1.0)
+    beyond_capacity = False
+    if s.level is not None:
+        # Under max-min every need asks for the common level whatever the prices, so a shortage of a
+        # product whose every maker already works at capacity cannot clear: the level is beyond what
+        # can be made, and hours left idle then say nothing. The level is bracketed instead.
+        free = ~(x >= e.effective_capacity * (1 - 1e-6))
+        has_free_maker = np.bincount(e.workplace_product, free.astype(float), minlength=e.n_products) > 0
+        beyond_capacity = bool(np.any((excess > state.tol * np.maximum(used, 1e-12)) & ~has_free_maker))
+        if beyond_capacity:
+            state._level_hi = min(state._level_hi, s.level)
+        elif shortage_share <= state.tol:
+            state._level_lo = max(state._level_lo, s.level)
+    level_pinned = s.level is not None and state._level_hi - state._level_lo <= state.tol
+    labour_idle = (s.hour_value > 1e-3 * state.unit and (s.level is None or s.level < 1.0) and not level_pinned)
     off = max(shortage_share, surplus_share, -slack, slack if labour_idle else 0.0)
     balanced = off <= state.tol
     state.stage_rounds += 1
@@ -294,6 +315,7 @@ def facilitate(state: PlanningState, proposals: Proposals) -> RoundReport:
         state.stage_rounds = 0
         state._prev_point = state._prev_grad = None
         state._step = 1.0
+        state._level_hi = float("inf")  # sharper answers may make more: bracket the level afresh
         new_point = point
     else:
         new_point = _price_update(state, point, grad, curv)
@@ -305,7 +327,12 @@ def facilitate(state: PlanningState, proposals: Proposals) -> RoundReport:
         # level moves by the hours left over, at the labour values' exchange
         # rate, halved so that the workplaces' responses can keep up.
         hours_all = dot(state.scale, e.demand)
-        level = float(np.clip(level + 0.5 * (e.labour_budget - labour_used) / hours_all, 0.0, 1.0))
+        level = level + 0.5 * (e.labour_budget - labour_used) / hours_all
+        if beyond_capacity:
+            level = 0.5 * (state._level_lo + state._level_hi)
+        elif state._level_hi < float("inf"):
+            level = min(level, 0.5 * (s.level + state._level_hi))
+        level = float(np.clip(level, 0.0, 1.0))
         new_point[n] = s.hour_value
     state.signal = PriceSignal(s.round + 1, new_point[:n], float(new_point[n]), s.need_weight,
                                BANDS[state.stage], level)

@@ -553,3 +553,26 @@ def test_convergence_chart_draws_zero_shortages_on_the_floor_of_its_log_scale():
     assert ys[0] < ys[1] < ys[3] < ys[2]  # higher share, higher on the chart; zero lowest
     empty = ElementTree.fromstring(str(convergence_chart([])))
     assert "No iteration" in empty.find(f"{SVG}desc").text
+
+
+def test_a_no_to_a_part_on_its_page_carries_the_reason_published_as_the_objection(clock, economy_world, open_period,
+                                                                                    work, members_of):
+    from councils.decisions.services import cast_ballot
+
+    w = economy_world
+    period = open_period()
+    work()
+    part = period.parts.select_related("vote").get(council=w.south)
+    page = html_of(client_for(members_of(w.south)[0]).get(part.vote.get_absolute_url()))
+    assert "published as our objection" in page
+    for member in members_of(w.south):
+        response = client_for(member).post(f"/c/{w.south.slug}/p/{part.vote.pk}/vote/",
+                                           {"choice": "no", "reason": "The school kitchen needs more bread"})
+        assert response.status_code == 302
+    for other in period.parts.exclude(council=w.south).select_related("council", "vote"):
+        for member in members_of(other.council):
+            cast_ballot(member, other.vote, "yes")
+    clock.set(part.vote.voting_ends + timedelta(seconds=1))
+    work()
+    part.refresh_from_db()
+    assert part.status == "rejected" and "school kitchen" in part.objection

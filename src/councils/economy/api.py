@@ -440,9 +440,7 @@ def period_summary_out(period: PlanPeriod) -> dict:
 
 
 def period_out(period: PlanPeriod) -> dict:
-    index = period.index
-    ids = list(dict.fromkeys([w["council"] for w in index.get("workplaces", [])]
-                             + [n["council"] for n in index.get("needs", [])]))
+    ids = services.participants(period)
     councils = {c.pk: c for c in Council.objects.filter(pk__in=ids)}
     by_hand = dict(PlanningMode.objects.filter(period=period).values_list("council_id", "by_hand"))
     latest = period.rounds.order_by("-attempt", "-number").first()

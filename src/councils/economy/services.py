@@ -293,12 +293,8 @@ def import_capabilities(actor, council: Council, data: bytes | str, *, fmt: str 
 
     require_member(actor, council, "record its capabilities")
     _require_kind(council, PRODUCING_KINDS, "capabilities")
-    products = list(products_for(council))
-    by_name: dict[str, list[Product]] = {}
-    for p in products:
-        by_name.setdefault(p.name, []).append(p)
     try:
-        rows = parse_capabilities(data, frozenset(by_name), fmt)
+        rows = parse_capabilities(data, frozenset(products_for(council).values_list("name", flat=True)), fmt)
     except CapabilityImportError as exc:
         raise Invalid(exc.message, field=exc.field) from None
     recorded = []
@@ -552,7 +548,7 @@ def open_plan_period(decision: Decision) -> PlanPeriod:
     append(federation, kind="plan_period.opened", subject=period.subject, state=period.record_state(), at=at,
            decision=decision.pk)
     if period.status == PeriodStatus.ROUNDS:
-        for council_id in _participants(period):
+        for council_id in participants(period):
             council = Council.objects.get(pk=council_id)
             mode = PlanningMode.objects.create(period=period, council=council, by_hand=False, set_at=at)
             append(council, kind="planning_mode.set", subject=mode.subject, state=mode.record_state(), at=at)
@@ -560,7 +556,8 @@ def open_plan_period(decision: Decision) -> PlanPeriod:
     return period
 
 
-def _participants(period: PlanPeriod) -> list[int]:
+def participants(period: PlanPeriod) -> list[int]:
+    """The councils with a part in the period (workplaces, then neighbourhoods), each once."""
     index = period.index
     ids = [w["council"] for w in index.get("workplaces", [])] + [n["council"] for n in index.get("needs", [])]
     return list(dict.fromkeys(ids))
@@ -586,7 +583,7 @@ def require_planning_delegate(actor, council: Council, doing: str) -> None:
 
 
 def _require_part_of(period: PlanPeriod, council: Council) -> None:
-    if council.pk not in _participants(period):
+    if council.pk not in participants(period):
         raise NotFound(f"{council.name} has no part in this plan period")
 
 
@@ -698,16 +695,12 @@ def due_periods(now: datetime | None = None) -> list[int]:
 
 def advance(period_id: int) -> str:
     """The worker's step for one period; safe to run twice or in several workers at once."""
-    from councils.decisions.services import settle_due
-
     now = clock.now()
     period = PlanPeriod.objects.filter(pk=period_id).select_related("federation").first()
     if period is None:
         return "gone"
     if period.status in (PeriodStatus.ACCEPTANCE, PeriodStatus.ADOPTION):
-        councils = {v.council_id for v in period.votes.filter(voting_ends__lte=now, decision__isnull=True)}
-        for council in Council.objects.filter(pk__in=councils):
-            settle_due(council, now)
+        settle_period(period)
         return "settled"
     if period.status != PeriodStatus.ROUNDS:
         return "nothing to do"
@@ -838,7 +831,7 @@ def _compute_round(period: PlanPeriod) -> str:
         if done:
             current.round_ends = None
             current.save()
-            _finish(current, economy, state, now)
+            _finish(current, economy, state, outputs, now)
             return "finished"
         if hand:
             current.round_ends = now + current.round_length
@@ -849,21 +842,12 @@ def _compute_round(period: PlanPeriod) -> str:
     return "published"
 
 
-def indicative_prices(state):
-    """Prices in hours of work. Where labour is not scarce an hour is worth nothing at the margin and the
-    engine's prices read 0/0; they are then given at the labour values' rate, so they still say what is scarce."""
-    signal = state.signal
-    if signal.hour_value > 1e-9 * state.unit:
-        return signal.prices
-    return signal.value / state.unit
-
-
 def _round_summary(period: PlanPeriod, economy, state, overrides) -> dict:
     """What the page shows after a round: prices, shortages and surpluses, each council's current proposal."""
     index = period.index
     report = state.history[-1]
     last = state.last
-    prices = indicative_prices(state)
+    prices = state.indicative_prices
     products = [{"id": pid, "name": economy.product_names[i], "unit": economy.product_units[i],
                  "price": float(prices[i]), "excess": float(report.excess_demand[i])}
                 for i, pid in enumerate(index["products"])]
@@ -881,13 +865,12 @@ def _round_summary(period: PlanPeriod, economy, state, overrides) -> dict:
             "hour_value": float(state.signal.hour_value), "councils": list(councils.values())}
 
 
-def _finish(period: PlanPeriod, economy, state, now) -> None:
+def _finish(period: PlanPeriod, economy, state, outputs: dict[int, float], now) -> None:
     """Repair the last proposals into a feasible plan, measure it against the optimum, and put each part to its council."""
     from councils.planning import finish, labour_values, optimum
 
     # A workplace planning by hand offers at most what it typed: the repair that makes every
     # product balance may ask it for less, never for more (and the optimum is judged on the same offers).
-    outputs, _ = _typed(economy, period.index, _hand_overrides(period))
     if outputs:
         capacity = economy.capacity.copy()
         for j, units in outputs.items():
@@ -901,15 +884,13 @@ def _finish(period: PlanPeriod, economy, state, now) -> None:
     except Exception as exc:  # the yardstick failing must not stop the councils' plan
         optimum_objective, period.status_reason = None, f"{period.status_reason} The optimum could not be computed ({exc}).".strip()
     values = labour_values(economy)
-    prices = indicative_prices(state)
+    prices = state.indicative_prices
     index = period.index
     made = economy.makes @ result.output
     used = economy.inputs @ result.output
     delivered = economy.delivers @ result.fulfilment
     objective = float(result.objective)
     gap = None if optimum_objective is None else ((optimum_objective - objective) / optimum_objective if optimum_objective > 0 else 0.0)
-    history = [h.shortage_share for h in state.history]
-    step = max(1, len(history) // 400)
     plan = {
         "aim": period.aim, "converged": bool(result.converged), "iterations": len(state.history),
         "rounds": period.round, "objective": objective, "optimum_objective": optimum_objective, "gap": gap,
@@ -925,7 +906,7 @@ def _finish(period: PlanPeriod, economy, state, now) -> None:
         "needs": [{**n, "quantity": float(economy.need_quantity[k]), "units": float(result.fulfilment[k] * economy.need_quantity[k]),
                    "fulfilment": float(result.fulfilment[k]), "priority": float(economy.need_priority[k])}
                   for k, n in enumerate(index["needs"])],
-        "convergence": [[i, history[i]] for i in range(0, len(history), step)],
+        "convergence": convergence_points([h.shortage_share for h in state.history]),
     }
     period.result_json = json.dumps(plan, sort_keys=True)
     period.status = PeriodStatus.ACCEPTANCE
@@ -943,14 +924,15 @@ def _author(period: PlanPeriod):
 def _open_part_votes(period: PlanPeriod, plan: dict, now) -> None:
     from councils.decisions.services import _new_proposal
 
-    names = dict(Product.objects.filter(pk__in=period.index["products"]).values_list("pk", "name"))
-    units = dict(Product.objects.filter(pk__in=period.index["products"]).values_list("pk", "unit"))
-    for council_id in _participants(period):
+    product = {p["id"]: p for p in plan["products"]}
+    for council_id in participants(period):
         council = Council.objects.select_related("charter").get(pk=council_id)
-        rows = ([{"product": w["product"], "name": names[w["product"]], "unit": units[w["product"]], "units": w["units"],
-                  "hours": w["hours"]} for w in plan["workplaces"] if w["council"] == council_id]
-                + [{"product": n["product"], "name": names[n["product"]], "unit": units[n["product"]], "units": n["units"],
-                    "quantity": n["quantity"]} for n in plan["needs"] if n["council"] == council_id])
+        def row(line, **extra):
+            made = product[line["product"]]
+            return {"product": line["product"], "name": made["name"], "unit": made["unit"], "units": line["units"], **extra}
+
+        rows = ([row(w, hours=w["hours"]) for w in plan["workplaces"] if w["council"] == council_id]
+                + [row(n, quantity=n["quantity"]) for n in plan["needs"] if n["council"] == council_id])
         producing = council.kind in PRODUCING_KINDS
         lines = "\n".join(f"- {r['name']}: {_fmt(r['units'])} {r['unit']}"
                           + (f" ({_fmt(r['hours'])} hours)" if producing else f" of {_fmt(r['quantity'])} needed")
@@ -1095,6 +1077,22 @@ def settle_period(period: PlanPeriod) -> PlanPeriod:
             settle_due(council, now)
         period.refresh_from_db()
     return period
+
+
+def convergence_points(shares: list[float], most: int = 400) -> list[list[float]]:
+    """[iteration, shortage share], thinned to about ``most`` points for the chart."""
+    step = max(1, len(shares) // most)
+    return [[i, shares[i]] for i in range(0, len(shares), step)]
+
+
+def shortage_history(period: PlanPeriod) -> list[list[float]]:
+    """Shortage share by iteration: the plan's own record when finished, the engine's state while rounds run."""
+    plan = period.result
+    if plan and plan.get("convergence"):
+        return plan["convergence"]
+    if not period.state_json:
+        return []
+    return convergence_points([step["shortage_share"] for step in json.loads(period.state_json).get("history") or []])
 
 
 def progress(period: PlanPeriod) -> dict:

@@ -6,7 +6,6 @@ error on the form it came from (wrong input) or a message (not allowed, too late
 
 from __future__ import annotations
 
-import json
 from functools import wraps
 
 from django.contrib import messages
@@ -413,24 +412,6 @@ def _period_page(request, period: PlanPeriod, bound: dict | None = None):
     return render(request, "economy/plan_period.html", _period_context(request, period, bound or {}))
 
 
-def _participants(period: PlanPeriod) -> list[int]:
-    index = period.index
-    ids = [w["council"] for w in index.get("workplaces", [])] + [n["council"] for n in index.get("needs", [])]
-    return list(dict.fromkeys(ids))
-
-
-def _history(period: PlanPeriod) -> list[list[float]]:
-    """Shortage share by iteration: the plan's own record when finished, the engine's state while rounds run."""
-    plan = period.result
-    if plan and plan.get("convergence"):
-        return plan["convergence"]
-    if not period.state_json:
-        return []
-    history = json.loads(period.state_json).get("history") or []
-    step = max(1, len(history) // 400)
-    return [[i, history[i]["shortage_share"]] for i in range(0, len(history), step)]
-
-
 def _round_rows(summary: dict, names: dict[int, Council]) -> tuple[list[dict], list[dict]]:
     products = []
     for p in summary["products"]:
@@ -502,7 +483,7 @@ def _plan_context(period: PlanPeriod, plan: dict, names: dict[int, Council]) -> 
 def _period_context(request, period: PlanPeriod, bound: dict) -> dict:
     user, now = request.user, clock.now()
     index = period.index
-    participants = _participants(period)
+    participants = services.participants(period)
     names = {c.pk: c for c in Council.objects.filter(pk__in=participants + list(index.get("councils", [])))}
     rounds = list(period.rounds.order_by("attempt", "number"))
     latest = rounds[-1] if rounds else None
@@ -526,7 +507,7 @@ def _period_context(request, period: PlanPeriod, bound: dict) -> dict:
     if summary:
         context["round_products"], context["round_councils"] = _round_rows(summary, names)
         context["round_report"] = summary.get("report", {})
-    history = _history(period)
+    history = services.shortage_history(period)
     if history:
         context["convergence_chart"] = charts.convergence_chart(history, boundaries=boundaries)
     context["my_councils"] = _my_councils(user, period, participants, names, summary, bound, now)
@@ -575,7 +556,7 @@ def _posted_participant(period: PlanPeriod, raw) -> Council:
         council_id = int(raw)
     except (TypeError, ValueError):
         raise Invalid("choose a council", field="council") from None
-    if council_id not in _participants(period):
+    if council_id not in services.participants(period):
         raise NotFound("that council has no part in this plan period")
     return Council.objects.get(pk=council_id)
 

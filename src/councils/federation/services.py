@@ -21,25 +21,25 @@ from councils.assemblies.models import (
     Admission,
     Council,
     DecisionMethod,
-    RANKED_METHODS,
     YES_NO_METHODS,
 )
 from councils.assemblies.permissions import membership_of, require_member, require_person
 from councils.decisions.models import Outcome, Proposal, ProposalKind
-from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
+from councils.errors import Closed, Conflict, Invalid, NotAllowed
 from councils.federation.models import (
     Affiliation,
-    CouncilDemand,
     Delegate,
     FederationBallot,
     FederationCharter,
-    Petition,
     RecallPetition,
     Signature,
     Weighting,
 )
 from councils.record.services import append, lock_chains
 
+# What a federation decides by its member councils' mandates, and its free-mandate delegates may vote on.
+FEDERATION_PROPOSAL_KINDS = (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES, ProposalKind.CATALOGUE,
+                             ProposalKind.PLAN_PERIOD, ProposalKind.PLAN_ADOPTION)
 FEDERATION_METHODS = (DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.IRV, DecisionMethod.SCHULZE,
                       DecisionMethod.RANKED_PAIRS, DecisionMethod.STV)
 
@@ -611,9 +611,7 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
     council = delegate.council
     if proposal.published_at is None or proposal.withdrawn_at or not now < proposal.voting_ends:
         raise Closed("This federation vote is not open.")
-    if proposal.mandate_for_id is None and proposal.kind not in (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES,
-                                                                  ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD,
-                                                                  ProposalKind.PLAN_ADOPTION):
+    if proposal.mandate_for_id is None and proposal.kind not in FEDERATION_PROPOSAL_KINDS:
         raise Invalid("delegates vote on federation decisions", field="proposal")
     if council.charter.mandate != "free":
         raise NotAllowed(f"{council.name} binds its delegates: its mandate vote casts their vote.")

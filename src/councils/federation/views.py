@@ -22,13 +22,12 @@ from councils.decisions.models import Decision, Proposal, ProposalKind
 from councils.decisions.services import settle_due
 from councils.errors import CouncilsError, Invalid
 from councils.federation import petitions, services
+from councils.federation.services import FEDERATION_PROPOSAL_KINDS
 from councils.federation.forms import FederationProposalForm, FreeVoteForm, PetitionForm
 from councils.federation.models import Congress, Delegate, FederationBallot, Petition, RecallPetition
 from councils.federation.tree import build_tree, federation_tree_svg
 from councils.web.views import acts, form_error
 
-FEDERATION_PROPOSAL_KINDS = (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES, ProposalKind.CATALOGUE,
-                             ProposalKind.PLAN_PERIOD, ProposalKind.PLAN_ADOPTION)
 DEMAND_KIND_OF = {"convocation": ProposalKind.CONVOCATION, "cancel_congress": ProposalKind.CANCEL_CONGRESS,
                   "referendum": ProposalKind.REFERENDUM_DEMAND}
 

@@ -135,6 +135,14 @@ class PlanningState:
     _level_hi: float = float("inf")
     started: float = field(default_factory=time.perf_counter)
 
+    @property
+    def indicative_prices(self) -> np.ndarray:
+        """Prices in hours of work. Where labour is not scarce an hour is worth nothing at the margin and prices
+        in hours read 0/0: the signal's values are then given at the labour values' rate, so they still say
+        which goods are scarce."""
+        s = self.signal
+        return s.prices if s.hour_value > 1e-3 * self.unit else s.value / self.unit
+
     def to_dict(self) -> dict:
         """JSON-ready snapshot, so an application can keep the procedure between rounds."""
         def arr(a):
@@ -263,7 +271,6 @@ def facilitate(state: PlanningState, proposals: Proposals) -> RoundReport:
     excess = used - supply
     labour_used = dot(e.labour, x)
     imbalance = _largest_imbalance(excess, used)
-    prices = s.prices
     # weighed at labour values, not prices: a shortage of a good priced at zero still counts
     shortage_share = dot(state.scale, np.maximum(excess, 0)) / max(dot(state.scale, used), 1e-300)
     w = weights(e)
@@ -277,11 +284,9 @@ def facilitate(state: PlanningState, proposals: Proposals) -> RoundReport:
     # input do not hold up the whole federation; the repair step then makes
     # every single product balance exactly. Hours left idle while they still
     # have a value mean the plan could serve more needs: not yet converged.
-    # When labour itself is not scarce its value falls to 0 and prices in hours read 0/0, which would hide
-    # every surplus: surpluses are then weighed at their value converted at the labour values' rate.
-    scarce_hours = s.hour_value > 1e-3 * state.unit
-    surplus_price = prices if scarce_hours else s.value / state.unit
-    surplus_share = dot(surplus_price, np.maximum(-excess, 0)) / max(dot(state.scale, used), 1e-300)
+    # Weighed at the indicative prices: in hours, or at the labour values' rate where prices in hours read
+    # 0/0 (labour not scarce), which would hide every surplus.
+    surplus_share = dot(state.indicative_prices, np.maximum(-excess, 0)) / max(dot(state.scale, used), 1e-300)
     slack = (e.labour_budget - labour_used) / max(e.labour_budget, 1e-300)
     beyond_capacity = False
     if s.level is not None:

@@ -10,33 +10,13 @@ from __future__ import annotations
 import threading
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.throttling import SimpleRateThrottle
-from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
-from councils.accounts.services import user_for_token
+
 from councils.errors import CouncilsError
 
-
-class TokenAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str):
-        user = user_for_token(token)
-        if user is not None:
-            request.user = user
-        return user
-
-
-token_auth = TokenAuth()
-
-
-class Anonymous:
-    """Reading is open to all; a token or session, when given, shows the reader's own drafts too."""
-
-    def __call__(self, request):
-        return request.user if request.user.is_authenticated else AnonymousUser()
 
 class _Throttle(SimpleRateThrottle):
     """ninja's sliding window, with the rate read from the settings at each request and the
@@ -94,10 +74,6 @@ class AddressThrottle(_Throttle):
 
 
 _address_throttle = AddressThrottle()
-
-# Acts: a token or a logged-in browser session (the session path checks CSRF).
-member_auth = [token_auth, django_auth]
-optional_auth = [token_auth, Anonymous()]
 
 class CouncilsAPI(NinjaAPI):
     """The API, whose document also lists the answers every operation can give besides its own:
@@ -173,12 +149,10 @@ def _register():
     from councils.accounts.api import router as accounts_router
     from councils.assemblies.api import router as assemblies_router
     from councils.decisions.api import router as decisions_router
-    from councils.record.api import router as record_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", assemblies_router)
     api.add_router("/", decisions_router)
-    api.add_router("/", record_router)
     api.add_router("/", __import__("councils.federation.api", fromlist=["router"]).router)
     api.add_router("/", "councils.federation.congress_api.router")
     api.add_router("/", "councils.economy.api.router")

@@ -7,9 +7,7 @@ down. Tests replace the clock with ``frozen(...)`` to travel in time.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
-
-from django.utils import timezone
+from datetime import datetime, timedelta, timezone
 
 _override: list[datetime] = []
 
@@ -17,13 +15,13 @@ _override: list[datetime] = []
 def now() -> datetime:
     if _override:
         return _override[-1]
-    return timezone.now()
+    return datetime.now(timezone.utc)
 
 
 @contextlib.contextmanager
 def frozen(at: datetime):
     """Stop the clock at ``at`` (aware) for the duration of the block."""
-    if timezone.is_naive(at):
+    if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("the clock needs an aware datetime")
     _override.append(at)
     try:

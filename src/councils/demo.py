@@ -15,7 +15,6 @@ from councils.assemblies.models import Council
 from councils.assemblies.services import create_council, join_council
 from councils.federation import petitions
 from councils.federation.services import create_federation_proposal, current_delegates, open_recall_petition
-from councils.decisions.models import ProposalKind
 from councils.decisions.services import (
     add_comment,
     call_fallback_round,
@@ -40,6 +39,7 @@ from councils.economy.services import (
     submit_hand_proposal,
 )
 from councils.economy.worker import work_once
+from councils.economy.models import EconomyKind
 
 DEMO_FEDERATION = "Demo Federation"
 DEMO_PASSWORD = "solidarity-demo"
@@ -454,7 +454,7 @@ def _economy(time, real_now, federation, delegates, bakery, street, farm, bakery
         0: "The ovens are full this autumn; we asked the federation to look at a second oven for the winter.",
     }})
     _work(PeriodStatus.ADOPTION, period)
-    adoption = period.votes.get(kind=ProposalKind.PLAN_ADOPTION)
+    adoption = period.votes.get(kind=EconomyKind.PLAN_ADOPTION)
     _mandates(adoption, members_of, {south.pk: "yyyn"})
     time.set(adoption.voting_ends + timedelta(minutes=1))
     settle_due(None)

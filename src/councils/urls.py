@@ -8,7 +8,6 @@ from councils.decisions import feeds
 from councils.decisions import views as decisions
 from councils.economy import views as economy
 from councils.federation import views as federation
-from councils.record import views as record
 from councils.web import views as web
 
 urlpatterns = [
@@ -25,7 +24,7 @@ urlpatterns = [
     path("c/<slug:slug>/", assemblies.council_detail, name="council"),
     path("c/<slug:slug>/join/", assemblies.join, name="council-join"),
     path("c/<slug:slug>/leave/", assemblies.leave, name="council-leave"),
-    path("c/<slug:slug>/record/", record.council_record, name="council-record"),
+    path("c/<slug:slug>/record/", assemblies.council_record, name="council-record"),
     path("c/<slug:slug>/calendar.ics", feeds.council_calendar, name="council-calendar"),
     path("c/<slug:slug>/proposals/new/", decisions.proposal_create, name="proposal-create"),
     path("c/<slug:slug>/p/<int:pk>/", decisions.proposal_detail, name="proposal"),

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def kinds(council):
-    return list(RecordEntry.objects.filter(council=council).order_by("seq").values_list("kind", flat=True))
+    return list(RecordEntry.objects.filter(chain=council.record_chain).order_by("seq").values_list("kind", flat=True))
 
 
 def test_founder_is_first_member_and_charter_has_defaults(clock, make_user):

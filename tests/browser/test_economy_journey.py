@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from councils.economy.models import EconomyKind
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,7 +87,7 @@ def valley(clock, make_user, make_council, join_federation, elect_delegates, dec
 
 
 def test_a_plan_period_from_proposal_to_adopted_plan_through_the_pages(page, clock, valley, tmp_path):
-    from councils.decisions.models import Proposal, ProposalKind
+    from councils.decisions.models import Proposal
     from councils.economy.models import PeriodStatus, PlanPeriod
     from councils.economy.worker import work_once
     from councils.record.services import verify_all
@@ -103,7 +104,7 @@ def test_a_plan_period_from_proposal_to_adopted_plan_through_the_pages(page, clo
     page.get_by_label("Round length (hours)").fill("24")
     page.get_by_role("button", name="Propose the plan period").click()
     page.get_by_text("The plan period is proposed").wait_for()
-    proposal = Proposal.objects.get(council=federation, kind=ProposalKind.PLAN_PERIOD)
+    proposal = Proposal.objects.get(council=federation, kind=EconomyKind.PLAN_PERIOD)
     assert page.url.endswith(proposal.get_absolute_url())
 
     # The member councils' mandates adopt it; the period opens, and the page shows the worker computing.
@@ -140,7 +141,7 @@ def test_a_plan_period_from_proposal_to_adopted_plan_through_the_pages(page, clo
     clock.set(max(p.vote.voting_ends for p in period.parts.all()) + timedelta(seconds=1))
     page.goto(period.get_absolute_url())
     page.get_by_text("Federation voting on the whole plan").first.wait_for()
-    adoption = period.votes.get(kind=ProposalKind.PLAN_ADOPTION)
+    adoption = period.votes.get(kind=EconomyKind.PLAN_ADOPTION)
     mandates = {m.council.name: m.get_absolute_url() for m in adoption.mandates.select_related("council")}
     assert page.get_by_role("link", name=re.compile("Adopt the plan")).get_attribute("href") == adoption.get_absolute_url()
 

@@ -104,7 +104,7 @@ def test_adopted_amendment_changes_the_text_that_is_voted(clock, make_council, m
     cast_ballot(members[0], main, "yes")
     main.refresh_from_db()
     assert main.body == "We buy a new oven. It costs at most 4000. Delivery in May."
-    assert RecordEntry.objects.filter(council=council, kind="proposal.amended").count() == 1
+    assert RecordEntry.objects.filter(chain=council.record_chain, kind="proposal.amended").count() == 1
 
 
 def test_author_accepts_an_amendment_into_the_text(clock, make_council, members_of, make_proposal):
@@ -146,7 +146,7 @@ def test_conflicting_adopted_amendments_lapse_in_order(clock, make_council, memb
     settle_due(council)
     main.refresh_from_db()
     assert "It costs 4000." in main.body
-    assert RecordEntry.objects.filter(council=council, kind="amendment.lapsed", subject=second.subject).exists()
+    assert RecordEntry.objects.filter(chain=council.record_chain, kind="amendment.lapsed", subject=second.subject).exists()
 
 
 def elect(clock, council, members, office="facilitator", winner_index=1):

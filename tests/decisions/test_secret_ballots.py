@@ -40,7 +40,7 @@ def test_the_database_holds_no_link_between_voter_and_ballot(clock, secret_vote,
     # The register knows who voted, and nothing else.
     assert {f.column for f in VoterRegister._meta.concrete_fields} == {"id", "proposal_id", "voter_id", "registered_at"}
     # The record says who voted, not how.
-    for entry in RecordEntry.objects.filter(council=council, kind="voter.registered"):
+    for entry in RecordEntry.objects.filter(chain=council.record_chain, kind="voter.registered"):
         assert "yes" not in entry.data_json and receipts[0].receipt not in entry.data_json
 
 

@@ -175,7 +175,7 @@ def test_a_plan_period_runs_from_catalogue_to_adopted_plan_through_the_api(clock
     period = ok(api()("get", url))
     assert period["status"] == "adopted" and period["adopted_at"]
     assert ok(api()("get", f"/proposals/{period['adoption']}"))["result"]["outcome"] == "adopted"
-    entry = RecordEntry.objects.filter(council=federation, kind="plan.adopted").get()
+    entry = RecordEntry.objects.filter(chain=federation.record_chain, kind="plan.adopted").get()
     frozen = json.loads(entry.data_json)["plan"]  # the plan as the record froze it is the plan the API shows
     assert frozen["objective"] == pytest.approx(period["result"]["objective"])
     assert [w["capability"] for w in frozen["workplaces"]] == [w["capability"] for w in period["result"]["workplaces"]]

@@ -17,6 +17,7 @@ from councils.economy.models import PartStatus, PeriodStatus, PlanPeriod
 from councils.federation.services import charter_of
 from councils.record.models import RecordEntry
 from councils.record.services import verify_all
+from councils.economy.models import EconomyKind
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +55,8 @@ def test_demo_economy_is_built_by_the_councils_own_decisions_and_records(demo):
     assert services.PLANNING_MATTER in charter_of(demo).competences
     assert set(services.catalogue(demo).values_list("name", "unit")) == {
         ("grain", "kg"), ("flour", "kg"), ("bread", "loaf"), ("vegetables", "kg"), ("transport", "km")}
-    assert RecordEntry.objects.filter(council=demo, kind="product.added").count() == 5
-    vote = demo.proposals.get(kind=ProposalKind.CATALOGUE)
+    assert RecordEntry.objects.filter(chain=demo.record_chain, kind="product.added").count() == 5
+    vote = demo.proposals.get(kind=EconomyKind.CATALOGUE)
     assert vote.decision.outcome == "adopted"
     assert set(vote.mandates.values_list("council__name", flat=True)) == {bakery.name, farm.name, north.name}
     # Capabilities (by the form, from a CSV file, from an economy file) and hours, recorded by members.
@@ -67,12 +68,12 @@ def test_demo_economy_is_built_by_the_councils_own_decisions_and_records(demo):
         "flour": 0.5, "transport": 0.02}
     for producer in (bakery, farm, mill):
         assert producer.working_hours.hours > 0
-        assert RecordEntry.objects.filter(council=producer, kind="capability.recorded").exists()
+        assert RecordEntry.objects.filter(chain=producer.record_chain, kind="capability.recorded").exists()
     # Needs lists, adopted by the members' vote.
     for neighbourhood, products in ((north, {"bread", "vegetables", "flour", "transport"}),
                                     (south, {"bread", "vegetables", "transport"})):
         assert {n.product.name for n in services.current_needs(neighbourhood)} == products
-        assert neighbourhood.proposals.get(kind=ProposalKind.NEEDS).decision.outcome == "adopted"
+        assert neighbourhood.proposals.get(kind=EconomyKind.NEEDS).decision.outcome == "adopted"
     # Workplace roles, elected.
     delegate = services.planning_delegates(bakery).get()
     assert delegate.holder.username == "ana" and delegate.elected_by.proposal.kind == ProposalKind.ELECTION
@@ -85,18 +86,18 @@ def test_demo_first_period_was_rejected_once_then_adopted_and_frozen_in_the_reco
     period = PlanPeriod.objects.get(federation=demo, title=FIRST_PLAN)
     north = council("Northside")
     assert period.status == PeriodStatus.ADOPTED and period.attempt == 2
-    assert period.opened_by.outcome == "adopted" and period.opened_by.proposal.kind == ProposalKind.PLAN_PERIOD
+    assert period.opened_by.outcome == "adopted" and period.opened_by.proposal.kind == EconomyKind.PLAN_PERIOD
     rejected = period.parts.get(attempt=1, status=PartStatus.REJECTED)
     assert rejected.council == north and "bread shortfall" in rejected.objection
     assert not period.parts.filter(attempt=2).exclude(status=PartStatus.ACCEPTED).exists()
     assert period.parts.filter(attempt=2).count() == 5
-    adoption = period.votes.get(kind=ProposalKind.PLAN_ADOPTION)
+    adoption = period.votes.get(kind=EconomyKind.PLAN_ADOPTION)
     assert adoption.decision.outcome == "adopted" and adoption.mandates.count() == 5
     plan = period.result
     assert plan["converged"] and abs(plan["gap"]) < 0.01
     assert plan["labour_used"] <= plan["labour_budget"] + 1e-6
     assert {p["name"]: round(p["labour_value"], 4) for p in plan["products"]}["bread"] == 0.1945
-    entry = RecordEntry.objects.get(council=demo, kind="plan.adopted")
+    entry = RecordEntry.objects.get(chain=demo.record_chain, kind="plan.adopted")
     data = json.loads(entry.data_json)
     assert data["economy_sha256"] == period.economy_sha256 and data["plan"] == plan
     rounds = list(period.rounds.order_by("number"))

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from councils.economy.models import PartStatus, PeriodStatus
+from councils.economy.models import EconomyKind
 
 
 def test_period_runs_from_opening_to_adoption(clock, economy_world, open_period, work, vote_parts, federation_vote):
@@ -18,7 +19,7 @@ def test_period_runs_from_opening_to_adoption(clock, economy_world, open_period,
     assert {p.council_id for p in parts} == {c.pk for c in economy_world.councils}
     vote_parts(period)
     assert period.status == PeriodStatus.ADOPTION
-    adoption = period.votes.get(kind=ProposalKind.PLAN_ADOPTION)
+    adoption = period.votes.get(kind=EconomyKind.PLAN_ADOPTION)
     assert federation_vote(adoption).outcome == "adopted"
     period.refresh_from_db()
     assert period.status == PeriodStatus.ADOPTED

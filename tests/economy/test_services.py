@@ -7,6 +7,7 @@ import pytest
 from councils.economy import services
 from councils.economy.models import Capability, HandProposal, Need, PartStatus, PeriodStatus, PlanPeriod, Product
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
+from councils.economy.models import EconomyKind
 
 
 @pytest.fixture
@@ -362,7 +363,7 @@ def test_a_rejected_part_sends_the_period_back_to_rounds_with_its_objection_publ
     from councils.record.models import RecordEntry
     published = RecordEntry.objects.get(kind="plan_period.part_rejected")
     assert "school" in json.loads(published.data_json)["objection"]
-    assert not period.votes.filter(kind=ProposalKind.PLAN_ADOPTION).exists()
+    assert not period.votes.filter(kind=EconomyKind.PLAN_ADOPTION).exists()
     assert period.modes.get(council=world.north).by_hand  # its planning delegate answers from now on
     # no planning delegate revises: after the window the rules answer again, and the parts go back to the councils
     work()
@@ -373,7 +374,7 @@ def test_a_rejected_part_sends_the_period_back_to_rounds_with_its_objection_publ
     assert period.status == PeriodStatus.ACCEPTANCE and period.parts.filter(attempt=2).count() == 4
     vote_parts(period)
     assert period.status == PeriodStatus.ADOPTION
-    adoption = period.votes.get(kind=ProposalKind.PLAN_ADOPTION)
+    adoption = period.votes.get(kind=EconomyKind.PLAN_ADOPTION)
     assert federation_vote(adoption).outcome == "adopted"
     period.refresh_from_db()
     assert period.status == PeriodStatus.ADOPTED
@@ -389,7 +390,7 @@ def test_the_adopted_plan_is_frozen_in_the_record(economy_world, open_period, wo
     work()
     period.refresh_from_db()
     vote_parts(period)
-    federation_vote(period.votes.get(kind=ProposalKind.PLAN_ADOPTION))
+    federation_vote(period.votes.get(kind=EconomyKind.PLAN_ADOPTION))
     entry = RecordEntry.objects.get(kind="plan.adopted")
     data = json.loads(entry.data_json)
     assert data["plan"]["workplaces"] == period.result["workplaces"] or data["plan"] == json.loads(period.result_json)
@@ -404,7 +405,7 @@ def test_a_federation_rejecting_the_plan_ends_the_period_unadopted(economy_world
     work()
     period.refresh_from_db()
     vote_parts(period)
-    federation_vote(period.votes.get(kind=ProposalKind.PLAN_ADOPTION), "no")
+    federation_vote(period.votes.get(kind=EconomyKind.PLAN_ADOPTION), "no")
     period.refresh_from_db()
     assert period.status == PeriodStatus.NOT_ADOPTED and period.adopted_at is None
     services.propose_plan_period(economy_world.delegate, economy_world.federation, title="Again")  # a new one may open
@@ -418,7 +419,7 @@ def test_procedure_votes_cannot_be_withdrawn_or_moved(clock, economy_world, open
     work()
     period.refresh_from_db()
     vote_parts(period)
-    adoption = period.votes.get(kind=ProposalKind.PLAN_ADOPTION)
+    adoption = period.votes.get(kind=EconomyKind.PLAN_ADOPTION)
     with pytest.raises(NotAllowed):
         withdraw_proposal(adoption.author, adoption)
     with pytest.raises(NotAllowed):

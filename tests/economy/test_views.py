@@ -13,11 +13,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from councils.decisions.models import Proposal, ProposalKind
+from councils.decisions.models import Proposal
 from councils.economy.models import (
     Capability, DraftNeed, HandProposal, PeriodStatus, PlanningMode, PlanPeriod, Product, WorkingHours,
 )
-from councils.web.charts import convergence_chart, fulfilment_chart
+from councils.adapters.charts import convergence_chart, fulfilment_chart
+from councils.economy.models import EconomyKind
 
 pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"
@@ -117,7 +118,7 @@ def test_delegate_proposes_a_catalogue_change_through_the_form(economy_world):
     response = client_for(w.delegate).post(f"{economy_url(w.federation)}catalogue/", {
         "catalogue-name": "salt", "catalogue-unit": "kg", "catalogue-description": "sea salt",
         "catalogue-retire": [w.flour.pk]})
-    proposal = Proposal.objects.get(council=w.federation, kind=ProposalKind.CATALOGUE, title__contains="salt")
+    proposal = Proposal.objects.get(council=w.federation, kind=EconomyKind.CATALOGUE, title__contains="salt")
     assert response.status_code == 302 and response["Location"] == proposal.get_absolute_url()
     assert proposal.payload["add"] == [{"name": "salt", "unit": "kg", "description": "sea salt"}]
     assert proposal.payload["retire"] == [w.flour.pk]
@@ -143,14 +144,14 @@ def test_catalogue_change_errors_are_shown_on_the_form(economy_world):
     assert "already in the catalogue" in twice.context["catalogue_form"].errors["name"][0]
     nothing = client.post(f"{economy_url(w.federation)}catalogue/", {})
     assert "at least one product" in html_of(nothing)
-    assert not Proposal.objects.filter(kind=ProposalKind.CATALOGUE, title__contains="salt").exists()
+    assert not Proposal.objects.filter(kind=EconomyKind.CATALOGUE, title__contains="salt").exists()
 
 
 def test_delegate_proposes_a_plan_period_through_the_form(economy_world):
     w = economy_world
     response = client_for(w.delegate).post(f"{economy_url(w.federation)}periods/propose/", {
         "period-title": "Summer", "period-aim": "maxmin", "period-max_rounds": "4", "period-round_length_hours": "12"})
-    proposal = Proposal.objects.get(council=w.federation, kind=ProposalKind.PLAN_PERIOD)
+    proposal = Proposal.objects.get(council=w.federation, kind=EconomyKind.PLAN_PERIOD)
     assert response["Location"] == proposal.get_absolute_url()
     assert proposal.payload == {"title": "Summer", "aim": "maxmin", "max_rounds": 4, "round_length_s": 12 * 3600}
 
@@ -165,7 +166,7 @@ def test_plan_period_is_refused_to_a_non_delegate_and_while_one_is_in_progress(e
     assert busy.status_code == 200 and "has a plan period in progress" in html_of(busy)
     bad = client_for(w.delegate).post(f"{economy_url(w.federation)}periods/propose/", {**data, "period-max_rounds": "0"})
     assert bad.status_code == 200 and bad.context["period_form"].errors["max_rounds"]
-    assert not Proposal.objects.filter(kind=ProposalKind.PLAN_PERIOD, title__contains="Summer").exists()
+    assert not Proposal.objects.filter(kind=EconomyKind.PLAN_PERIOD, title__contains="Summer").exists()
 
 
 # ----- a workplace council's forms -------------------------------------------------------------------
@@ -305,7 +306,7 @@ def test_members_edit_the_needs_list_and_put_it_to_the_vote(economy_world, membe
     client.post(f"{economy_url(w.south)}needs/{salt.pk}/remove/")
     assert not DraftNeed.objects.filter(council=w.south, product=salt).exists()
     response = client.post(f"{economy_url(w.south)}needs/propose/")
-    proposal = Proposal.objects.filter(council=w.south, kind=ProposalKind.NEEDS).latest("pk")
+    proposal = Proposal.objects.filter(council=w.south, kind=EconomyKind.NEEDS).latest("pk")
     assert response["Location"] == proposal.get_absolute_url()
     assert [(p["name"], p["quantity"], p["priority"]) for p in proposal.payload] == [("bread", 130, 3)]
     page = html_of(client.get(economy_url(w.south)))
@@ -383,7 +384,7 @@ def test_plan_period_page_follows_the_period_from_computing_to_adopted(economy_w
         for part in period.parts.all():
             assert part.vote.get_absolute_url() in html
     vote_parts(period)
-    adoption = period.votes.get(kind=ProposalKind.PLAN_ADOPTION)
+    adoption = period.votes.get(kind=EconomyKind.PLAN_ADOPTION)
     html = html_of(client_for().get(url))
     assert "Federation voting on the whole plan" in html and adoption.get_absolute_url() in html
     for mandate in adoption.mandates.all():

@@ -27,8 +27,8 @@ def test_a_council_joins_a_federation_by_its_own_vote(clock, make_council, membe
     assert list(member_councils(federation)) == [council]
     assert list(federations_of(council)) == [federation]
     # Both records show it.
-    assert RecordEntry.objects.filter(council=council, kind="affiliation.joined").exists()
-    assert RecordEntry.objects.filter(council=federation, kind="affiliation.joined").exists()
+    assert RecordEntry.objects.filter(chain=council.record_chain, kind="affiliation.joined").exists()
+    assert RecordEntry.objects.filter(chain=federation.record_chain, kind="affiliation.joined").exists()
 
 
 def test_a_rejected_affiliation_changes_nothing(clock, make_council, members_of, make_proposal):
@@ -46,7 +46,7 @@ def test_a_council_leaves_by_its_own_vote(clock, make_council, members_of, make_
     leaving = make_proposal(council, kind="disaffiliation", federation=federation)
     decide(clock, council, leaving, members_of(council))
     assert list(member_councils(federation)) == []
-    assert RecordEntry.objects.filter(council=federation, kind="affiliation.left").exists()
+    assert RecordEntry.objects.filter(chain=federation.record_chain, kind="affiliation.left").exists()
 
 
 def test_affiliation_proposals_must_make_sense(clock, make_council, members_of):

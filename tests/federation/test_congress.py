@@ -109,7 +109,7 @@ def test_attendance_only_while_in_session_and_only_delegates(clock, in_session, 
     congresses.register_attendance(first, congress)
     with pytest.raises(Conflict):
         congresses.register_attendance(first, congress)
-    assert RecordEntry.objects.filter(council=federation, kind="congress.attendance").count() == 1
+    assert RecordEntry.objects.filter(chain=federation.record_chain, kind="congress.attendance").count() == 1
     clock.set(congress.ends_at)
     with pytest.raises(Closed):
         congresses.register_attendance(second, congress)
@@ -175,7 +175,7 @@ def test_speakers_list_runs_in_order_of_request_with_time_limits(clock, in_sessi
     assert speaking.ended_at == clock.now()
     assert congresses.next_speaker(first, congress) is None
     assert Speaker.objects.filter(congress=congress, ended_at__isnull=True).count() == 0
-    assert RecordEntry.objects.filter(council=federation, kind="congress.floor_given").count() == 2
+    assert RecordEntry.objects.filter(chain=federation.record_chain, kind="congress.floor_given").count() == 2
     clock.set(congress.ends_at)
     with pytest.raises(Closed):
         congresses.request_to_speak(member, congress)
@@ -200,7 +200,7 @@ def test_the_secretary_writes_the_minutes_and_the_delegates_present_approve_them
     congresses.settle_congresses(federation)
     congress.refresh_from_db()
     assert congress.minutes_approved_by is not None and congress.minutes_approved_by.proposal == proposal
-    assert RecordEntry.objects.filter(council=federation, kind="congress.minutes_approved").exists()
+    assert RecordEntry.objects.filter(chain=federation.record_chain, kind="congress.minutes_approved").exists()
     with pytest.raises(Closed):
         congresses.write_minutes(first, congress, "After approval")
 

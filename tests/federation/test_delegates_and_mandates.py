@@ -41,8 +41,8 @@ def test_council_elects_its_delegate_for_the_federations_term(clock, federation_
     (delegate,) = current_delegates(bakery, federation)
     assert delegate.member == members_of(bakery)[0]
     assert delegate.ends_at - delegate.starts_at == timedelta(days=365)
-    assert RecordEntry.objects.filter(council=federation, kind="delegate.seated").exists()
-    assert RecordEntry.objects.filter(council=bakery, kind="delegate.seated").exists()
+    assert RecordEntry.objects.filter(chain=federation.record_chain, kind="delegate.seated").exists()
+    assert RecordEntry.objects.filter(chain=bakery.record_chain, kind="delegate.seated").exists()
 
 
 def test_rotation_limits_consecutive_terms(clock, federation_of, members_of, elect_delegates):
@@ -127,7 +127,7 @@ def test_free_mandate_delegate_votes_and_the_council_sees_it_at_once(clock, fede
     with pytest.raises(NotAllowed):
         cast_free_vote(members_of(bakery)[0], proposal, "no")  # a bound delegate cannot vote freely
     cast_free_vote(members_of(free)[0], proposal, "no")
-    entry = RecordEntry.objects.filter(council=free, kind="federation_ballot.free").get()
+    entry = RecordEntry.objects.filter(chain=free.record_chain, kind="federation_ballot.free").get()
     assert json.loads(entry.data_json)["state"]["no"] == 1
 
 

@@ -73,7 +73,7 @@ def test_countback_gives_the_seat_to_the_next_candidate_of_the_count(clock, make
     assert {d.member for d in current_delegates(council, federation)} == {b, c}
     successor = Delegate.objects.get(member=c, federation=federation)
     assert successor.ends_at == recalled.ends_at  # the rest of the term
-    assert RecordEntry.objects.filter(council=council, kind="delegate.seated", data_json__contains="countback").exists()
+    assert RecordEntry.objects.filter(chain=council.record_chain, kind="delegate.seated", data_json__contains="countback").exists()
 
 
 def test_by_election_charter_leaves_the_seat_vacant(clock, make_council, make_user, members_of, decide, join_federation,
@@ -89,7 +89,7 @@ def test_by_election_charter_leaves_the_seat_vacant(clock, make_council, make_us
     petition.refresh_from_db()
     decide(petition.vote, "yes")
     assert not current_delegates(council, federation).exists()
-    assert RecordEntry.objects.filter(council=council, kind="delegate.seat_vacant").exists()
+    assert RecordEntry.objects.filter(chain=council.record_chain, kind="delegate.seat_vacant").exists()
 
 
 def back(clock, decide, council, petition, kind="convocation", choice="yes"):
@@ -110,7 +110,7 @@ def test_congress_convenes_by_itself_when_a_third_of_councils_demand_it(clock, f
     congress = Congress.objects.get()
     assert congress.convened_at == decision.decided_at
     assert congress.starts_at == decision.decided_at + timedelta(days=14)
-    assert RecordEntry.objects.filter(council=federation, kind="congress.convened").exists()
+    assert RecordEntry.objects.filter(chain=federation.record_chain, kind="congress.convened").exists()
     with pytest.raises(Conflict):
         back(clock, decide, councils[3], petition)  # fulfilled already
 
@@ -158,7 +158,7 @@ def test_referendum_by_member_signatures_overrules_a_decision(clock, federation_
     settle_due(federation)
     assert referendum.decision.outcome == "rejected" and referendum.decision.members == 10
     assert overruled_by(decision) == referendum.decision
-    assert RecordEntry.objects.filter(council=federation, kind="decision.overruled").exists()
+    assert RecordEntry.objects.filter(chain=federation.record_chain, kind="decision.overruled").exists()
 
 
 def test_petitions_are_checked(clock, federation_of, members_of, make_user):

@@ -66,7 +66,7 @@ def test_deleting_a_ballot_fails_verification(decided, capsys):
 
 def test_editing_a_record_entry_names_the_first_bad_entry(decided, capsys):
     council, _ = decided
-    entry = RecordEntry.objects.filter(council=council).order_by("seq")[3]
+    entry = RecordEntry.objects.filter(chain=council.record_chain).order_by("seq")[3]
     raw_sql(f"UPDATE {RecordEntry._meta.db_table} SET actor = %s WHERE id = %s", ["mallory", entry.pk])
     code, output = run_verify(capsys)
     assert code == 1

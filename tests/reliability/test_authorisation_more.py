@@ -97,7 +97,7 @@ def snapshot(council):
     from councils.decisions.models import Ballot, Comment, Proposal
 
     return {
-        "record": RecordEntry.objects.filter(council=council).count(),
+        "record": RecordEntry.objects.filter(chain=council.record_chain).count(),
         "members": sorted(Membership.objects.filter(council=council, left_at__isnull=True).values_list("member_id", flat=True)),
         "charter": council.charter.record_state() if hasattr(council, "charter") else None,
         "proposals": sorted(Proposal.objects.filter(council=council).values_list("pk", "title", "body", "voting_ends", "withdrawn_at")),

@@ -131,7 +131,7 @@ def test_a_secret_ballots_receipt_is_never_stored_with_its_voter(clock, make_cou
 def test_a_copy_that_loses_the_race_is_rolled_back_whole_and_answered_with_the_winners_answer(vote, monkeypatch):
     """The moment two copies of one request race: the loser did not see the winner's key when it looked, did the act,
     and then trips the unique constraint when storing the key. Its act must be rolled back with it."""
-    from councils import idempotency
+    from councils.accounts import idempotency
 
     proposal, member = vote
     client = client_for(member)

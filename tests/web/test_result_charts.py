@@ -10,7 +10,7 @@ from councils.tally import (
     Profile, tally_approval, tally_borda, tally_copeland, tally_irv, tally_plurality, tally_ranked_pairs,
     tally_schulze, tally_score, tally_stv_meek, tally_stv_scottish,
 )
-from councils.web.charts import pairwise_chart, result_chart, rounds_chart, totals_chart
+from councils.adapters.charts import pairwise_chart, result_chart, rounds_chart, totals_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = "<script>alert(1)</script>"

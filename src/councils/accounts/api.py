@@ -6,16 +6,10 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from councils.accounts import services
-from councils.api import member_auth
-from councils.assemblies.models import Council
-from councils.schemas import errors
+from councils.accounts.auth import member_auth
+from councils.adapters.api import errors
 
 router = Router(tags=["me"])
-
-
-class MeOut(Schema):
-    username: str
-    councils: list[str]
 
 
 class TokenIn(Schema):
@@ -38,12 +32,6 @@ class NewTokenOut(TokenOut):
 def token_out(token) -> dict:
     return {"id": token.pk, "name": token.name, "prefix": token.prefix, "created_at": token.created_at,
             "last_used_at": token.last_used_at, "revoked_at": token.revoked_at}
-
-
-@router.get("/me", response={200: MeOut, **errors(401)}, auth=member_auth, summary="Who I am, my councils")
-def me(request):
-    councils = Council.objects.filter(memberships__member=request.auth, memberships__left_at__isnull=True)
-    return {"username": request.auth.username, "councils": [c.slug for c in councils]}
 
 
 # Token management needs the browser session: a stolen token must not be able to mint more.

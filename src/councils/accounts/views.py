@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from councils.accounts import services
 from councils.accounts.forms import SignUpForm, TokenForm
 from councils.errors import CouncilsError
-from councils.web.views import acts, form_error
+from councils.adapters.pages import acts, form_error
 
 
 def sign_up(request):

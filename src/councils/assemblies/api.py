@@ -4,15 +4,14 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from councils import clock
-from councils.api import member_auth
-from councils.assemblies import services
+from councils.accounts.auth import member_auth
+from councils.assemblies import hooks, services
 from councils.assemblies.models import Council
-from councils.decisions.services import settle_due
-from councils.federation.services import federations_of, member_councils
-from councils.schemas import errors
+from councils.record import services as record
+from councils.adapters.api import errors
 
 router = Router(tags=["councils"])
 
@@ -78,14 +77,16 @@ def council_out(council: Council) -> dict:
             "deliberation_hours": charter.deliberation_period.total_seconds() / 3600,
             "voting_hours": charter.voting_period.total_seconds() / 3600,
         },
-        "federations": [f.slug for f in federations_of(council)],
-        "member_councils": [c.slug for c in member_councils(council)] if council.is_federation else [],
+        "federations": [],
+        "member_councils": [],
+        # What the apps above own of a council (federations: its affiliations), registered in assemblies.hooks.
+        **hooks.api_facts(council),
     }
 
 
 def _council(slug: str) -> Council:
     council = get_object_or_404(Council.objects.select_related("charter"), slug=slug)
-    settle_due(council, clock.now())
+    hooks.settle(council, clock.now())
     return council
 
 
@@ -140,3 +141,53 @@ def join(request, slug: str):
 def leave(request, slug: str):
     membership = services.leave_council(request.auth, _council(slug))
     return {"username": membership.member.username, "joined_at": membership.joined_at}
+
+
+class MeOut(Schema):
+    username: str
+    councils: list[str]
+
+
+@router.get("/me", response={200: MeOut, **errors(401)}, auth=member_auth, summary="Who I am, my councils", tags=["me"])
+def me(request):
+    councils = Council.objects.filter(memberships__member=request.auth, memberships__left_at__isnull=True)
+    return {"username": request.auth.username, "councils": [c.slug for c in councils]}
+
+
+# ----- the council's public record ------------------------------------------------------------------
+
+
+class EntryOut(Schema):
+    chain: str
+    seq: int
+    at: str
+    actor: str | None
+    kind: str
+    subject: str
+    data: dict
+    prev_hash: str
+    hash: str
+
+
+class VerifyOut(Schema):
+    chain: str
+    entries: int
+    ok: bool
+    problems: list[str]
+
+
+@router.get("/councils/{slug}/record", response={200: list[EntryOut], **errors(404)},
+            summary="The council's public record, oldest first", tags=["record"])
+def list_entries(request, slug: str, after: int = Query(-1, ge=-1, description="only entries after this sequence number"),
+                 limit: int = Query(500, ge=1, le=5000)):
+    council = get_object_or_404(Council, slug=slug)
+    return [row.as_entry().to_dict() for row in record.entries(council, after=after, limit=limit)]
+
+
+@router.get("/councils/{slug}/record/verify", response={200: VerifyOut, **errors(404)}, summary="Recompute the chain",
+            tags=["record"])
+def verify(request, slug: str):
+    council = get_object_or_404(Council, slug=slug)
+    report = record.verify_all([council])
+    return {"chain": council.record_chain, "entries": report.entries, "ok": report.ok,
+            "problems": [str(p) for p in report.problems]}

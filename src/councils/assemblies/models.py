@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from councils.errors import Invalid
 from django.db.models import Q
 from django.urls import reverse
 
@@ -69,6 +71,11 @@ class Council(models.Model):
     @property
     def subject(self) -> str:
         return f"council:{self.pk}"
+
+    @property
+    def record_chain(self) -> str:
+        """The name of the council's chain in the public record."""
+        return f"council/{self.pk}"
 
     def record_state(self) -> dict:
         return {"name": self.name, "slug": self.slug, "kind": self.kind, "description": self.description}
@@ -176,6 +183,22 @@ class OfficeRole(models.TextChoices):
     # Workplace roles: elected and recallable like any office, with no power over the council's decisions.
     COORDINATOR = "coordinator", "Coordinator"
     PLANNING_DELEGATE = "planning_delegate", "Delegate to the federation's planning"
+
+
+# Councils that produce, and councils that state needs: who plans production together.
+PRODUCING_KINDS = (CouncilKind.WORKPLACE, CouncilKind.AGRICULTURAL)
+NEEDING_KINDS = (CouncilKind.NEIGHBOURHOOD,)
+
+
+def check_office_for(council, office: str) -> None:
+    """Which council may elect which office: workplace roles belong to the councils that plan, a coordinator to
+    producers, a planning delegate to either side."""
+    if office not in OfficeRole.values:
+        raise Invalid(f"an election is for one of {', '.join(OfficeRole.values)}", field="office")
+    if office == OfficeRole.COORDINATOR and council.kind not in PRODUCING_KINDS:
+        raise Invalid("a coordinator is elected by a workplace or agricultural council", field="office")
+    if office == OfficeRole.PLANNING_DELEGATE and council.kind not in PRODUCING_KINDS + NEEDING_KINDS:
+        raise Invalid("a planning delegate is elected by a workplace, agricultural or neighbourhood council", field="office")
 
 
 class Office(models.Model):

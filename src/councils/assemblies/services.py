@@ -1,8 +1,9 @@
 """Founding councils, joining and leaving them.
 
 No function here removes a member on anyone's say but their own: removal is a
-council decision (decisions.services, kind "removal"), applied by
-``end_membership_by_decision``.
+council decision (a proposal of kind "removal", registered by decisions), applied by
+``end_membership_by_decision``. What the apps above must do when a member leaves, or
+before a council is read, they register in ``assemblies.hooks``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from councils import clock
+from councils.assemblies import hooks
 from councils.assemblies.models import ALL_METHODS, Admission, Charter, Council, CouncilKind, DecisionMethod, Membership
 from councils.assemblies.permissions import membership_of, require_member, require_person
 from councils.errors import Conflict, Invalid, NotAllowed
@@ -110,12 +112,11 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
     if len(description or "") > 20_000:
         raise Invalid("the description has at most 20,000 characters", field="description")
     charter = _clean_charter(charter)
-    if kind != CouncilKind.FEDERATION and federation_charter:
+    founding = hooks.founding_of(kind)
+    if founding is None and federation_charter:
         raise Invalid("only a federation has a federation charter", field="federation_charter")
-    if kind == CouncilKind.FEDERATION:
-        from councils.federation.services import clean_federation_charter
-
-        clean_federation_charter(federation_charter)
+    if founding is not None:
+        founding.clean(federation_charter)
     now = clock.now()
     with transaction.atomic():
         council = Council.objects.create(
@@ -126,10 +127,8 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
         append(council, kind="charter.adopted", subject=charter_row.subject, state=charter_row.record_state(), at=now, actor=actor)
         if kind != CouncilKind.FEDERATION:
             _admit(council, actor, now, actor=actor, how="founder")
-        else:
-            from councils.federation.services import found_federation_charter
-
-            found_federation_charter(council, federation_charter, now, actor)
+        if founding is not None:
+            founding.found(council, federation_charter, now, actor)
     return council
 
 
@@ -151,36 +150,29 @@ def join_council(actor, council: Council):
 
     Returns the new Membership, or the admission Proposal when the members decide.
     """
-    from councils.decisions.services import open_admission_vote, settle_due
-
     require_person(actor, "join a council")
     if council.is_federation:
         raise NotAllowed("A federation's members are councils: a council joins by its own decision.")
     now = clock.now()
-    settle_due(council, now)
+    hooks.settle(council, now)
     if membership_of(actor, council):
         raise Conflict(f"You are already a member of {council.name}.")
     if council.charter.admission == Admission.OPEN:
         with transaction.atomic():
             return _admit(council, actor, now, actor=actor, how="open admission")
-    return open_admission_vote(actor, council, now)
+    return hooks.open_admission_vote(actor, council, now)
 
 
 def leave_council(actor, council: Council) -> Membership:
     """Leave at once. Ballots in votes still open are withdrawn: a former member does not decide for the council."""
-    from councils.decisions.services import settle_due, withdraw_open_ballots
-
     now = clock.now()
-    settle_due(council, now)
+    hooks.settle(council, now)
     membership = require_member(actor, council, "leave it")
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.left_at is not None:
             raise Conflict("You have already left.")
-        withdraw_open_ballots(actor, council, now)
-        from councils.federation.services import end_delegations_of_leaving_member
-
-        end_delegations_of_leaving_member(actor, council, now)
+        hooks.member_leaving.send(sender=Membership, member=actor, council=council, at=now, decision=None)
         membership.left_at = now
         membership.save(update_fields=["left_at"])
         append(council, kind="member.left", subject=membership.subject, state=membership.record_state(), at=now, actor=actor)
@@ -197,16 +189,12 @@ def admit_by_decision(decision) -> Membership | None:
 
 def end_membership_by_decision(decision) -> Membership | None:
     """Apply an adopted removal decision, at the moment the vote closed."""
-    from councils.decisions.services import withdraw_open_ballots
-
     proposal = decision.proposal
     membership = membership_of(proposal.subject_member, proposal.council)
     if membership is None:
         return None
-    withdraw_open_ballots(proposal.subject_member, proposal.council, decision.decided_at, exclude=proposal)
-    from councils.federation.services import end_delegations_of_leaving_member
-
-    end_delegations_of_leaving_member(proposal.subject_member, proposal.council, decision.decided_at)
+    hooks.member_leaving.send(sender=Membership, member=proposal.subject_member, council=proposal.council,
+                              at=decision.decided_at, decision=decision)
     membership.left_at = decision.decided_at
     membership.save(update_fields=["left_at"])
     append(

@@ -2,20 +2,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from councils import clock
-from councils.assemblies import services
+from councils.assemblies import hooks, services
 from councils.assemblies.forms import CouncilForm
 from councils.assemblies.models import Council, Membership
 from councils.assemblies.permissions import membership_of
-from councils.decisions.models import Proposal, ProposalState
-from councils.decisions.services import current_officers, settle_due, visible_proposals
 from councils.errors import CouncilsError
-from councils.federation.services import federations_of, member_councils
-from councils.federation.views import council_context as federation_context
-from councils.web.views import acts, form_error
+from councils.record import services as record
+from councils.adapters.pages import acts, form_error
 
 
 def council_list(request):
@@ -42,29 +40,25 @@ def council_create(request):
 def council_detail(request, slug: str):
     council = get_object_or_404(Council.objects.select_related("charter"), slug=slug)
     now = clock.now()
-    settle_due(council, now)
-    proposals = list(
-        visible_proposals(request.user, council).filter(parent__isnull=True).select_related("author", "decision").order_by("-voting_ends")[:100]
-    )
-    for proposal in proposals:
-        proposal.state_label = ProposalState(proposal.state(now)).label
-    open_proposals = [p for p in proposals if p.state(now) in (ProposalState.DRAFT, ProposalState.DELIBERATION, ProposalState.VOTING)]
-    decided = [p for p in proposals if p not in open_proposals]
+    hooks.settle(council, now)
     return render(request, "assemblies/council_detail.html", {
         "council": council,
         "charter": council.charter,
         "membership": membership_of(request.user, council),
         "members": council.memberships.filter(left_at__isnull=True).select_related("member"),
-        "open_proposals": open_proposals,
-        "decided": decided,
         "now": now,
-        **federation_context(council, request.user, now),
-        "federations": federations_of(council),
-        "officers": current_officers(council, now),
-        "member_councils": member_councils(council) if council.is_federation else [],
-        "pending_request": request.user.is_authenticated and Proposal.objects.filter(
-            council=council, kind="admission", subject_member=request.user, voting_ends__gt=now).first(),
+        # Proposals, officers, federations: what the apps above show here (assemblies.hooks).
+        **hooks.page_parts(council, request.user, now),
     })
+
+
+def council_record(request, slug: str):
+    """The council's public record, newest first; "verify" recomputes its chain here and now."""
+    council = get_object_or_404(Council, slug=slug)
+    entries = record.entries(council).order_by("-seq")
+    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    report = record.verify_all([council]) if request.GET.get("verify") else None
+    return render(request, "record/council_record.html", {"council": council, "page": page, "report": report})
 
 
 @login_required

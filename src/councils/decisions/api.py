@@ -10,15 +10,15 @@ from ninja import Field, Header, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from councils import clock
-from councils.api import member_auth, optional_auth
+from councils.accounts.auth import member_auth, optional_auth
 from councils.assemblies.models import ALL_METHODS, Council
 from councils.assemblies.permissions import require_member
-from councils.decisions import services
+from councils.decisions import kinds, services
 from councils.decisions.exports import FORMATS, export_ballots
 from councils.decisions.models import Comment, Decision, Proposal, ProposalState
 from councils.errors import Closed, Invalid, NotFound
-from councils.idempotency import HELP as IDEMPOTENCY_HELP, PATTERN as IDEMPOTENCY_PATTERN, idempotent
-from councils.schemas import errors
+from councils.accounts.idempotency import HELP as IDEMPOTENCY_HELP, PATTERN as IDEMPOTENCY_PATTERN, idempotent
+from councils.adapters.api import errors
 
 router = Router(tags=["proposals"])
 
@@ -36,8 +36,8 @@ class ProposalIn(Schema):
     body: str = Field("", max_length=100_000, description="Markdown")
     deliberation_ends: AwareDatetime | None = Field(None, description="voting opens; default: now + the charter's deliberation period")
     voting_ends: AwareDatetime | None = Field(None, description="default: deliberation end + the charter's voting period")
-    kind: Literal["motion", "election", "removal", "affiliation", "disaffiliation", "delegate_election", "convocation",
-                  "cancel_congress", "referendum_demand"] = "motion"
+    # The kinds a member may propose, as registered by the apps that own them (decisions.kinds).
+    kind: Literal[tuple(kinds.proposable_names())] = "motion"
     decision_method: Method | None = Field(None, description="default: the charter's")
     options: list[OptionIn | str] = Field(default_factory=list, max_length=50, description="options or candidates")
     seats: int = Field(1, ge=1, le=50)
@@ -269,18 +269,11 @@ def create_proposal(request, slug: str, payload: ProposalIn):
         if federation is None:
             raise Invalid(f"no federation {payload.federation!r}", field="federation")
     options = [o if isinstance(o, str) else o.dict() for o in payload.options]
-    petition = None
-    if payload.petition is not None:
-        from councils.federation.models import Petition
-
-        petition = Petition.objects.filter(pk=payload.petition).first()
-        if petition is None:
-            raise Invalid(f"no petition {payload.petition}", field="petition")
     proposal = services.create_proposal(
         request.auth, council, title=payload.title, body=payload.body, deliberation_ends=payload.deliberation_ends,
         voting_ends=payload.voting_ends, kind=payload.kind, subject_member=subject_member, federation=federation,
         decision_method=payload.decision_method, options=options, seats=payload.seats, max_score=payload.max_score,
-        secret=payload.secret, office=payload.office, draft=payload.draft, petition=petition,
+        secret=payload.secret, office=payload.office, draft=payload.draft, petition=payload.petition,
     )
     return Status(201, proposal_out(proposal))
 

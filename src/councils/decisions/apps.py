@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class Config(AppConfig):
     name = "councils.decisions"
     label = "decisions"
+
+    def ready(self):
+        from councils.assemblies import hooks
+        from councils.decisions import builtin_kinds, services, views
+        from councils.record.services import register_check, register_recorded
+
+        builtin_kinds.register()
+        hooks.register_settler(services.settle_due)
+        hooks.register_admission_vote(services.open_admission_vote)
+        hooks.member_leaving.connect(services.on_member_leaving, dispatch_uid="decisions.withdraw_open_ballots")
+        hooks.register_page_part(views.council_page_part)
+        for label, prefix in (("decisions.Proposal", "proposal"), ("decisions.Comment", "comment"),
+                              ("decisions.Ballot", "ballot"), ("decisions.VoterRegister", "register"),
+                              ("decisions.Decision", "decision"), ("decisions.MinorityReport", "minority_report")):
+            register_recorded(label, prefix)
+        register_check(services.check_ballot_digests)

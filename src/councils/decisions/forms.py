@@ -2,13 +2,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from councils.assemblies.models import Council, DecisionMethod, OfficeRole
+from councils.decisions import kinds
 from councils.decisions.models import ProposalKind
-from councils.federation.models import Petition
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-PROPOSABLE_KINDS = [ProposalKind.MOTION, ProposalKind.ELECTION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION,
-                    ProposalKind.DISAFFILIATION, ProposalKind.DELEGATE_ELECTION, ProposalKind.CONVOCATION,
-                    ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND]
 
 
 class DateTimeLocal(forms.DateTimeInput):
@@ -23,7 +20,7 @@ def deadline_field(label: str) -> forms.DateTimeField:
 
 
 class ProposalForm(forms.Form):
-    kind = forms.ChoiceField(choices=[(k.value, k.label) for k in PROPOSABLE_KINDS], initial=ProposalKind.MOTION)
+    kind = forms.ChoiceField(choices=[], initial=ProposalKind.MOTION)
     title = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, max_length=100_000,
                            label="Text", help_text="Markdown: *emphasis*, lists, links, tables.")
@@ -43,16 +40,19 @@ class ProposalForm(forms.Form):
                                             label="Member to remove (removal only)", to_field_name="username")
     federation = forms.ModelChoiceField(queryset=Council.objects.none(), required=False,
                                         label="Federation (joining, leaving, delegates, demands)", to_field_name="slug")
-    petition = forms.ModelChoiceField(queryset=Petition.objects.filter(fulfilled_at__isnull=True), required=False,
+    petition = forms.TypedChoiceField(coerce=int, empty_value=None, choices=[], required=False,
                                       label="Petition this council backs (demands only)")
     draft = forms.BooleanField(required=False, label="Keep as a draft", help_text="Only you see it until you publish it.")
 
     def __init__(self, *args, council=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.council = council
         members = get_user_model().objects.filter(memberships__council=council, memberships__left_at__isnull=True).order_by("username")
         self.fields["subject_member"].queryset = members
         self.fields["candidates"].queryset = members
         self.fields["federation"].queryset = Council.objects.filter(kind="federation").exclude(pk=council.pk)
+        self.fields["kind"].choices = [(k.name, k.label) for k in kinds.proposable(council)]
+        self.fields["petition"].choices = [("", "—")] + kinds.field_choices("petition", council)
         charter = council.charter
         self.fields["decision_method"].choices = [
             (m.value, m.label) for m in DecisionMethod if m != DecisionMethod.FALLBACK and charter.allows(m.value)
@@ -63,9 +63,13 @@ class ProposalForm(forms.Form):
             self.fields["secret"].disabled = True
             self.fields["secret"].help_text = "The charter makes every vote secret."
 
+    def is_election(self, kind: str) -> bool:
+        kind_def = kinds.get(kind, self.council)
+        return kind_def is not None and kind_def.method == "election"
+
     def option_list(self) -> list:
         data = self.cleaned_data
-        if data["kind"] in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION):
+        if self.is_election(data["kind"]):
             return [{"member": user.username} for user in data["candidates"]]
         return [line.strip() for line in (data["options"] or "").splitlines() if line.strip()]
 

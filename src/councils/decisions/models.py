@@ -8,32 +8,20 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from councils.decisions import kinds
 from councils.assemblies.models import CONSENSUS_METHODS, OPTION_METHODS, RANKED_METHODS, YES_NO_METHODS, DecisionMethod
 
 
 class ProposalKind(models.TextChoices):
+    """The kinds of vote decisions owns; the other apps name theirs (``FederationKind``, ``EconomyKind``) and every
+    kind is registered in ``decisions.kinds``, which gives the field its choices."""
+
     MOTION = "motion", "Motion"
     ADMISSION = "admission", "Admission of a member"
     REMOVAL = "removal", "Removal of a member"
-    AFFILIATION = "affiliation", "Joining a federation"
-    DISAFFILIATION = "disaffiliation", "Leaving a federation"
     AMENDMENT = "amendment", "Amendment"
     ELECTION = "election", "Election of officers"
     APPEAL = "appeal", "Appeal against hiding a comment"
-    DELEGATE_ELECTION = "delegate_election", "Election of delegates to a federation"
-    MANDATE = "mandate", "Mandate for a federation vote"
-    RECALL = "recall", "Recall of a delegate"
-    FEDERATION_MOTION = "federation_motion", "Federation decision"
-    COMPETENCES = "competences", "Amendment of the federation's competences"
-    CONVOCATION = "convocation", "Demand for a congress"
-    CANCEL_CONGRESS = "cancel_congress", "Demand to cancel a congress"
-    REFERENDUM_DEMAND = "referendum_demand", "Demand for a referendum"
-    REFERENDUM = "referendum", "Referendum"
-    CATALOGUE = "catalogue", "Change of the federation's catalogue of products"
-    NEEDS = "needs", "Adoption of our needs list"
-    PLAN_PERIOD = "plan_period", "Opening of a plan period"
-    PLAN_PART = "plan_part", "Acceptance of our part of the plan"
-    PLAN_ADOPTION = "plan_adoption", "Adoption of the federation's plan"
 
 
 class ProposalState(models.TextChoices):
@@ -60,7 +48,7 @@ CONSENSUS_CHOICES = (Choice.AGREE, Choice.STAND_ASIDE, Choice.BLOCK)
 
 class Proposal(models.Model):
     council = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="proposals")
-    kind = models.CharField(max_length=20, choices=ProposalKind.choices, default=ProposalKind.MOTION)
+    kind = models.CharField(max_length=20, choices=kinds.choices, default=ProposalKind.MOTION)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposals")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -30,6 +30,7 @@ from councils.assemblies.models import (
     OfficeRole,
 )
 from councils.assemblies.permissions import membership_of, require_member
+from councils.decisions import kinds
 from councils.decisions.ballots import Vote, clean_vote, digest, engine_input
 from councils.decisions.models import (
     Ballot,
@@ -57,20 +58,7 @@ METHOD_RULES = {
     DecisionMethod.TWO_THIRDS: {"threshold": Fraction(2, 3), "base": "cast"},
     DecisionMethod.MAJORITY_OF_MEMBERS: {"threshold": Fraction(1, 2), "base": "members"},
 }
-# Kinds whose method is fixed by their nature, not chosen by the author.
-YES_NO_KINDS = {ProposalKind.ADMISSION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION,
-                ProposalKind.AMENDMENT, ProposalKind.APPEAL, ProposalKind.RECALL, ProposalKind.CONVOCATION,
-                ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND}
 OFFICER_ROLES = (OfficeRole.FACILITATOR, OfficeRole.SECRETARY)
-DEMAND_KINDS = {ProposalKind.CONVOCATION, ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND}
-FEDERATION_KINDS = {ProposalKind.DELEGATE_ELECTION} | DEMAND_KINDS
-ECONOMY_KINDS = {ProposalKind.CATALOGUE, ProposalKind.NEEDS, ProposalKind.PLAN_PERIOD, ProposalKind.PLAN_PART,
-                 ProposalKind.PLAN_ADOPTION}
-# What a member may put before their own council; the rest is opened by the rules (admissions, amendments,
-# appeals, mandates, recalls) or belongs to a federation.
-COUNCIL_KINDS = [ProposalKind.MOTION, ProposalKind.ELECTION, ProposalKind.REMOVAL, ProposalKind.AFFILIATION,
-                 ProposalKind.DISAFFILIATION, ProposalKind.DELEGATE_ELECTION, ProposalKind.CONVOCATION,
-                 ProposalKind.CANCEL_CONGRESS, ProposalKind.REFERENDUM_DEMAND]
 
 
 # ----- reading -------------------------------------------------------------
@@ -106,7 +94,7 @@ def is_officer(user, council: Council, now: datetime | None = None) -> bool:
 # ----- making proposals ----------------------------------------------------
 
 
-def _clean_text(title: str, body: str) -> tuple[str, str]:
+def clean_text(title: str, body: str) -> tuple[str, str]:
     title = (title or "").strip()
     if not title:
         raise Invalid("a proposal needs a title", field="title")
@@ -118,7 +106,7 @@ def _clean_text(title: str, body: str) -> tuple[str, str]:
     return title, body
 
 
-def _periods(council: Council, now: datetime, deliberation_ends, voting_ends, *, limits=True) -> tuple[datetime, datetime]:
+def periods(council: Council, now: datetime, deliberation_ends, voting_ends, *, limits=True) -> tuple[datetime, datetime]:
     charter = council.charter
     if deliberation_ends is None:
         deliberation_ends = now + charter.deliberation_period
@@ -145,21 +133,22 @@ def _periods(council: Council, now: datetime, deliberation_ends, voting_ends, *,
     return deliberation_ends, voting_ends
 
 
-def _clean_options(options, method: str, seats: int, kind: str, council: Council) -> list[dict]:
+def clean_options(options, method: str, seats: int, council: Council, *, eligible=None) -> list[dict]:
+    """The options of a vote, checked. For an election, ``eligible(user, council, at)`` says who may stand (each
+    option then names a candidate); otherwise options are plain labels."""
     if method not in OPTION_METHODS:
         if options:
             raise Invalid("only approval, score, ranked and STV votes have options", field="options")
         return []
+    election = eligible is not None
     cleaned = []
     for raw in options or []:
         raw = {"label": raw} if isinstance(raw, str) else dict(raw)
         label = (raw.get("label") or "").strip()
         member = raw.get("member")
-        if kind in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION):
-            from councils.federation.services import is_constituent
-
+        if election:
             user = member if hasattr(member, "pk") else get_user_model().objects.filter(username=member or label).first()
-            if user is None or not is_constituent(user, council):
+            if user is None or not eligible(user, council, None):
                 raise Invalid(f"candidate {label or member!r} is not a member of {council.name}", field="options")
             member, label = user, label or user.username
         if not label:
@@ -167,7 +156,6 @@ def _clean_options(options, method: str, seats: int, kind: str, council: Council
         if len(label) > 200:
             raise Invalid("an option's label has at most 200 characters", field="options")
         cleaned.append({"label": label, "description": (raw.get("description") or "")[:5000], "member": member if hasattr(member, "pk") else None})
-    election = kind in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION)
     if len(cleaned) < (1 if election else 2):
         raise Invalid("give at least two options, or a candidate", field="options")
     if len(cleaned) > MAX_OPTIONS:
@@ -179,10 +167,20 @@ def _clean_options(options, method: str, seats: int, kind: str, council: Council
     return cleaned
 
 
-def _clean_method(council, kind, method, seats) -> str:
-    if kind in YES_NO_KINDS:
-        return DecisionMethod.MAJORITY if kind == ProposalKind.AMENDMENT else council.charter.decision_method if council.charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY
-    if kind in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION):
+def is_member_at(user, council: Council, at=None) -> bool:
+    return membership_of(user, council) is not None
+
+
+def yes_no_method(council: Council) -> str:
+    """The method of a yes/no vote opened by the rules: the charter's, where it is a yes/no method, else majority."""
+    method = council.charter.decision_method
+    return method if method in YES_NO_METHODS else DecisionMethod.MAJORITY
+
+
+def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
+    if kind.method == "yes_no":
+        return yes_no_method(council)
+    if kind.method == "election":
         method = method or (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV)
         if method not in (DecisionMethod.IRV, DecisionMethod.STV):
             raise Invalid("officers and delegates are elected by instant-runoff (one seat) or STV (several)", field="decision_method")
@@ -197,6 +195,9 @@ def _clean_method(council, kind, method, seats) -> str:
     if method != DecisionMethod.STV and seats != 1:
         raise Invalid("only STV fills several seats", field="seats")
     return method
+
+
+_FIELD_WORDS = {"federation": "a federation", "petition": "a petition", "subject_member": "a member", "office": "an office"}
 
 
 def create_proposal(
@@ -219,68 +220,48 @@ def create_proposal(
     draft: bool = False,
     petition=None,
 ) -> Proposal:
-    """Any member may propose. Deadlines default to the charter's periods; a draft waits for its author to publish it."""
+    """Any member may propose. Deadlines default to the charter's periods; a draft waits for its author to publish it.
+
+    What a kind needs besides text, method and options is checked by the kind's own ``clean`` (see ``decisions.kinds``).
+    """
     now = clock.now()
     settle_due(council, now)
     require_member(actor, council, "make proposals")
-    title, body = _clean_text(title, body)
-    if kind not in COUNCIL_KINDS:
-        raise Invalid(f"kind must be one of {', '.join(COUNCIL_KINDS)}", field="kind")
+    title, body = clean_text(title, body)
+    kind_def = kinds.get(kind, council) if isinstance(kind, str) else None
+    if kind_def is None or not kind_def.proposable:
+        raise Invalid(f"kind must be one of {', '.join(k.name for k in kinds.proposable(council))}", field="kind")
     if not isinstance(seats, int) or not 1 <= seats <= MAX_OPTIONS:
         raise Invalid("seats is a whole number of at least 1", field="seats")
     if not isinstance(max_score, int) or not 1 <= max_score <= 100:
         raise Invalid("the highest score is a whole number from 1 to 100", field="max_score")
-    method = _clean_method(council, kind, decision_method, seats)
-    if kind == ProposalKind.DELEGATE_ELECTION:
-        from councils.federation.services import check_delegate_election, charter_of
-
-        if federation is not None and federation.is_federation and seats == 1 and not decision_method:
-            seats = charter_of(federation).delegate_seats
-            method = _clean_method(council, kind, decision_method, seats)
-    if kind == ProposalKind.ELECTION:
-        if office not in OfficeRole.values:
-            raise Invalid(f"an election is for one of {', '.join(OfficeRole.values)}", field="office")
-        from councils.economy.services import check_office_for
-
-        check_office_for(council, office)
-    elif office:
-        raise Invalid("only an election names an office", field="office")
-    cleaned_options = _clean_options(options, method, seats, kind, council)
-    if kind == ProposalKind.DELEGATE_ELECTION:
-        check_delegate_election(council, federation, cleaned_options, seats)
-    if kind in DEMAND_KINDS:
-        from councils.federation.petitions import check_demand
-
-        check_demand(council, federation, petition, kind)
-    elif petition is not None:
-        raise Invalid("only a demand to a federation names a petition", field="petition")
-    deliberation_ends, voting_ends = _periods(council, now, deliberation_ends, voting_ends)
-    if kind == ProposalKind.REMOVAL:
-        if subject_member is None or membership_of(subject_member, council) is None:
-            raise Invalid("a removal names a current member", field="subject_member")
-        if _open_proposals(council, now).filter(kind=kind, subject_member=subject_member).exists():
-            raise Conflict("a removal vote about this member is already open")
-    elif subject_member is not None:
-        raise Invalid("only a removal names a member", field="subject_member")
-    if kind in (ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION):
-        from councils.federation.services import check_affiliation_proposal
-
-        check_affiliation_proposal(council, federation, kind)
-    elif federation is not None and kind not in FEDERATION_KINDS:
-        raise Invalid("only acts towards a federation name one", field="federation")
+    given = {"federation": federation, "petition": petition, "subject_member": subject_member, "office": office}
+    for name, value in given.items():
+        if value not in (None, "") and name not in kind_def.takes:
+            raise Invalid(f"a {kind_def.label.lower()} does not name {_FIELD_WORDS[name]}", field=name)
+    draft_in = kinds.Draft(council=council, author=actor, seats=seats, federation=federation, petition=petition,
+                           subject_member=subject_member, office=office or "")
+    if kind_def.seats is not None and not decision_method:
+        seats = kind_def.seats(draft_in) or seats
+    method = _clean_method(council, kind_def, decision_method, seats)
+    cleaned_options = clean_options(options, method, seats, council,
+                                    eligible=(kind_def.eligible or is_member_at) if kind_def.method == "election" else None)
+    extra = kind_def.clean(replace(draft_in, seats=seats, candidates=cleaned_options)) if kind_def.clean else {}
+    deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends)
     with transaction.atomic():
-        return _new_proposal(
+        return new_proposal(
             council, actor, now, kind=kind, title=title, body=body, deliberation_ends=deliberation_ends,
-            voting_ends=voting_ends, subject_member=subject_member, federation=federation, decision_method=method,
-            options=cleaned_options, seats=seats, max_score=max_score, office=office,
-            secret=bool(secret) or council.charter.secret_ballots, publish=not draft, petition=petition,
+            voting_ends=voting_ends, decision_method=method, options=cleaned_options, seats=seats, max_score=max_score,
+            secret=bool(secret) or council.charter.secret_ballots, publish=not draft, **extra,
         )
 
 
-def _new_proposal(council, author, now, *, kind, title, body, deliberation_ends, voting_ends, decision_method=None,
-                  options=(), seats=1, max_score=5, secret=None, publish=True, **fields) -> Proposal:
+def new_proposal(council, author, now, *, kind, title, body, deliberation_ends, voting_ends, decision_method=None,
+                 options=(), seats=1, max_score=5, secret=None, publish=True, **fields) -> Proposal:
+    """Write a proposal and its options, and record it when published (inside the caller's transaction). For the
+    services of every app that open votes: they check their own rules first."""
     charter = council.charter
-    method = decision_method or (charter.decision_method if charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY)
+    method = decision_method or yes_no_method(council)
     proposal = Proposal.objects.create(
         council=council, kind=kind, title=title, body=body, author=author, created_at=now,
         published_at=now if publish else None, deliberation_ends=deliberation_ends, voting_ends=voting_ends,
@@ -310,7 +291,7 @@ def publish_draft(actor, proposal: Proposal, *, deliberation_ends=None, voting_e
         raise Conflict("this proposal is already published")
     if deliberation_ends is None and proposal.deliberation_ends >= now:
         deliberation_ends, voting_ends = proposal.deliberation_ends, voting_ends or proposal.voting_ends
-    deliberation_ends, voting_ends = _periods(proposal.council, now, deliberation_ends, voting_ends)
+    deliberation_ends, voting_ends = periods(proposal.council, now, deliberation_ends, voting_ends)
     with transaction.atomic():
         proposal.published_at = now
         proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
@@ -323,8 +304,8 @@ def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
     """The author may withdraw before voting opens; after that the council's vote runs its course."""
     now = clock.now()
     _require_author(actor, proposal, "withdraw it")
-    if proposal.kind in (ProposalKind.PLAN_PART, ProposalKind.PLAN_ADOPTION):
-        raise NotAllowed("The planning procedure opened this vote; it runs its course.")
+    if not kinds.kind_of(proposal).withdrawable:
+        raise NotAllowed("The procedure that opened this vote needs its result; it runs its course.")
     state = proposal.state(now)
     if state not in (ProposalState.DRAFT, ProposalState.DELIBERATION) and not (
         proposal.kind == ProposalKind.AMENDMENT and state == ProposalState.VOTING
@@ -346,12 +327,11 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
     require_member(actor, council, "reschedule proposals")
     if proposal.author_id != actor.pk and not is_officer(actor, council, now):
         raise NotAllowed("Only the author or an officer (facilitator, secretary) may reschedule a proposal.")
-    if proposal.kind in (ProposalKind.AMENDMENT, ProposalKind.ADMISSION, ProposalKind.APPEAL, ProposalKind.PLAN_PART,
-                         ProposalKind.PLAN_ADOPTION):
+    if kinds.kind_of(proposal).fixed_schedule:
         raise NotAllowed("This vote's deadlines follow from its rules and cannot be moved.")
     if proposal.state(now) != ProposalState.DELIBERATION:
         raise Closed("Deadlines cannot change once voting has opened.")
-    deliberation_ends, voting_ends = _periods(council, now, deliberation_ends, voting_ends)
+    deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends)
     with transaction.atomic():
         proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
         proposal.save(update_fields=["deliberation_ends", "voting_ends"])
@@ -366,17 +346,18 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
 
 def open_admission_vote(applicant, council: Council, now: datetime) -> Proposal:
     """A request to join a council that admits by vote: the members' yes/no vote opens at once."""
-    if _open_proposals(council, now).filter(kind=ProposalKind.ADMISSION, subject_member=applicant).exists():
+    if open_proposals(council, now).filter(kind=ProposalKind.ADMISSION, subject_member=applicant).exists():
         raise Conflict("Your request to join is already before the members.")
     with transaction.atomic():
-        return _new_proposal(
+        return new_proposal(
             council, applicant, now, kind=ProposalKind.ADMISSION, title=f"Admit {applicant.username}",
             body=f"{applicant.username} asks to join {council.name}.", deliberation_ends=now,
             voting_ends=now + council.charter.voting_period, subject_member=applicant,
         )
 
 
-def _open_proposals(council, now):
+def open_proposals(council, now):
+    """Published votes of ``council`` not yet closed or withdrawn."""
     return Proposal.objects.filter(council=council, voting_ends__gt=now, published_at__isnull=False, withdrawn_at__isnull=True)
 
 
@@ -410,7 +391,7 @@ def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str,
         raise Invalid("the amendment is too long", field="replacement")
     number = proposal.amendments.count() + 1
     with transaction.atomic():
-        return _new_proposal(
+        return new_proposal(
             council, actor, now, kind=ProposalKind.AMENDMENT, title=f"Amendment {number} to “{proposal.title}”",
             body=reason or "", deliberation_ends=now, voting_ends=proposal.deliberation_ends, parent=proposal,
             passage=passage, replacement=replacement, secret=proposal.secret,
@@ -496,10 +477,10 @@ def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
     require_member(actor, council, "appeal")
     if comment.hidden_at is None:
         raise Invalid("this comment is not hidden", field="comment")
-    if _open_proposals(council, now).filter(kind=ProposalKind.APPEAL, comment=comment).exists():
+    if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, comment=comment).exists():
         raise Conflict("an appeal about this comment is already open")
     with transaction.atomic():
-        return _new_proposal(
+        return new_proposal(
             council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the comment by {comment.author.username}?",
             body=f"{comment.hidden_by.username} hid this comment on “{comment.proposal.title}”, giving the reason: "
                  f"{comment.hidden_reason}\n\nThe comment:\n\n> " + comment.body.replace("\n", "\n> "),
@@ -536,11 +517,12 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
-    if proposal.kind == ProposalKind.REFERENDUM:
-        from councils.federation.services import base_member_ids
-
-        if not getattr(actor, "is_authenticated", False) or actor.pk not in base_member_ids(council, now):
-            raise NotAllowed(f"Every member of {council.name}'s member councils votes in its referendum, and only they.")
+    electorate = kinds.kind_of(proposal).electorate
+    if electorate is not None:
+        if not getattr(actor, "is_authenticated", False) or actor.pk not in electorate(proposal, now):
+            raise NotAllowed(f"Only the voters this vote is put to may vote in it: {council.name}'s members do not decide it alone."
+                             if not council.is_federation else
+                             f"Every member of {council.name}'s member councils votes in its referendum, and only they.")
     elif council.is_federation:
         raise NotAllowed("A federation's members are councils: their delegates cast their mandates.")
     else:
@@ -621,6 +603,11 @@ def withdraw_open_ballots(member, council: Council, now: datetime, exclude: Prop
         append(council, kind="ballot.withdrawn", subject=subject, state=None, at=now, actor=member, reason="member left")
         count += 1
     return count
+
+
+def on_member_leaving(sender, *, member, council, at, decision=None, **kwargs) -> None:
+    """A member leaves (``assemblies.hooks.member_leaving``): their open ballots go; a removal vote keeps its own."""
+    withdraw_open_ballots(member, council, at, exclude=decision.proposal if decision is not None else None)
 
 
 def ballot_rows(proposal: Proposal) -> list[dict]:
@@ -741,6 +728,7 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
     from councils.assemblies.services import members_at
 
     closed_at = proposal.voting_ends
+    kind = kinds.kind_of(proposal)
     try:
         with transaction.atomic():
             # Lock the chain first: two readers settling the same vote queue here,
@@ -748,19 +736,16 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
             lock_chains(proposal.council)
             if Decision.objects.filter(proposal=proposal).exists():
                 return None
-            if proposal.council.is_federation and proposal.kind != ProposalKind.REFERENDUM:
-                from councils.federation.services import count_federation_vote, federation_rows, settle_mandates
-
-                settle_mandates(proposal)
-                rows = federation_rows(proposal)
+            counting = _counting_of(proposal, kind)
+            if counting is not None:
+                counting.prepare(proposal)
+                rows = counting.rows(proposal)
                 ballots_digest = digest(rows)
-                counted = count_federation_vote(proposal, closed_at)
+                counted = counting.count(proposal, closed_at)
                 members = counted["members"]
             else:
-                if proposal.kind == ProposalKind.REFERENDUM:
-                    from councils.federation.services import base_member_ids
-
-                    members = len(base_member_ids(proposal.council, closed_at))
+                if kind.electorate is not None:
+                    members = len(kind.electorate(proposal, closed_at))
                 else:
                     members = members_at(proposal.council, closed_at).count()
                 rows = ballot_rows(proposal)
@@ -773,74 +758,46 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
                 tally_json=json.dumps(counted["tally"], sort_keys=True), ballots_digest=ballots_digest,
             )
             append(proposal.council, kind="decision.made", subject=decision.subject, state=decision.record_state(), at=closed_at)
-            if proposal.kind == ProposalKind.MANDATE:
-                from councils.federation.services import cast_mandated_ballot
-
-                cast_mandated_ballot(decision)  # whatever the outcome: no quorum is a mandate to abstain
-            elif proposal.kind == ProposalKind.REFERENDUM:
-                from councils.federation.petitions import apply_referendum
-
-                apply_referendum(decision)
-            elif proposal.kind in ECONOMY_KINDS:
-                from councils.economy.services import apply_economy_decision
-
-                apply_economy_decision(decision)  # each applies on its own outcome: a rejected part matters too
-                return decision
-            if decision.outcome in (Outcome.ADOPTED, Outcome.DECIDED):
-                _apply(decision)
+            # Most kinds act only when adopted; some (a mandate, a referendum, a plan part) matter whatever the outcome.
+            if kind.apply is not None and (kind.apply_always or decision.outcome in (Outcome.ADOPTED, Outcome.DECIDED)):
+                kind.apply(decision)
             return decision
     except IntegrityError:
         return None
 
 
-def _apply(decision: Decision) -> None:
+def _counting_of(proposal: Proposal, kind: kinds.Kind) -> kinds.Counting | None:
+    """A council of councils counts by its registered counting, unless the kind is put to an electorate of persons."""
+    if not proposal.council.is_federation or kind.electorate is not None:
+        return None
+    counting = kinds.counting()
+    if counting is None:
+        raise LookupError("no app registered how a federation's votes are counted")
+    return counting
+
+
+def rows_of(proposal: Proposal) -> list[dict]:
+    """The ballots of a vote as its digest covers them (a federation's: its member councils' ballots)."""
+    counting = _counting_of(proposal, kinds.kind_of(proposal))
+    return counting.rows(proposal) if counting is not None else ballot_rows(proposal)
+
+
+def restore_comment(decision: Decision) -> None:
+    """An appeal adopted: the hidden comment is shown again."""
     proposal = decision.proposal
-    kind = proposal.kind
-    if kind == ProposalKind.ADMISSION and proposal.council.is_federation:
-        from councils.federation.services import admit_council
-
-        admit_council(decision)
-    elif kind == ProposalKind.ADMISSION:
-        from councils.assemblies.services import admit_by_decision
-
-        admit_by_decision(decision)
-    elif kind == ProposalKind.REMOVAL:
-        from councils.assemblies.services import end_membership_by_decision
-
-        end_membership_by_decision(decision)
-    elif kind in (ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION):
-        from councils.federation.services import apply_affiliation_decision
-
-        apply_affiliation_decision(decision)
-    elif kind == ProposalKind.AMENDMENT:
-        _replace_passage(proposal.parent, proposal, decision.decided_at, actor=None, how="adopted by vote")
-    elif kind == ProposalKind.ELECTION:
-        _install_officers(decision)
-    elif kind == ProposalKind.DELEGATE_ELECTION:
-        from councils.federation.services import seat_delegates
-
-        seat_delegates(decision)
-    elif kind == ProposalKind.RECALL:
-        from councils.federation.services import apply_recall
-
-        apply_recall(decision)
-    elif kind == ProposalKind.COMPETENCES:
-        from councils.federation.services import apply_competences
-
-        apply_competences(decision)
-    elif kind in DEMAND_KINDS:
-        from councils.federation.petitions import apply_demand
-
-        apply_demand(decision)
-    elif kind == ProposalKind.APPEAL:
-        comment = proposal.comment
-        comment.hidden_at, comment.hidden_by, comment.hidden_reason = None, None, ""
-        comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
-        append(proposal.council, kind="comment.restored", subject=comment.subject, state=comment.record_state(),
-               at=decision.decided_at, decision=decision.pk)
+    comment = proposal.comment
+    comment.hidden_at, comment.hidden_by, comment.hidden_reason = None, None, ""
+    comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    append(proposal.council, kind="comment.restored", subject=comment.subject, state=comment.record_state(),
+           at=decision.decided_at, decision=decision.pk)
 
 
-def _install_officers(decision: Decision) -> None:
+def adopt_amendment(decision: Decision) -> None:
+    proposal = decision.proposal
+    _replace_passage(proposal.parent, proposal, decision.decided_at, actor=None, how="adopted by vote")
+
+
+def install_officers(decision: Decision) -> None:
     proposal = decision.proposal
     council, at = proposal.council, decision.decided_at
     for office in Office.objects.filter(council=council, role=proposal.office, ended_at__isnull=True, ends_at__gt=at):
@@ -880,7 +837,7 @@ def call_fallback_round(actor, proposal: Proposal) -> Proposal:
     if Proposal.objects.filter(fallback_of=proposal).exists():
         raise Conflict("the second round has already been called")
     with transaction.atomic():
-        return _new_proposal(
+        return new_proposal(
             council, actor, now, kind=proposal.kind, title=f"Second round: {proposal.title}"[:200], body=proposal.body,
             deliberation_ends=now, voting_ends=now + council.charter.voting_period, decision_method=DecisionMethod.FALLBACK,
             fallback_of=proposal, secret=proposal.secret, subject_member=proposal.subject_member, federation=proposal.federation,
@@ -954,13 +911,10 @@ def proposals_awaiting_ballot(user, now: datetime | None = None):
 def check_ballot_digests() -> list[tuple[str, str]]:
     """For `councils verify`: every decided vote's ballots still hash to the digest its decision recorded,
     and no secret vote holds more ballots than registered voters."""
-    from councils.federation.services import federation_rows
-
     problems = []
     for decision in Decision.objects.select_related("proposal", "proposal__council"):
         proposal = decision.proposal
-        rows = federation_rows(proposal) if proposal.council.is_federation and proposal.kind != ProposalKind.REFERENDUM else ballot_rows(proposal)
-        if digest(rows) != decision.ballots_digest:
+        if digest(rows_of(proposal)) != decision.ballots_digest:
             problems.append((decision.subject, "ballots no longer match the digest the decision recorded (altered behind the application's back)"))
     for proposal in Proposal.objects.filter(secret=True):
         if proposal.secret_ballots.count() != proposal.register.count():

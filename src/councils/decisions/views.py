@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from councils import clock
 from councils.assemblies.models import Council, DecisionMethod
 from councils.assemblies.permissions import membership_of
-from councils.decisions import services
+from councils.decisions import kinds, services
 from councils.decisions.ballots import ballots_for_display
 from councils.decisions.exports import FORMATS, export_ballots
 from councils.decisions.forms import (
@@ -26,8 +26,7 @@ from councils.decisions.forms import (
 )
 from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalState
 from councils.errors import Closed, CouncilsError, Invalid, NotFound
-from councils.federation.views import proposal_context as federation_proposal_context
-from councils.web.views import acts, form_error
+from councils.adapters.pages import acts, form_error
 
 
 @login_required
@@ -49,7 +48,7 @@ def proposal_create(request, slug: str):
                 request.user, council, title=data["title"], body=data["body"], kind=data["kind"],
                 deliberation_ends=data["deliberation_ends"], voting_ends=data["voting_ends"],
                 subject_member=data["subject_member"], federation=data["federation"],
-                decision_method=None if data["kind"] in (ProposalKind.ELECTION, ProposalKind.DELEGATE_ELECTION) and data["decision_method"] not in ("irv", "stv") else data["decision_method"],
+                decision_method=None if form.is_election(data["kind"]) and data["decision_method"] not in ("irv", "stv") else data["decision_method"],
                 options=form.option_list(), seats=data["seats"], max_score=data["max_score"], secret=data["secret"],
                 office=data["office"] or "", draft=data["draft"], petition=data["petition"],
             )
@@ -62,6 +61,25 @@ def proposal_create(request, slug: str):
         messages.error(request, f"Only members of {council.name} may make proposals.")
         return redirect(council)
     return render(request, "decisions/proposal_form.html", {"form": form, "council": council})
+
+
+def council_page_part(council, user, now) -> dict:
+    """What a council's page shows of its votes (registered in ``assemblies.hooks``): open proposals, decisions,
+    officers, and the visitor's own pending request to join."""
+    services.settle_due(council, now)
+    proposals = list(
+        services.visible_proposals(user, council).filter(parent__isnull=True).select_related("author", "decision").order_by("-voting_ends")[:100]
+    )
+    for proposal in proposals:
+        proposal.state_label = ProposalState(proposal.state(now)).label
+    open_proposals = [p for p in proposals if p.state(now) in (ProposalState.DRAFT, ProposalState.DELIBERATION, ProposalState.VOTING)]
+    return {
+        "open_proposals": open_proposals,
+        "decided": [p for p in proposals if p not in open_proposals],
+        "officers": services.current_officers(council, now),
+        "pending_request": getattr(user, "is_authenticated", False) and Proposal.objects.filter(
+            council=council, kind=ProposalKind.ADMISSION, subject_member=user, voting_ends__gt=now).first(),
+    }
 
 
 def _get_proposal(request, slug: str, pk: int) -> Proposal:
@@ -136,7 +154,7 @@ def proposal_detail(request, slug: str, pk: int):
         "counts": services.current_counts(proposal),
         "amendments": amendments,
         "downloads": [f for f in FORMATS if f == "csv" or proposal.is_ranked],
-        "federation_info": federation_proposal_context(proposal, request.user, now),
+        **kinds.page_parts(proposal, request.user, now),
         "now": now,
     })
 

@@ -25,16 +25,17 @@ from ninja import Field, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from councils import clock
-from councils.api import member_auth, optional_auth
+from councils.accounts.auth import member_auth, optional_auth
 from councils.assemblies.models import Council
 from councils.decisions.api import ProposalOut, proposal_out
-from councils.decisions.models import Proposal, ProposalKind
+from councils.decisions.models import Proposal
 from councils.decisions.services import settle_due
 from councils.economy import services
 from councils.economy.models import Capability, DraftNeed, HandProposal, PlanningMode, PlanPeriod, Product, WorkingHours
 from councils.errors import NotFound
 from councils.federation.api import FederationProposalOut, federation_proposal_out
-from councils.schemas import errors
+from councils.adapters.api import errors
+from councils.economy.models import EconomyKind
 
 router = Router(tags=["economy"])
 
@@ -444,7 +445,7 @@ def period_out(period: PlanPeriod) -> dict:
     councils = {c.pk: c for c in Council.objects.filter(pk__in=ids)}
     by_hand = dict(PlanningMode.objects.filter(period=period).values_list("council_id", "by_hand"))
     latest = period.rounds.order_by("-attempt", "-number").first()
-    adoption = period.votes.filter(kind=ProposalKind.PLAN_ADOPTION).order_by("-pk").first()
+    adoption = period.votes.filter(kind=EconomyKind.PLAN_ADOPTION).order_by("-pk").first()
     parts = period.parts.select_related("council").order_by("attempt", "council__name", "pk")
     return {
         **period_summary_out(period),

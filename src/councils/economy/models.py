@@ -13,6 +13,16 @@ from django.db.models import Q
 from django.urls import reverse
 
 
+class EconomyKind(models.TextChoices):
+    """The kinds of vote the economy app owns (registered in ``economy.kinds``)."""
+
+    CATALOGUE = "catalogue", "Change of the federation's catalogue of products"
+    NEEDS = "needs", "Adoption of our needs list"
+    PLAN_PERIOD = "plan_period", "Opening of a plan period"
+    PLAN_PART = "plan_part", "Acceptance of our part of the plan"
+    PLAN_ADOPTION = "plan_adoption", "Adoption of the federation's plan"
+
+
 class Product(models.Model):
     """An entry of a federation's catalogue, added and retired only by the federation's mandated vote."""
 

@@ -20,19 +20,21 @@ from django.db import transaction
 from django.db.models import Q
 
 from councils import clock
+from councils.assemblies import models as assemblies_models
 from councils.assemblies.models import Council, CouncilKind, DecisionMethod, Office, OfficeRole, YES_NO_METHODS
 from councils.assemblies.permissions import membership_of, require_member, require_person
-from councils.decisions.models import Ballot, Decision, Outcome, Proposal, ProposalKind
+from councils.decisions.models import Ballot, Decision, Outcome, Proposal
 from councils.economy.models import (
     Aim, Capability, DraftNeed, HandProposal, Need, PartStatus, PeriodStatus, PlanningMode, PlanningRound, PlanPart,
     PlanPeriod, Product, WorkingHours,
 )
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
 from councils.record.services import append, lock_chains
+from councils.economy.models import EconomyKind
 
 PLANNING_MATTER = "production planning"
-PRODUCING_KINDS = (CouncilKind.WORKPLACE, CouncilKind.AGRICULTURAL)
-NEEDING_KINDS = (CouncilKind.NEIGHBOURHOOD,)
+PRODUCING_KINDS = assemblies_models.PRODUCING_KINDS
+NEEDING_KINDS = assemblies_models.NEEDING_KINDS
 MAX_NUMBER = 1e12
 MAX_CATALOGUE_CHANGES = 500
 MAX_ROUNDS = 100
@@ -65,14 +67,6 @@ def _text(value, field: str, *, maximum: int, required: bool = True) -> str:
     if len(text) > maximum:
         raise Invalid(f"has at most {maximum} characters", field=field)
     return text
-
-
-def check_office_for(council: Council, office: str) -> None:
-    """Workplace roles belong to the councils that plan: a coordinator to producers, a planning delegate to either side."""
-    if office == OfficeRole.COORDINATOR and council.kind not in PRODUCING_KINDS:
-        raise Invalid("a coordinator is elected by a workplace or agricultural council", field="office")
-    if office == OfficeRole.PLANNING_DELEGATE and council.kind not in PRODUCING_KINDS + NEEDING_KINDS:
-        raise Invalid("a planning delegate is elected by a workplace, agricultural or neighbourhood council", field="office")
 
 
 def federations_above(council: Council) -> list[Council]:
@@ -184,8 +178,8 @@ def propose_catalogue_change(actor, federation: Council, *, title: str = "", bod
         raise Invalid("a catalogue belongs to a federation", field="federation")
     payload = clean_catalogue_change(federation, add=add, retire=retire, change=change)
     title = title or _catalogue_title(payload)
-    return create_federation_proposal(actor, federation, title=title, body=body, kind=ProposalKind.CATALOGUE,
-                                      payload=payload, mandates_due=mandates_due, voting_ends=voting_ends)
+    return create_federation_proposal(actor, federation, title=title, body=body, kind=EconomyKind.CATALOGUE,
+                                      matter=PLANNING_MATTER, payload=payload, mandates_due=mandates_due, voting_ends=voting_ends)
 
 
 def _catalogue_title(payload: dict) -> str:
@@ -360,7 +354,7 @@ def remove_draft_need(actor, council: Council, product) -> None:
 def propose_needs(actor, council: Council, *, title: str = "", body: str = "", deliberation_ends=None,
                   voting_ends=None) -> Proposal:
     """Put the needs list as it stands to the members' vote; the list voted on is frozen in the proposal."""
-    from councils.decisions.services import _clean_text, _new_proposal, _periods, settle_due
+    from councils.decisions.services import clean_text, new_proposal, periods, settle_due
 
     now = clock.now()
     settle_due(council, now)
@@ -371,12 +365,12 @@ def propose_needs(actor, council: Council, *, title: str = "", body: str = "", d
         raise Invalid("the needs list is empty: add the products the council needs first", field="needs")
     payload = [{"product": line.product_id, "name": line.product.name, "unit": line.product.unit,
                 "quantity": line.quantity, "priority": line.priority} for line in lines]
-    title, body = _clean_text(title or f"Our needs: {', '.join(p['name'] for p in payload[:4])}"
+    title, body = clean_text(title or f"Our needs: {', '.join(p['name'] for p in payload[:4])}"
                               + ("…" if len(payload) > 4 else ""), body)
-    deliberation_ends, voting_ends = _periods(council, now, deliberation_ends, voting_ends)
+    deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends)
     method = council.charter.decision_method if council.charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY
     with transaction.atomic():
-        return _new_proposal(council, actor, now, kind=ProposalKind.NEEDS, title=title[:200], body=body,
+        return new_proposal(council, actor, now, kind=EconomyKind.NEEDS, title=title[:200], body=body,
                              deliberation_ends=deliberation_ends, voting_ends=voting_ends, decision_method=method,
                              payload_json=json.dumps(payload, sort_keys=True))
 
@@ -516,7 +510,7 @@ def propose_plan_period(actor, federation: Council, *, title: str, aim: str = Ai
         raise Conflict(f"{federation.name} has a plan period in progress; it ends with its adoption or rejection first")
     build_economy(federation)  # refuse a vote on a period that could not start
     return create_federation_proposal(actor, federation, title=f"Open the plan period: {terms['title']}"[:200], body=body,
-                                      kind=ProposalKind.PLAN_PERIOD, payload=terms, mandates_due=mandates_due,
+                                      kind=EconomyKind.PLAN_PERIOD, matter=PLANNING_MATTER, payload=terms, mandates_due=mandates_due,
                                       voting_ends=voting_ends)
 
 
@@ -674,7 +668,7 @@ def settle_due_federation_votes(now: datetime | None = None) -> int:
     from councils.decisions.services import settle_due
 
     now = now or clock.now()
-    federations = set(Proposal.objects.filter(kind__in=[ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD],
+    federations = set(Proposal.objects.filter(kind__in=[EconomyKind.CATALOGUE, EconomyKind.PLAN_PERIOD],
                                               voting_ends__lte=now, decision__isnull=True, published_at__isnull=False,
                                               withdrawn_at__isnull=True).values_list("council_id", flat=True))
     for federation in Council.objects.filter(pk__in=federations):
@@ -687,7 +681,7 @@ def due_periods(now: datetime | None = None) -> list[int]:
     now = now or clock.now()
     due = set(PlanPeriod.objects.filter(status=PeriodStatus.ROUNDS).filter(Q(round_ends__isnull=True) | Q(round_ends__lte=now))
               .filter(Q(computing_since__isnull=True) | Q(computing_since__lt=now - STALE_CLAIM)).values_list("pk", flat=True))
-    due |= set(Proposal.objects.filter(kind__in=[ProposalKind.PLAN_PART, ProposalKind.PLAN_ADOPTION], voting_ends__lte=now,
+    due |= set(Proposal.objects.filter(kind__in=[EconomyKind.PLAN_PART, EconomyKind.PLAN_ADOPTION], voting_ends__lte=now,
                                        decision__isnull=True, plan_period__status__in=ACTIVE_STATUSES)
                .values_list("plan_period_id", flat=True))
     return sorted(due)
@@ -922,7 +916,7 @@ def _author(period: PlanPeriod):
 
 
 def _open_part_votes(period: PlanPeriod, plan: dict, now) -> None:
-    from councils.decisions.services import _new_proposal
+    from councils.decisions.services import new_proposal
 
     product = {p["id"]: p for p in plan["products"]}
     for council_id in participants(period):
@@ -943,7 +937,7 @@ def _open_part_votes(period: PlanPeriod, plan: dict, now) -> None:
                 "objection (the reasons given with the no votes) is published.")
         method = council.charter.decision_method if council.charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY
         with transaction.atomic():
-            vote = _new_proposal(council, _author(period), now, kind=ProposalKind.PLAN_PART,
+            vote = new_proposal(council, _author(period), now, kind=EconomyKind.PLAN_PART,
                                  title=f"Accept {what} in {period.title}"[:200], body=body, deliberation_ends=now,
                                  voting_ends=now + council.charter.voting_period, decision_method=method,
                                  plan_period=period, payload_json=json.dumps(rows, sort_keys=True))
@@ -1001,7 +995,7 @@ def apply_part_vote(decision: Decision) -> None:
 
 
 def _open_adoption_vote(period: PlanPeriod, at) -> Proposal:
-    from councils.decisions.services import _new_proposal
+    from councils.decisions.services import new_proposal
     from councils.federation.services import charter_of, send_down
 
     federation = period.federation
@@ -1010,7 +1004,7 @@ def _open_adoption_vote(period: PlanPeriod, at) -> Proposal:
     body = (f"Every council has accepted its part of \"{period.title}\". The whole plan: {len(plan['workplaces'])} "
             f"production lines, {len(plan['needs'])} needs, {_fmt(plan['labour_used'])} of {_fmt(plan['labour_budget'])} "
             f"hours; worst-served need at {plan['worst_fulfilment']:.0%}.")
-    vote = _new_proposal(federation, _author(period), at, kind=ProposalKind.PLAN_ADOPTION,
+    vote = new_proposal(federation, _author(period), at, kind=EconomyKind.PLAN_ADOPTION,
                          title=f"Adopt the plan: {period.title}"[:200], body=body, deliberation_ends=mandates_due,
                          voting_ends=mandates_due + federation.charter.voting_period, decision_method=DecisionMethod.MAJORITY,
                          matter=PLANNING_MATTER, plan_period=period)
@@ -1040,20 +1034,6 @@ def apply_adoption(decision: Decision) -> None:
     extra = {"plan": period.result, "economy_sha256": period.economy_sha256} if period.status == PeriodStatus.ADOPTED else {}
     append(period.federation, kind="plan.adopted" if period.status == PeriodStatus.ADOPTED else "plan.not_adopted",
            subject=period.subject, state=period.record_state(), at=at, decision=decision.pk, **extra)
-
-
-def apply_economy_decision(decision: Decision) -> None:
-    kind, adopted = decision.proposal.kind, decision.outcome == Outcome.ADOPTED
-    if kind == ProposalKind.CATALOGUE and adopted:
-        apply_catalogue(decision)
-    elif kind == ProposalKind.NEEDS and adopted:
-        apply_needs(decision)
-    elif kind == ProposalKind.PLAN_PERIOD and adopted:
-        open_plan_period(decision)
-    elif kind == ProposalKind.PLAN_PART:
-        apply_part_vote(decision)
-    elif kind == ProposalKind.PLAN_ADOPTION:
-        apply_adoption(decision)
 
 
 # ----- reading ------------------------------------------------------------------------

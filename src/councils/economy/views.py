@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from councils import clock
 from councils.assemblies.models import Council, Office, OfficeRole
 from councils.assemblies.permissions import membership_of, require_member
-from councils.decisions.models import Proposal, ProposalKind, ProposalState
+from councils.decisions.models import Proposal, ProposalState
 from councils.decisions.services import settle_due
 from councils.economy import services
 from councils.economy.forms import (
@@ -31,7 +31,8 @@ from councils.economy.models import (
 )
 from councils.errors import CouncilsError, Invalid, NotFound
 from councils.federation.services import charter_of, delegations_of, require_delegate
-from councils.web import charts
+from councils.adapters import charts
+from councils.economy.models import EconomyKind
 
 # An excess smaller than this (in the product's units) is shown as balanced.
 BALANCED = 1e-6
@@ -163,7 +164,7 @@ def _federation_context(request, federation: Council, now, bound: dict) -> dict:
     periods = [{"period": p, "rounds": p.rounds.filter(attempt=p.attempt).count()}
                for p in PlanPeriod.objects.filter(federation=federation)]
     proposals = Proposal.objects.filter(
-        council=federation, kind__in=(ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD), published_at__isnull=False,
+        council=federation, kind__in=(EconomyKind.CATALOGUE, EconomyKind.PLAN_PERIOD), published_at__isnull=False,
     ).select_related("decision").order_by("-created_at")[:30]
     return {
         "council": federation, "federation": federation, "catalogue": catalogue, "is_delegate": is_delegate,
@@ -233,7 +234,7 @@ def _needs_context(council: Council, products, bound: dict, now) -> dict:
         form_id = f"need-{line.product_id}"
         rows.append({"line": line, "form_id": form_id, "quantity": num(line.quantity), "priority": num(line.priority), "form": bound.get(form_id) or NeedForm(
             prefix=form_id, line=line, form_id=form_id, initial={"quantity": plain(line.quantity), "priority": plain(line.priority)})})
-    votes = Proposal.objects.filter(council=council, kind=ProposalKind.NEEDS, published_at__isnull=False).select_related(
+    votes = Proposal.objects.filter(council=council, kind=EconomyKind.NEEDS, published_at__isnull=False).select_related(
         "decision").order_by("-created_at")[:10]
     return {
         "need_rows": rows,
@@ -517,7 +518,7 @@ def _period_context(request, period: PlanPeriod, bound: dict) -> dict:
          "hours": num(r.get("hours", 0)), "quantity": num(r.get("quantity", 0))} for r in p.content]}
         for p in parts if p.attempt == period.attempt]
     context["objections"] = [p for p in parts if p.status == PartStatus.REJECTED]
-    adoption = period.votes.filter(kind=ProposalKind.PLAN_ADOPTION).select_related("decision").order_by("-created_at").first()
+    adoption = period.votes.filter(kind=EconomyKind.PLAN_ADOPTION).select_related("decision").order_by("-created_at").first()
     context["adoption"] = adoption
     if adoption is not None:
         context["adoption_state"] = ProposalState(adoption.state(now)).label

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from councils import clock
-from councils.api import member_auth, optional_auth
+from councils.accounts.auth import member_auth, optional_auth
 from councils.assemblies.models import Council
 from councils.decisions.api import OptionOut, ResultOut, result_out
 from councils.decisions.models import Decision, Proposal
@@ -24,8 +24,9 @@ from councils.errors import Invalid, NotFound
 from councils.federation import petitions, services
 from councils.federation.models import Congress, Delegate, FederationBallot, Petition, RecallPetition
 from councils.federation.tree import build_tree, tree_json
-from councils.federation.views import FEDERATION_PROPOSAL_KINDS, mandate_progress
-from councils.schemas import errors
+from councils.federation.services import federation_proposal_kinds
+from councils.federation.views import mandate_progress
+from councils.adapters.api import errors
 
 router = Router(tags=["federation"])
 
@@ -271,7 +272,7 @@ def list_federation_proposals(request, slug: str):
     federation = _federation(slug)
     now = clock.now()
     settle_due(federation, now)
-    proposals = Proposal.objects.filter(council=federation, kind__in=FEDERATION_PROPOSAL_KINDS, published_at__isnull=False)
+    proposals = Proposal.objects.filter(council=federation, kind__in=federation_proposal_kinds(), published_at__isnull=False)
     return [federation_proposal_out(p, now) for p in proposals.select_related("council", "author")[:200]]
 
 
@@ -288,7 +289,7 @@ def create_federation_proposal(request, slug: str, payload: FederationProposalIn
 
 def _federation_proposal(proposal_id: int) -> Proposal:
     proposal = get_object_or_404(Proposal.objects.select_related("council"), pk=proposal_id, published_at__isnull=False)
-    if proposal.kind not in FEDERATION_PROPOSAL_KINDS and proposal.mandate_for_id is None:
+    if proposal.kind not in federation_proposal_kinds() and proposal.mandate_for_id is None:
         raise NotFound("not a federation proposal or a mandate")
     return proposal
 

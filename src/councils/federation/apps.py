@@ -4,3 +4,24 @@ from django.apps import AppConfig
 class Config(AppConfig):
     name = "councils.federation"
     label = "federation"
+
+    def ready(self):
+        from councils.assemblies import hooks
+        from councils.decisions import kinds as decision_kinds
+        from councils.federation import kinds, services, views
+        from councils.record.services import register_recorded
+
+        kinds.register()
+        hooks.member_leaving.connect(services.on_member_leaving, dispatch_uid="federation.end_delegations")
+        hooks.register_founding(hooks.Founding("federation", services.clean_federation_charter,
+                                               services.found_federation_charter))
+        hooks.register_page_part(views.council_page_part)
+        hooks.register_api_facts(services.council_facts)
+        decision_kinds.register_page_part(views.proposal_page_part)
+        for label, prefix in (("federation.Affiliation", "affiliation"), ("federation.FederationCharter", "federation_charter"),
+                              ("federation.Delegate", "delegate"), ("federation.FederationBallot", "federation_ballot"),
+                              ("federation.RecallPetition", "recall_petition"), ("federation.Signature", "signature"),
+                              ("federation.Petition", "petition"), ("federation.CouncilDemand", "demand"),
+                              ("federation.Congress", "congress"), ("federation.AgendaItem", "agenda_item"),
+                              ("federation.Attendance", "attendance"), ("federation.Speaker", "speaker")):
+            register_recorded(label, prefix)

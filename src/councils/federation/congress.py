@@ -36,7 +36,7 @@ from django.db.models import Max
 from councils import clock
 from councils.assemblies.models import Council, DecisionMethod
 from councils.assemblies.permissions import require_person
-from councils.decisions.models import Decision, Outcome, Proposal, ProposalKind, ProposalState
+from councils.decisions.models import Decision, Outcome, Proposal, ProposalState
 from councils.errors import Closed, Conflict, Invalid, NotAllowed
 from councils.federation.models import AgendaItem, Attendance, Congress, Delegate, FederationBallot, Speaker
 from councils.federation.services import (
@@ -49,6 +49,7 @@ from councils.federation.services import (
     weight_of,
 )
 from councils.record.services import append, lock_chains
+from councils.federation.models import FederationKind
 
 SCHEDULE_MATTER = "congress date"
 MINUTES_MATTER = "congress minutes"
@@ -108,14 +109,14 @@ def propose_congress(actor, federation: Council, *, title: str, dates: list[date
     The question is a ranked vote (instant-runoff) between the dates and "No congress": it goes down to every
     member council, which votes its mandate; the federation's count weighs the councils as its charter says.
     """
-    from councils.decisions.services import _clean_text, _new_proposal, settle_due
+    from councils.decisions.services import clean_text, new_proposal, settle_due
 
     now = clock.now()
     if not federation.is_federation:
         raise Invalid("congresses are held by a federation", field="federation")
     settle_due(federation, now)
     require_delegate(actor, federation, "propose a congress")
-    title, body = _clean_text(title, body)
+    title, body = clean_text(title, body)
     charter = charter_of(federation)
     mandates_due = mandates_due or now + charter.mandate_period
     if mandates_due - now > timedelta(days=366):
@@ -142,8 +143,8 @@ def propose_congress(actor, federation: Council, *, title: str, dates: list[date
     options = [{"label": label, "description": f"the congress opens {label} and lasts one day", "member": None}
                for label in labels] + [{"label": NO_CONGRESS, "description": "no congress is held", "member": None}]
     with transaction.atomic():
-        proposal = _new_proposal(
-            federation, actor, now, kind=ProposalKind.FEDERATION_MOTION, title=title, body=body,
+        proposal = new_proposal(
+            federation, actor, now, kind=FederationKind.FEDERATION_MOTION, title=title, body=body,
             deliberation_ends=mandates_due, voting_ends=voting_ends, decision_method=DecisionMethod.IRV,
             options=options, matter=SCHEDULE_MATTER,
         )
@@ -152,7 +153,7 @@ def propose_congress(actor, federation: Council, *, title: str, dates: list[date
 
 
 def scheduling_proposals(federation: Council):
-    return Proposal.objects.filter(council=federation, kind=ProposalKind.FEDERATION_MOTION, matter=SCHEDULE_MATTER,
+    return Proposal.objects.filter(council=federation, kind=FederationKind.FEDERATION_MOTION, matter=SCHEDULE_MATTER,
                                    published_at__isnull=False)
 
 
@@ -259,7 +260,7 @@ def add_to_agenda(actor, congress: Congress, proposal: Proposal) -> AgendaItem:
     if state in (CongressState.ENDED, CongressState.CANCELLED):
         raise Closed("The agenda is closed: the congress has ended or was cancelled.")
     if (proposal.council_id != federation.pk or proposal.mandate_for_id is not None or proposal.published_at is None
-            or proposal.kind not in (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES)):
+            or proposal.kind not in (FederationKind.FEDERATION_MOTION, FederationKind.COMPETENCES)):
         raise Invalid(f"the agenda lists {federation.name}'s own proposals", field="proposal")
     if proposal.state(now) in (ProposalState.CLOSED, ProposalState.WITHDRAWN):
         raise Invalid("this proposal is already decided or withdrawn", field="proposal")
@@ -432,7 +433,7 @@ def write_minutes(actor, congress: Congress, text: str) -> Congress:
 
 def submit_minutes(actor, congress: Congress) -> Proposal:
     """The secretary puts the minutes, as written now, to the delegates present: yes or no, until the congress ends (an hour at least)."""
-    from councils.decisions.services import _new_proposal
+    from councils.decisions.services import new_proposal
 
     now = clock.now()
     settle_congresses(congress.federation, now)
@@ -443,8 +444,8 @@ def submit_minutes(actor, congress: Congress) -> Proposal:
     voting_ends = max(congress.ends_at, now + timedelta(hours=1))
     with transaction.atomic():
         lock_chains(congress.federation)
-        proposal = _new_proposal(
-            congress.federation, actor, now, kind=ProposalKind.FEDERATION_MOTION,
+        proposal = new_proposal(
+            congress.federation, actor, now, kind=FederationKind.FEDERATION_MOTION,
             title=f"Minutes of {congress.title}"[:200], body=congress.minutes, deliberation_ends=now,
             voting_ends=voting_ends, decision_method=DecisionMethod.MAJORITY, matter=MINUTES_MATTER, congress=congress,
         )
@@ -511,7 +512,7 @@ def live_tally(proposal: Proposal | None, now: datetime | None = None) -> dict |
 
 
 def tally_chart(tally: dict | None) -> str:
-    from councils.web.charts import COLOURS, bar_chart
+    from councils.adapters.charts import COLOURS, bar_chart
 
     if not tally:
         return ""

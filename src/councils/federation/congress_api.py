@@ -16,13 +16,13 @@ from ninja import Field, Router, Schema, Status
 from pydantic import AwareDatetime
 
 from councils import clock
-from councils.api import member_auth, optional_auth
+from councils.accounts.auth import member_auth, optional_auth
 from councils.assemblies.models import Council
 from councils.decisions.models import Proposal
 from councils.errors import Invalid, NotFound
 from councils.federation import congress as services
 from councils.federation.models import Congress
-from councils.schemas import errors
+from councils.adapters.api import errors
 
 router = Router(tags=["congress"])
 

@@ -21,11 +21,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from councils import clock
 from councils.assemblies.models import Council
-from councils.decisions.models import Proposal, ProposalKind
+from councils.decisions.models import Proposal
 from councils.errors import Invalid
 from councils.federation import congress as services
 from councils.federation.models import Congress, Delegate, Petition
-from councils.web.views import acts
+from councils.adapters.pages import acts
+from councils.federation.models import FederationKind
 
 # How long one stream stays open (each holds a worker thread), and how often it speaks.
 EVENTS_SECONDS = getattr(settings, "COUNCILS_CONGRESS_EVENTS_SECONDS", 120)
@@ -79,7 +80,7 @@ def _context(request, congress: Congress) -> dict:
     agenda = services.agenda_of(congress)
     on_agenda = {i.proposal_id for i in agenda}
     candidates = [p for p in Proposal.objects.filter(
-        council=congress.federation, kind__in=(ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES),
+        council=congress.federation, kind__in=(FederationKind.FEDERATION_MOTION, FederationKind.COMPETENCES),
         mandate_for__isnull=True, published_at__isnull=False, withdrawn_at__isnull=True, voting_ends__gt=now,
     ).exclude(pk__in=on_agenda).order_by("-created_at")[:50]] if delegate else []
     speakers = list(congress.speakers.select_related("member", "item").order_by("requested_at", "pk"))

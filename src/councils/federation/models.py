@@ -8,6 +8,22 @@ from django.db import models
 from django.db.models import Q
 
 
+class FederationKind(models.TextChoices):
+    """The kinds of vote the federation app owns (registered in ``federation.kinds``)."""
+
+    AFFILIATION = "affiliation", "Joining a federation"
+    DISAFFILIATION = "disaffiliation", "Leaving a federation"
+    DELEGATE_ELECTION = "delegate_election", "Election of delegates to a federation"
+    MANDATE = "mandate", "Mandate for a federation vote"
+    RECALL = "recall", "Recall of a delegate"
+    FEDERATION_MOTION = "federation_motion", "Federation decision"
+    COMPETENCES = "competences", "Amendment of the federation's competences"
+    CONVOCATION = "convocation", "Demand for a congress"
+    CANCEL_CONGRESS = "cancel_congress", "Demand to cancel a congress"
+    REFERENDUM_DEMAND = "referendum_demand", "Demand for a referendum"
+    REFERENDUM = "referendum", "Referendum"
+
+
 class Weighting(models.TextChoices):
     EQUAL = "equal", "One council, one vote"
     MEMBERS = "members", "By number of members"

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from councils import clock
 from councils.assemblies.models import Council
-from councils.decisions.models import Decision, Outcome, Proposal, ProposalKind
+from councils.decisions.models import Decision, Outcome, Proposal
 from councils.errors import Closed, Conflict, Invalid, NotAllowed
 from councils.federation.models import Congress, CouncilDemand, Petition, Signature
 from councils.federation.services import (
@@ -26,11 +26,12 @@ from councils.federation.services import (
     member_councils,
 )
 from councils.record.services import append, lock_chains
+from councils.federation.models import FederationKind
 
 KIND_OF_DEMAND = {
-    ProposalKind.CONVOCATION: "convocation",
-    ProposalKind.CANCEL_CONGRESS: "cancel_congress",
-    ProposalKind.REFERENDUM_DEMAND: "referendum",
+    FederationKind.CONVOCATION: "convocation",
+    FederationKind.CANCEL_CONGRESS: "cancel_congress",
+    FederationKind.REFERENDUM_DEMAND: "referendum",
 }
 
 
@@ -133,7 +134,7 @@ def sign_petition(actor, petition: Petition) -> Signature:
 
 
 def fulfil(petition: Petition, at) -> None:
-    from councils.decisions.services import _new_proposal
+    from councils.decisions.services import new_proposal
 
     federation = petition.federation
     charter = charter_of(federation)
@@ -156,8 +157,8 @@ def fulfil(petition: Petition, at) -> None:
         body = petition.body or ""
         if target is not None:
             body = f"Shall the decision on “{target.proposal.title}” ({target.get_outcome_display().lower()}) stand?\n\n{body}"
-        referendum = _new_proposal(
-            federation, petition.opened_by, at, kind=ProposalKind.REFERENDUM, title=f"Referendum: {petition.title}"[:200],
+        referendum = new_proposal(
+            federation, petition.opened_by, at, kind=FederationKind.REFERENDUM, title=f"Referendum: {petition.title}"[:200],
             body=body, deliberation_ends=at + federation.charter.deliberation_period,
             voting_ends=at + federation.charter.deliberation_period + federation.charter.voting_period, overrules=target,
             petition=petition,
@@ -178,7 +179,7 @@ def apply_referendum(decision) -> None:
 
 
 def overruled_by(decision: Decision) -> Decision | None:
-    for referendum in Proposal.objects.filter(overrules=decision, kind=ProposalKind.REFERENDUM):
+    for referendum in Proposal.objects.filter(overrules=decision, kind=FederationKind.REFERENDUM):
         result = getattr(referendum, "decision", None)
         if result is not None and result.outcome == Outcome.REJECTED:
             return result

@@ -24,6 +24,7 @@ from councils.assemblies.models import (
     YES_NO_METHODS,
 )
 from councils.assemblies.permissions import membership_of, require_member, require_person
+from councils.decisions import kinds
 from councils.decisions.models import Outcome, Proposal, ProposalKind
 from councils.errors import Closed, Conflict, Invalid, NotAllowed
 from councils.federation.models import (
@@ -36,10 +37,14 @@ from councils.federation.models import (
     Weighting,
 )
 from councils.record.services import append, lock_chains
+from councils.federation.models import FederationKind
 
-# What a federation decides by its member councils' mandates, and its free-mandate delegates may vote on.
-FEDERATION_PROPOSAL_KINDS = (ProposalKind.FEDERATION_MOTION, ProposalKind.COMPETENCES, ProposalKind.CATALOGUE,
-                             ProposalKind.PLAN_PERIOD, ProposalKind.PLAN_ADOPTION)
+
+def federation_proposal_kinds() -> list[str]:
+    """What a federation decides by its member councils' mandates, and its free-mandate delegates may vote on: the
+    kinds registered as ``mandated`` (federation motions and competences here; the economy's catalogue and plans)."""
+    return kinds.names(mandated=True)
+
 FEDERATION_METHODS = (DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.IRV, DecisionMethod.SCHULZE,
                       DecisionMethod.RANKED_PAIRS, DecisionMethod.STV)
 
@@ -68,6 +73,12 @@ def member_councils(federation: Council, at: datetime | None = None):
 
 def federations_of(council: Council):
     return Council.objects.filter(affiliations__council=council, affiliations__left_at__isnull=True).distinct()
+
+
+def council_facts(council: Council) -> dict:
+    """What a council's API answer says of its federations (registered in ``assemblies.hooks``)."""
+    return {"federations": [f.slug for f in federations_of(council)],
+            "member_councils": [c.slug for c in member_councils(council)] if council.is_federation else []}
 
 
 def member_count(council: Council, at: datetime) -> int:
@@ -175,12 +186,12 @@ def found_federation_charter(federation: Council, data: dict | None, at, actor) 
 def check_affiliation_proposal(council: Council, federation: Council | None, kind: str) -> None:
     if federation is None or not federation.is_federation:
         raise Invalid("name the federation to join or leave", field="federation")
-    if federation.pk == council.pk or (kind == ProposalKind.AFFILIATION and federation.pk in _descendants(council)):
+    if federation.pk == council.pk or (kind == FederationKind.AFFILIATION and federation.pk in _descendants(council)):
         raise Invalid("a federation cannot join itself or one of its own members", field="federation")
     affiliated = current_affiliation(federation, council) is not None
-    if kind == ProposalKind.AFFILIATION and affiliated:
+    if kind == FederationKind.AFFILIATION and affiliated:
         raise Invalid(f"{council.name} is already a member of {federation.name}", field="federation")
-    if kind == ProposalKind.DISAFFILIATION and not affiliated:
+    if kind == FederationKind.DISAFFILIATION and not affiliated:
         raise Invalid(f"{council.name} is not a member of {federation.name}", field="federation")
 
 
@@ -201,7 +212,7 @@ def apply_affiliation_decision(decision) -> Affiliation | None:
     at = decision.decided_at
     lock_chains(council, federation)
     affiliation = current_affiliation(federation, council)
-    if proposal.kind == ProposalKind.AFFILIATION:
+    if proposal.kind == FederationKind.AFFILIATION:
         if affiliation is not None:
             return None
         if federation.charter.admission == Admission.VOTE and member_councils(federation, at).exists():
@@ -225,11 +236,11 @@ def apply_affiliation_decision(decision) -> Affiliation | None:
 
 def open_admission_of_council(federation: Council, council: Council, request) -> Proposal:
     """A federation that admits by vote: the council's own decision to join goes to the member councils' mandated vote."""
-    from councils.decisions.services import _new_proposal
+    from councils.decisions.services import new_proposal
 
     at = request.decided_at
     mandates_due = at + charter_of(federation).mandate_period
-    admission = _new_proposal(
+    admission = new_proposal(
         federation, request.proposal.author, at, kind=ProposalKind.ADMISSION, title=f"Admit {council.name}",
         body=f"{council.name} decided to join {federation.name}. The member councils decide by their mandates.",
         deliberation_ends=mandates_due, voting_ends=mandates_due + federation.charter.voting_period,
@@ -270,7 +281,7 @@ def delegations_of(user, now: datetime | None = None):
 
 def consecutive_terms(member, council: Council, federation: Council) -> int:
     """How many of the council's latest delegate elections for this federation, in a row, seated this member."""
-    elections = Proposal.objects.filter(council=council, federation=federation, kind=ProposalKind.DELEGATE_ELECTION,
+    elections = Proposal.objects.filter(council=council, federation=federation, kind=FederationKind.DELEGATE_ELECTION,
                                         decision__outcome=Outcome.DECIDED).order_by("-voting_ends")
     count = 0
     for election in elections:
@@ -337,6 +348,11 @@ def end_delegations_of_leaving_member(member, council: Council, at) -> None:
         _end_delegate(delegate, at, "left the council")
 
 
+def on_member_leaving(sender, *, member, council, at, **kwargs) -> None:
+    """A member leaves their council (``assemblies.hooks.member_leaving``): the seats they held for it end."""
+    end_delegations_of_leaving_member(member, council, at)
+
+
 # ----- recall ---------------------------------------------------------------------------------
 
 
@@ -385,7 +401,7 @@ def recall_progress(petition: RecallPetition, now=None) -> tuple[int, int]:
 
 
 def _sign_recall(actor, petition: RecallPetition, now) -> None:
-    from councils.decisions.services import _new_proposal
+    from councils.decisions.services import new_proposal
 
     council = petition.delegate.council
     signature = Signature.objects.create(recall=petition, member=actor, signed_at=now)
@@ -394,8 +410,8 @@ def _sign_recall(actor, petition: RecallPetition, now) -> None:
     if signed >= needed:
         # At the threshold the recall vote opens by itself, in the same transaction as the signature that reached it.
         delegate = petition.delegate
-        vote = _new_proposal(
-            council, petition.opened_by, now, kind=ProposalKind.RECALL, title=f"Recall {delegate.member.username} as delegate to {delegate.federation.name}?",
+        vote = new_proposal(
+            council, petition.opened_by, now, kind=FederationKind.RECALL, title=f"Recall {delegate.member.username} as delegate to {delegate.federation.name}?",
             body=f"{signed} members signed the petition opened by {petition.opened_by.username}.", deliberation_ends=now,
             voting_ends=now + council.charter.voting_period, delegate=delegate, decision_method=DecisionMethod.MAJORITY,
         )
@@ -461,63 +477,72 @@ def require_delegate(actor, federation: Council, doing: str) -> Delegate:
     return delegate
 
 
+# What a delegate may put to the federation itself; other apps' mandated kinds come through their own services.
+OWN_FEDERATION_KINDS = (FederationKind.FEDERATION_MOTION, FederationKind.COMPETENCES, FederationKind.AFFILIATION,
+                        FederationKind.DISAFFILIATION, FederationKind.DELEGATE_ELECTION)
+
+
+def _carried_kinds() -> list[str]:
+    return [name for name in kinds.names(mandated=True, proposable=True) if name not in OWN_FEDERATION_KINDS]
+
+
 def create_federation_proposal(actor, federation: Council, *, title: str, body: str = "", matter: str = "",
                                decision_method: str = DecisionMethod.MAJORITY, options=None,
                                mandates_due: datetime | None = None, voting_ends: datetime | None = None,
-                               kind: str = ProposalKind.FEDERATION_MOTION, competences=None, target: Council | None = None,
+                               kind: str = FederationKind.FEDERATION_MOTION, competences=None, target: Council | None = None,
                                seats: int = 1, payload=None) -> Proposal:
     """A delegate puts a question to the federation. It goes down to every member council, which votes its mandate.
 
     Besides its charter's matters, a federation decides, by the same mandated vote, its own competences, joining or
     leaving a higher federation (``target``), and electing its delegates there (candidates: members of its councils).
     """
-    from councils.decisions.services import _clean_options, _clean_text, _new_proposal, settle_due
+    from councils.decisions.services import clean_options, clean_text, new_proposal, settle_due
 
     now = clock.now()
     settle_due(federation, now)
     if not federation.is_federation:
         raise Invalid("federation proposals are made in a federation", field="federation")
     require_delegate(actor, federation, "put questions to the federation")
-    title, body = _clean_text(title, body)
+    title, body = clean_text(title, body)
     charter = charter_of(federation)
     competences_json = ""
-    if kind == ProposalKind.COMPETENCES:
+    if kind == FederationKind.COMPETENCES:
         competences_json = json.dumps(clean_competences(competences))
         decision_method, matter = DecisionMethod.MAJORITY, ""
-    elif kind == ProposalKind.FEDERATION_MOTION:
+    elif kind == FederationKind.FEDERATION_MOTION:
         if matter not in charter.competences:
             raise Invalid(
                 f"{federation.name}'s charter does not give it this matter; its competences are: "
                 + (", ".join(charter.competences) or "none yet"), field="matter",
             )
-    elif kind in (ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION):
+    elif kind in (FederationKind.AFFILIATION, FederationKind.DISAFFILIATION):
         check_affiliation_proposal(federation, target, kind)
         decision_method, matter = DecisionMethod.MAJORITY, ""
-    elif kind == ProposalKind.DELEGATE_ELECTION:
+    elif kind == FederationKind.DELEGATE_ELECTION:
         if target is None or not target.is_federation or current_affiliation(target, federation) is None:
             raise Invalid("delegates are elected to a federation this federation is a member of", field="target")
         seats = charter_of(target).delegate_seats
         decision_method, matter = (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV), ""
-    elif kind in (ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD):
-        from councils.economy.services import PLANNING_MATTER
-
-        if PLANNING_MATTER not in charter.competences:
-            raise Invalid(f"{federation.name}'s charter does not give it {PLANNING_MATTER!r}; its member councils can add "
+    elif kind in _carried_kinds():
+        # Another app's mandated kind (the economy's catalogue and plan periods): it names the matter it falls under
+        # and carries what is proposed; the app checked the payload itself.
+        if matter not in charter.competences:
+            raise Invalid(f"{federation.name}'s charter does not give it {matter!r}; its member councils can add "
                           "it by amending its competences", field="kind")
         if payload is None:
-            raise Invalid("a catalogue change or a plan period says what is proposed", field="payload")
-        decision_method, matter = DecisionMethod.MAJORITY, PLANNING_MATTER
+            raise Invalid("this proposal says what is proposed", field="payload")
+        decision_method = DecisionMethod.MAJORITY
     else:
-        raise Invalid("kind must be federation_motion, competences, affiliation, disaffiliation, delegate_election, "
-                      "catalogue or plan_period", field="kind")
-    if payload is not None and kind not in (ProposalKind.CATALOGUE, ProposalKind.PLAN_PERIOD):
-        raise Invalid("only a catalogue change or a plan period carries a payload", field="payload")
-    if target is not None and kind not in (ProposalKind.AFFILIATION, ProposalKind.DISAFFILIATION, ProposalKind.DELEGATE_ELECTION):
+        raise Invalid("kind must be one of " + ", ".join([*OWN_FEDERATION_KINDS, *_carried_kinds()]), field="kind")
+    if payload is not None and kind not in _carried_kinds():
+        raise Invalid(f"a {kind.replace('_', ' ')} carries no payload", field="payload")
+    if target is not None and kind not in (FederationKind.AFFILIATION, FederationKind.DISAFFILIATION, FederationKind.DELEGATE_ELECTION):
         raise Invalid("only joining, leaving or electing delegates to a federation names one", field="target")
     if decision_method not in FEDERATION_METHODS:
         raise Invalid(f"a federation decides by {', '.join(FEDERATION_METHODS)}", field="decision_method")
-    cleaned = _clean_options(options, decision_method, seats, kind, federation)
-    if kind == ProposalKind.DELEGATE_ELECTION:
+    cleaned = clean_options(options, decision_method, seats, federation,
+                            eligible=is_constituent if kind == FederationKind.DELEGATE_ELECTION else None)
+    if kind == FederationKind.DELEGATE_ELECTION:
         check_delegate_election(federation, target, cleaned, seats)
     mandates_due = mandates_due or now + charter.mandate_period
     voting_ends = voting_ends or mandates_due + federation.charter.voting_period
@@ -526,7 +551,7 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
     if voting_ends - now > timedelta(days=366):
         raise Invalid("the federation's vote must end within a year", field="voting_ends")
     with transaction.atomic():
-        proposal = _new_proposal(
+        proposal = new_proposal(
             federation, actor, now, kind=kind, title=title, body=body, deliberation_ends=mandates_due, voting_ends=voting_ends,
             decision_method=decision_method, options=cleaned, matter=matter, competences_json=competences_json,
             federation=target, seats=seats, payload_json=json.dumps(payload, sort_keys=True) if payload is not None else "",
@@ -537,7 +562,7 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
 
 def send_down(proposal: Proposal, now) -> None:
     """Open a mandate vote in every member council that binds its delegates; a member federation sends it further down."""
-    from councils.decisions.services import _new_proposal
+    from councils.decisions.services import new_proposal
 
     federation = proposal.council
     for council in member_councils(federation):
@@ -545,8 +570,8 @@ def send_down(proposal: Proposal, now) -> None:
             append(council, kind="mandate.free", subject=proposal.subject, state=None, at=now,
                    reason="this council gives its delegates a free mandate")
             continue
-        mandate = _new_proposal(
-            council, proposal.author, now, kind=ProposalKind.MANDATE,
+        mandate = new_proposal(
+            council, proposal.author, now, kind=FederationKind.MANDATE,
             title=f"Mandate: {proposal.title}"[:200],
             body=f"{federation.name} decides this; our delegates will vote as we mandate.\n\n{proposal.body}",
             deliberation_ends=now if not council.is_federation else proposal.deliberation_ends - (proposal.deliberation_ends - now) / 2,
@@ -611,7 +636,7 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
     council = delegate.council
     if proposal.published_at is None or proposal.withdrawn_at or not now < proposal.voting_ends:
         raise Closed("This federation vote is not open.")
-    if proposal.mandate_for_id is None and proposal.kind not in FEDERATION_PROPOSAL_KINDS:
+    if proposal.mandate_for_id is None and proposal.kind not in federation_proposal_kinds():
         raise Invalid("delegates vote on federation decisions", field="proposal")
     if council.charter.mandate != "free":
         raise NotAllowed(f"{council.name} binds its delegates: its mandate vote casts their vote.")

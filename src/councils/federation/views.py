@@ -18,18 +18,19 @@ from django.views.decorators.http import require_POST
 from councils import clock
 from councils.assemblies.models import Council
 from councils.assemblies.permissions import membership_of
-from councils.decisions.models import Decision, Proposal, ProposalKind
+from councils.decisions.models import Decision, Proposal
 from councils.decisions.services import settle_due
 from councils.errors import CouncilsError, Invalid
 from councils.federation import petitions, services
-from councils.federation.services import FEDERATION_PROPOSAL_KINDS
+from councils.federation.services import federation_proposal_kinds
 from councils.federation.forms import FederationProposalForm, FreeVoteForm, PetitionForm
 from councils.federation.models import Congress, Delegate, FederationBallot, Petition, RecallPetition
 from councils.federation.tree import build_tree, federation_tree_svg
-from councils.web.views import acts, form_error
+from councils.adapters.pages import acts, form_error
+from councils.federation.models import FederationKind
 
-DEMAND_KIND_OF = {"convocation": ProposalKind.CONVOCATION, "cancel_congress": ProposalKind.CANCEL_CONGRESS,
-                  "referendum": ProposalKind.REFERENDUM_DEMAND}
+DEMAND_KIND_OF = {"convocation": FederationKind.CONVOCATION, "cancel_congress": FederationKind.CANCEL_CONGRESS,
+                  "referendum": FederationKind.REFERENDUM_DEMAND}
 
 
 # ----- reading helpers, shared with the API -------------------------------------------------
@@ -94,12 +95,23 @@ def council_context(council: Council, user, now) -> dict:
     }} if federations or ballots else {}
 
 
+def council_page_part(council: Council, user, now) -> dict:
+    """What a council's page shows of federations (registered in ``assemblies.hooks``)."""
+    return {**council_context(council, user, now), "federations": services.federations_of(council),
+            "member_councils": services.member_councils(council) if council.is_federation else []}
+
+
+def proposal_page_part(proposal: Proposal, user, now) -> dict:
+    """What a proposal's page shows of the federation (registered in ``decisions.kinds``)."""
+    return {"federation_info": proposal_context(proposal, user, now)}
+
+
 def federation_context(federation: Council, user, now) -> dict:
     charter = services.charter_of(federation)
     tree = build_tree(federation, now)
     open_proposals = [
         {"proposal": p, "progress": mandate_progress(p, now)}
-        for p in Proposal.objects.filter(council=federation, kind__in=FEDERATION_PROPOSAL_KINDS, published_at__isnull=False,
+        for p in Proposal.objects.filter(council=federation, kind__in=federation_proposal_kinds(), published_at__isnull=False,
                                          withdrawn_at__isnull=True, voting_ends__gt=now).order_by("voting_ends")
     ]
     my_delegations = list(services.delegations_of(user, now).filter(federation=federation)) if getattr(user, "is_authenticated", False) else []
@@ -108,7 +120,7 @@ def federation_context(federation: Council, user, now) -> dict:
     return {
         "base": False, "charter": charter, "tree_svg": federation_tree_svg(federation, now, tree), "rows": tree.children,
         "open_proposals": open_proposals, "petitions": petition_rows(federation, now, user),
-        "decided": Proposal.objects.filter(council=federation, kind__in=FEDERATION_PROPOSAL_KINDS, decision__isnull=False)
+        "decided": Proposal.objects.filter(council=federation, kind__in=federation_proposal_kinds(), decision__isnull=False)
         .select_related("decision").order_by("-voting_ends")[:20],
         "my_delegations": my_delegations, "my_councils": member_of, "petition_kinds": Petition.KINDS,
         "demand_kind_of": DEMAND_KIND_OF,
@@ -155,7 +167,7 @@ def federation_proposal_create(request, slug: str):
             proposal = services.create_federation_proposal(
                 request.user, federation, title=data["title"], body=data["body"], matter=data["matter"], kind=data["kind"],
                 decision_method=data["decision_method"], options=form.lines(data["options"]) or None,
-                competences=form.lines(data["competences"]) if data["kind"] == ProposalKind.COMPETENCES else None,
+                competences=form.lines(data["competences"]) if data["kind"] == FederationKind.COMPETENCES else None,
             )
         except CouncilsError as exc:
             form_error(form, exc)
@@ -261,7 +273,7 @@ def proposal_context(proposal: Proposal, user, now) -> dict | None:
             "weight": services.weight_of(federation, council, now), "split": services.charter_of(federation).mandate_split,
             "carried": {"ballot": ballot, "how": ballot_summary(ballot)} if ballot else None,
         }
-    if proposal.kind not in FEDERATION_PROPOSAL_KINDS or not proposal.council.is_federation:
+    if proposal.kind not in federation_proposal_kinds() or not proposal.council.is_federation:
         return None
     free_delegate = None
     if getattr(user, "is_authenticated", False):

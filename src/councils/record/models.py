@@ -1,4 +1,8 @@
-"""The chain as stored: one row per record entry, per council."""
+"""The chains as stored: one row per chain (its lock), one row per record entry.
+
+A chain is known by its name ("council/12"); the record keeps no link to whatever owns a chain, so any app can
+keep one and the record can be exported, verified and moved without the apps' models.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,20 @@ from django.db import models
 from councils.record.chain import Entry
 
 
+class Chain(models.Model):
+    """One row per chain: appending locks it, so the entries of one chain are written one after another."""
+
+    name = models.CharField(max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.name
+
+
 class RecordEntry(models.Model):
-    council = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="record_entries")
+    chain = models.CharField(max_length=80)
     seq = models.PositiveIntegerField()
     # Stored as the exact strings that were hashed, so no database type
     # conversion (time zones, jsonb normalisation) can change what is verified.
@@ -23,16 +39,12 @@ class RecordEntry(models.Model):
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
-        ordering = ["council_id", "seq"]
-        constraints = [models.UniqueConstraint(fields=["council", "seq"], name="record_entry_unique_seq")]
+        ordering = ["chain", "seq"]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="record_entry_unique_chain_seq")]
         verbose_name_plural = "record entries"
 
     def __str__(self):
         return f"{self.chain} #{self.seq} {self.kind}"
-
-    @property
-    def chain(self) -> str:
-        return chain_name(self.council_id)
 
     @property
     def data(self) -> dict:
@@ -52,5 +64,6 @@ class RecordEntry(models.Model):
         )
 
 
-def chain_name(council_id: int) -> str:
-    return f"council/{council_id}"
+def chain_of(owner) -> str:
+    """The chain name of ``owner``: a name, or anything with a ``record_chain`` (a council)."""
+    return owner if isinstance(owner, str) else owner.record_chain

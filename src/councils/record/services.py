@@ -7,83 +7,63 @@ an act and its record entry are written together or not at all.
 from __future__ import annotations
 
 import json
-from importlib import import_module
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable, Iterable
 
 from django.apps import apps
 from django.db import connection
 
 from councils.record.chain import ChainBreak, canonical_json, next_entry, verify_chain
-from councils.record.models import RecordEntry, chain_name
+from councils.record.models import Chain, RecordEntry, chain_of
 
-# Every model whose rows the record vouches for. Each has ``subject`` and
-# ``record_state()``; verification compares every row with the last state the
-# record wrote for it, so an edit made in the database behind the
-# application's back is found even though the chain itself is intact.
-RECORDED_MODELS = [
-    "assemblies.Council",
-    "assemblies.Charter",
-    "assemblies.Membership",
-    "decisions.Proposal",
-    "decisions.Comment",
-    "decisions.Ballot",
-    "decisions.VoterRegister",
-    "decisions.Decision",
-    "decisions.MinorityReport",
-    "assemblies.Office",
-    "federation.Affiliation",
-    "federation.FederationCharter",
-    "federation.Delegate",
-    "federation.FederationBallot",
-    "federation.RecallPetition",
-    "federation.Signature",
-    "federation.Petition",
-    "federation.CouncilDemand",
-    "federation.Congress",
-    "federation.AgendaItem",
-    "federation.Attendance",
-    "federation.Speaker",
-    "economy.Product",
-    "economy.Capability",
-    "economy.WorkingHours",
-    "economy.DraftNeed",
-    "economy.Need",
-    "economy.PlanPeriod",
-    "economy.PlanningRound",
-    "economy.PlanningMode",
-    "economy.HandProposal",
-    "economy.PlanPart",
-]
+# What the record vouches for beyond its own chains, registered by the apps that own it (AppConfig.ready()):
+# every model whose rows the record checks (each has ``subject`` and ``record_state()``; verification compares every
+# row with the last state the record wrote for it, so an edit made in the database behind the application's back is
+# found even though the chain itself is intact), and further checks (e.g. secret ballots, through the digest their
+# decision recorded), each a callable returning (subject, reason) pairs.
+_RECORDED: dict[str, str] = {}  # model label -> subject prefix
+_CHECKS: list[Callable[[], Iterable[tuple[str, str]]]] = []
 
 
-# Checks of what the record vouches for indirectly (e.g. secret ballots, through the digest their decision recorded).
-EXTRA_CHECKS = ["councils.decisions.services.check_ballot_digests"]
+def register_recorded(label: str, prefix: str) -> None:
+    """``label`` ("app.Model") keeps rows whose subjects are "<prefix>:<id>"; verification checks each against the record."""
+    _RECORDED[label] = prefix
+
+
+def register_check(check: Callable[[], Iterable[tuple[str, str]]]) -> None:
+    if check not in _CHECKS:
+        _CHECKS.append(check)
 
 
 def stamp(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def lock_chains(*councils) -> None:
-    """Take the chains' write locks in one order (by id), so two acts on the same pair cannot deadlock."""
-    from councils.assemblies.models import Council
+def lock_chains(*owners) -> None:
+    """Take the chains' write locks in one order (by name), so two acts on the same pair cannot deadlock.
 
-    ids = sorted({council.pk for council in councils})
-    list(Council.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    ``owners`` are chain names or objects with a ``record_chain`` (councils). A chain is made on its first lock.
+    """
+    names = sorted({chain_of(owner) for owner in owners})
+    for name in names:
+        Chain.objects.get_or_create(name=name)
+    list(Chain.objects.select_for_update().filter(name__in=names).order_by("name").values_list("pk", flat=True))
 
 
-def append(council, *, kind: str, subject: str, state: dict | None, at: datetime, actor=None, **extra) -> RecordEntry:
-    """Append one entry to ``council``'s chain. ``state`` is the subject's state after the act (None: removed)."""
+def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, actor=None, **extra) -> RecordEntry:
+    """Append one entry to the chain of ``owner`` (a chain name, or a council). ``state`` is the subject's state after
+    the act (None: removed)."""
     if not connection.in_atomic_block:
         raise RuntimeError("record entries are appended inside the act's transaction")
-    lock_chains(council)
-    head_row = RecordEntry.objects.filter(council=council).order_by("-seq").first()
+    chain = chain_of(owner)
+    lock_chains(chain)
+    head_row = RecordEntry.objects.filter(chain=chain).order_by("-seq").first()
     data = {"state": state, **extra}
     entry = next_entry(
         head_row.as_entry() if head_row else None,
-        chain=chain_name(council.pk),
+        chain=chain,
         at=stamp(at),
         actor=getattr(actor, "username", actor),
         kind=kind,
@@ -91,7 +71,7 @@ def append(council, *, kind: str, subject: str, state: dict | None, at: datetime
         data=data,
     )
     return RecordEntry.objects.create(
-        council=council,
+        chain=chain,
         seq=entry.seq,
         at=entry.at,
         actor=entry.actor,
@@ -127,16 +107,15 @@ class Report:
         return not self.problems
 
 
-def verify_all(councils=None) -> Report:
-    """Recompute every chain, then check every recorded row against its last record entry."""
-    from councils.assemblies.models import Council
-
+def verify_all(owners=None) -> Report:
+    """Recompute every chain (or those of ``owners``: chain names or councils); when every chain is verified, also
+    check every recorded row against its last record entry."""
     report = Report()
-    councils = list(councils if councils is not None else Council.objects.order_by("pk"))
+    every = owners is None
+    chains = list(Chain.objects.values_list("name", flat=True)) if every else [chain_of(o) for o in owners]
     last_state: dict[str, dict[str, RecordEntry]] = defaultdict(dict)  # subject -> chain -> last entry
-    for council in councils:
-        chain = chain_name(council.pk)
-        rows = list(RecordEntry.objects.filter(council=council).order_by("seq"))
+    for chain in chains:
+        rows = list(RecordEntry.objects.filter(chain=chain).order_by("seq"))
         report.chains += 1
         report.entries += len(rows)
         entries = []
@@ -150,14 +129,14 @@ def verify_all(councils=None) -> Report:
         result = verify_chain(chain, entries)
         for brk in result.breaks:
             report.problems.append(Problem(chain, brk.seq, None, brk.reason))
-    if councils and len(councils) == Council.objects.count():
+    if every:
         _check_rows(report, last_state)
     return report
 
 
 def _check_rows(report: Report, last_state) -> None:
     seen: set[str] = set()
-    for label in RECORDED_MODELS:
+    for label in _RECORDED:
         model = apps.get_model(label)
         rows = model.objects.all()
         if hasattr(model, "RECORDED_FILTER"):  # e.g. drafts, which are not yet the council's business
@@ -176,9 +155,8 @@ def _check_rows(report: Report, last_state) -> None:
                     report.problems.append(
                         Problem(chain, entry.seq, subject, "row differs from the state its last record entry wrote (altered behind the application's back)")
                     )
-    for check in EXTRA_CHECKS:
-        module, name = check.rsplit(".", 1)
-        for subject, reason in getattr(import_module(module), name)():
+    for check in _CHECKS:
+        for subject, reason in check():
             report.problems.append(Problem("-", None, subject, reason))
     for subject, entries in last_state.items():
         if subject in seen or ":" not in subject:
@@ -188,15 +166,15 @@ def _check_rows(report: Report, last_state) -> None:
                 report.problems.append(Problem(chain, entry.seq, subject, "recorded row is missing (deleted behind the application's back)"))
 
 
-_ROW_PREFIXES = {"council", "charter", "membership", "proposal", "comment", "ballot", "decision", "affiliation",
-                 "register", "minority_report", "office", "federation_charter", "delegate", "federation_ballot",
-                 "recall_petition", "signature", "petition", "demand", "congress", "agenda_item", "attendance", "speaker",
-                 "product", "capability", "working_hours", "draft_need", "need", "plan_period", "planning_round",
-                 "planning_mode", "hand_proposal", "plan_part"}
-
-
 def _is_row_subject(subject: str) -> bool:
-    return subject.split(":", 1)[0] in _ROW_PREFIXES
+    return subject.split(":", 1)[0] in set(_RECORDED.values())
 
 
-__all__ = ["append", "lock_chains", "verify_all", "Report", "Problem", "ChainBreak", "stamp"]
+def entries(owner, *, after: int = -1, limit: int | None = None):
+    """The entries of one chain, oldest first."""
+    rows = RecordEntry.objects.filter(chain=chain_of(owner), seq__gt=after).order_by("seq")
+    return rows[:limit] if limit is not None else rows
+
+
+__all__ = ["append", "lock_chains", "verify_all", "entries", "register_recorded", "register_check", "Report", "Problem",
+           "ChainBreak", "stamp"]

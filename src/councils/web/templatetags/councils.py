@@ -5,7 +5,7 @@ import nh3
 from django import template
 from django.utils.safestring import mark_safe
 
-from councils.web import charts
+from councils.adapters import charts
 
 register = template.Library()
 

@@ -21,7 +21,7 @@
     text("waiting", data.waiting.length ? data.waiting.join(", ") : "nobody");
     if (data.tally) { text("ballots", String(data.tally.ballots)); }
     var chart = root.querySelector('[data-live-html="chart"]');
-    // The chart is SVG drawn and escaped on the server (councils.web.charts.bar_chart).
+    // The chart is SVG drawn and escaped on the server (councils.adapters.charts.bar_chart).
     if (chart && typeof data.chart === "string") { chart.innerHTML = data.chart; }
     root.classList.toggle("over-time", !!(data.speaker && data.speaker.over_time));
   };

@@ -1,0 +1,43 @@
+"""The kinds of vote decisions owns: a council's motions, elections of its officers, amendments, appeals against a
+hidden comment, and the admission and removal of its members. Registered from ``DecisionsConfig.ready()``, the same
+way every other app registers its own (see ``decisions.kinds``)."""
+
+from __future__ import annotations
+
+from councils.assemblies.models import check_office_for
+from councils.assemblies.permissions import membership_of
+from councils.assemblies.services import admit_by_decision, end_membership_by_decision
+from councils.decisions import kinds, services
+from councils.decisions.kinds import BASE, Draft, Kind
+from councils.decisions.models import ProposalKind
+from councils.errors import Conflict, Invalid
+from councils import clock
+
+
+def clean_election(draft: Draft) -> dict:
+    check_office_for(draft.council, draft.office)
+    return {"office": draft.office}
+
+
+def clean_removal(draft: Draft) -> dict:
+    member, council = draft.subject_member, draft.council
+    if member is None or membership_of(member, council) is None:
+        raise Invalid("a removal names a current member", field="subject_member")
+    if services.open_proposals(council, clock.now()).filter(kind=ProposalKind.REMOVAL, subject_member=member).exists():
+        raise Conflict("a removal vote about this member is already open")
+    return {"subject_member": member}
+
+
+def register() -> None:
+    kinds.register(Kind(ProposalKind.MOTION, ProposalKind.MOTION.label, proposable=True))
+    kinds.register(Kind(ProposalKind.ELECTION, ProposalKind.ELECTION.label, proposable=True, clean=clean_election,
+                        takes=frozenset({"office"}), method="election", apply=services.install_officers))
+    kinds.register(Kind(ProposalKind.REMOVAL, ProposalKind.REMOVAL.label, councils=BASE, proposable=True,
+                        clean=clean_removal, takes=frozenset({"subject_member"}), method="yes_no",
+                        apply=end_membership_by_decision))
+    kinds.register(Kind(ProposalKind.ADMISSION, ProposalKind.ADMISSION.label, councils=BASE, method="yes_no",
+                        fixed_schedule=True, apply=admit_by_decision))
+    kinds.register(Kind(ProposalKind.AMENDMENT, ProposalKind.AMENDMENT.label, method="yes_no", fixed_schedule=True,
+                        apply=services.adopt_amendment))
+    kinds.register(Kind(ProposalKind.APPEAL, ProposalKind.APPEAL.label, method="yes_no", fixed_schedule=True,
+                        apply=services.restore_comment))

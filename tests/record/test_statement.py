@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import rfc8785
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +31,7 @@ from councils.record.statement import (
     public_key_of,
     sign_statement,
     verify_many,
+    verify_statements,
     verify_statement,
 )
 
@@ -106,6 +107,7 @@ def test_statement_bytes_are_canonical_json_with_exactly_the_documented_fields()
         b'"type":"councils.statement/v1"}'
     )
     assert parse_statement(data) == ballot()
+    assert json.loads(data)["type"] == FORMAT
 
 
 def test_hashed_content_stands_for_the_same_content():
@@ -260,3 +262,51 @@ def test_verify_many_names_exactly_the_bad_ones_in_one_process_and_in_several():
     items[59] = (items[59][0], items[59][1], public_key_of(keys[0]))  # wrong member
     assert verify_many(items, processes=1) == [7, 23, 41, 59]
     assert verify_many(items, processes=2, parallel_from=10, chunk=16) == [7, 23, 41, 59]
+
+
+def test_verify_statements_gives_the_reason_of_each_failure():
+    signed = [sign_statement(ballot(object=f"proposal:{i}"), ANA) for i in range(30)]
+    items = [(s.statement, s.signature, ANA_PUB) for s in signed]
+    items[3] = (items[3][0].replace(b"ballot.cast", b"ballot.CAST"), items[3][1], ANA_PUB)
+    items[11] = (items[11][0], items[11][1], BEA_PUB)
+    items[20] = (items[20][0], items[21][1], ANA_PUB)
+    expected = [(3, "act 'ballot.CAST'"), (11, "names key"), (20, "does not verify")]
+    for result in (verify_statements(items, processes=1), verify_statements(items, processes=2, parallel_from=5, chunk=7)):
+        assert [i for i, _ in result] == [i for i, _ in expected]
+        for (_, reason), (_, words) in zip(result, expected):
+            assert words in reason
+
+
+# --- keys no one should trust --------------------------------------------------------------------
+
+ZERO_KEY = bytes(32)  # a point of order 4
+ORDER_8 = bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+IDENTITY = bytes([1]) + bytes(31)
+NON_CANONICAL = (2**255 - 19 + 5).to_bytes(32, "little")  # y = 5, written as y + p
+
+
+def b64u(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_small_order_keys_would_verify_a_signature_nobody_made_and_are_refused():
+    # what a bare library accepts: the all-zero "signature" under the all-zero key
+    Ed25519PublicKey.from_public_bytes(ZERO_KEY).verify(bytes(64), b"x")
+    for weak in (ZERO_KEY, ORDER_8, IDENTITY, bytes([0xEC]) + b"\xff" * 30 + b"\x7f", bytes(31) + b"\x80"):
+        with pytest.raises(StatementError, match="small order"):
+            decode_public_key(b64u(weak))
+        with pytest.raises(StatementError, match="small order"):
+            encode_public_key(weak)
+    with pytest.raises(StatementError, match="not canonically encoded"):
+        decode_public_key(b64u(NON_CANONICAL))
+    statement = ballot(key=key_id(ZERO_KEY)).canonical()
+    with pytest.raises(StatementError, match="small order"):
+        verify_statement(statement, bytes(64), ZERO_KEY)
+    assert verify_many([(b"x", bytes(64), ZERO_KEY)], processes=1) == [0]
+
+
+def test_note_verifier_keys_refuse_small_order_points():
+    from councils.record.note import NoteError, VerifierKey
+
+    with pytest.raises(NoteError, match="small order"):
+        VerifierKey(name="evil.example", alg=1, public_key=ORDER_8)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from councils.record.ed25519 import public_key_problem
+
 ALG_ED25519 = 0x01
 ALG_COSIGNATURE_V1 = 0x04  # timestamped Ed25519 checkpoint cosignature
 _ALGORITHMS = {ALG_ED25519: "Ed25519", ALG_COSIGNATURE_V1: "Ed25519 cosignature/v1"}
@@ -118,8 +120,9 @@ class VerifierKey:
         _check_name(self.name)
         if self.alg not in _ALGORITHMS:
             raise NoteError(f"verifier key {self.name!r}: unknown signature type {self.alg:#04x}")
-        if len(self.public_key) != 32:
-            raise NoteError(f"verifier key {self.name!r}: an Ed25519 public key has 32 bytes, not {len(self.public_key)}")
+        problem = public_key_problem(self.public_key)
+        if problem:
+            raise NoteError(f"verifier key {self.name!r}: {problem}")
         if self._key is None:
             object.__setattr__(self, "_key", Ed25519PublicKey.from_public_bytes(self.public_key))
 

@@ -50,6 +50,8 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from councils.record.ed25519 import public_key_problem
+
 FORMAT = "councils.statement/v1"
 FIELDS = frozenset({"type", "act", "council", "object", "at", "key"})
 MAX_NAME = 200  # act, council and object are identifiers, not prose
@@ -113,14 +115,23 @@ def _unb64url(text: str, size: int, what: str) -> bytes:
     return data
 
 
+def check_public_key(public_key: bytes) -> None:
+    """Refuse keys no signature should be checked with (wrong size, small order, non-canonical)."""
+    problem = public_key_problem(public_key)
+    if problem:
+        raise StatementError(problem)
+
+
 def encode_public_key(public_key: bytes) -> str:
-    if len(public_key) != 32:
-        raise StatementError(f"an Ed25519 public key has 32 bytes, not {len(public_key)}")
+    check_public_key(public_key)
     return b64url(public_key)
 
 
 def decode_public_key(text: str) -> bytes:
-    return _unb64url(text, 32, "public key")
+    """A member's public key from its base64url form, refused when it is not a usable key."""
+    public_key = _unb64url(text, 32, "public key")
+    check_public_key(public_key)
+    return public_key
 
 
 def public_key_from_jwk(jwk: dict) -> bytes:
@@ -329,6 +340,7 @@ def verify_statement(data: bytes, signature: bytes, public_key: bytes) -> Statem
     BadStatementSignature when the signature does not verify.
     """
     statement = parse_statement(data)
+    check_public_key(public_key)
     if key_id(public_key) != statement.key:
         raise StatementError(f"the statement names key {statement.key}, not this key {key_id(public_key)}")
     if len(signature) != 64 or not _verify(Ed25519PublicKey.from_public_bytes(public_key), data, signature):
@@ -346,30 +358,41 @@ def _verify(key: Ed25519PublicKey, data: bytes, signature: bytes) -> bool:
 
 # --- many signatures at once ---------------------------------------------------------------------
 
-SignatureCheck = tuple[bytes, bytes, bytes]  # (message, signature, public key)
+SignatureCheck = tuple[bytes, bytes, bytes]  # (statement bytes or any message, signature, public key)
 
 
-def _failures(items: Sequence[SignatureCheck], offset: int) -> list[int]:
-    """Indices (plus offset) of the items whose signature does not verify.
+def _failures(items: Sequence[SignatureCheck], offset: int, full: bool) -> list[tuple[int, str]]:
+    """(index + offset, reason) for each item that fails.
 
     Public keys are loaded once per distinct key: a record has many acts per member.
+    With ``full``, each statement is also parsed and must name the key it is checked with.
     """
-    keys: dict[bytes, Ed25519PublicKey | None] = {}
+    keys: dict[bytes, Ed25519PublicKey | str] = {}
     bad = []
     for i, (message, signature, public_key) in enumerate(items):
-        key = keys.get(public_key, False)
-        if key is False:
-            try:
-                key = Ed25519PublicKey.from_public_bytes(public_key)
-            except ValueError:
-                key = None
+        key = keys.get(public_key)
+        if key is None:
+            problem = public_key_problem(public_key)
+            key = problem if problem else Ed25519PublicKey.from_public_bytes(public_key)
             keys[public_key] = key
-        if key is None or len(signature) != 64 or not _verify(key, message, signature):
-            bad.append(offset + i)
+        if isinstance(key, str):
+            bad.append((offset + i, key))
+            continue
+        if full:
+            try:
+                statement = parse_statement(message)
+            except StatementError as exc:
+                bad.append((offset + i, str(exc)))
+                continue
+            if statement.key != key_id(public_key):
+                bad.append((offset + i, f"the statement names key {statement.key}, not this key {key_id(public_key)}"))
+                continue
+        if len(signature) != 64 or not _verify(key, message, signature):
+            bad.append((offset + i, "the signature does not verify"))
     return bad
 
 
-def _chunk_failures(args: tuple[list[SignatureCheck], int]) -> list[int]:
+def _chunk_failures(args: tuple[list[SignatureCheck], int, bool]) -> list[tuple[int, str]]:
     return _failures(*args)
 
 
@@ -380,6 +403,24 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
+def _run(
+    items: Sequence[SignatureCheck], full: bool, processes: int | None, parallel_from: int, chunk: int, mp_context: str | None
+) -> list[tuple[int, str]]:
+    n = len(items)
+    processes = default_processes() if processes is None else processes
+    if processes <= 1 or n < parallel_from:
+        return _failures(items, 0, full)
+    if mp_context is None:
+        mp_context = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(mp_context)
+    jobs = ((list(items[start : start + chunk]), start, full) for start in range(0, n, chunk))
+    bad: list[tuple[int, str]] = []
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        for failures in pool.map(_chunk_failures, jobs):
+            bad.extend(failures)
+    return bad
+
+
 def verify_many(
     items: Sequence[SignatureCheck],
     *,
@@ -388,25 +429,29 @@ def verify_many(
     chunk: int = 10_000,
     mp_context: str | None = None,
 ) -> list[int]:
-    """Check many Ed25519 signatures; returns the indices of those that fail, in order.
+    """Check many Ed25519 signatures (message, signature, public key); returns the indices that fail.
 
-    Only the signatures: parse each statement (``parse_statement``) and check its
-    ``key`` against the key it is verified with where the fields matter.
-    Batches of ``parallel_from`` or more are split into chunks over
+    Signatures only, the costly part; ``verify_statements`` also parses each
+    statement. Batches of ``parallel_from`` or more are split into chunks over
     ``processes`` worker processes (default: the CPUs this process may use),
     started with ``mp_context`` (default "forkserver" where the platform has it,
-    which is safe from threaded servers, else "spawn").
+    which is safe from threaded servers, else "spawn"). A key that is refused
+    (``check_public_key``) fails every item it is given for.
     """
-    n = len(items)
-    processes = default_processes() if processes is None else processes
-    if processes <= 1 or n < parallel_from:
-        return _failures(items, 0)
-    if mp_context is None:
-        mp_context = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(mp_context)
-    jobs = [(list(items[start : start + chunk]), start) for start in range(0, n, chunk)]
-    bad: list[int] = []
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        for failures in pool.map(_chunk_failures, jobs):
-            bad.extend(failures)
-    return bad
+    return [i for i, _ in _run(items, False, processes, parallel_from, chunk, mp_context)]
+
+
+def verify_statements(
+    items: Sequence[SignatureCheck],
+    *,
+    processes: int | None = None,
+    parallel_from: int = 20_000,
+    chunk: int = 10_000,
+    mp_context: str | None = None,
+) -> list[tuple[int, str]]:
+    """Check many signed statements (statement bytes, signature, public key) as ``verify_statement`` does.
+
+    Returns (index, reason) for each one that fails, in order; an empty list
+    when all hold. Parallel as ``verify_many``.
+    """
+    return _run(items, True, processes, parallel_from, chunk, mp_context)

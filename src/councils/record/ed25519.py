@@ -59,3 +59,25 @@ def public_key_problem(public_key: bytes) -> str | None:
     if y in SMALL_ORDER_YS:
         return "the public key is a point of small order, which signs nothing in particular"
     return None
+
+
+L = 2**252 + 27742317777372353535851937790883648493  # the order of the base point
+
+
+def signature_problem(signature: bytes) -> str | None:
+    """Why a 64-byte Ed25519 signature is refused before any library checks it, or None.
+
+    A signature whose R is of small order verifies in OpenSSL when the signer
+    makes it so (R the identity, S = k * a), but libsodium refuses it: a
+    signer could make acts that one verifier accepts and another, say a
+    member's browser or a remote verifier, refuses. Refusing them here keeps
+    every verifier of the record to one answer. S must be below L (reduced).
+    """
+    if len(signature) != 64:
+        return f"an Ed25519 signature has 64 bytes, not {len(signature)}"
+    y = int.from_bytes(signature[:32], "little") & ((1 << 255) - 1)
+    if y >= P or y in SMALL_ORDER_YS:
+        return "the signature's R is not a usable point"
+    if int.from_bytes(signature[32:], "little") >= L:
+        return "the signature's S is not reduced"
+    return None

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from councils.record.ed25519 import public_key_problem
+from councils.record.ed25519 import public_key_problem, signature_problem
 
 ALG_ED25519 = 0x01
 ALG_COSIGNATURE_V1 = 0x04  # timestamped Ed25519 checkpoint cosignature
@@ -153,6 +153,8 @@ class VerifierKey:
     encode = __str__
 
     def verify(self, message: bytes, signature: bytes) -> bool:
+        if signature_problem(signature):
+            return False
         try:
             self._key.verify(signature, message)
         except InvalidSignature:

@@ -50,7 +50,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from councils.record.ed25519 import public_key_problem
+from councils.record.ed25519 import public_key_problem, signature_problem
 
 FORMAT = "councils.statement/v1"
 FIELDS = frozenset({"type", "act", "council", "object", "at", "key"})
@@ -387,7 +387,7 @@ def verify_statement(data: bytes, signature: bytes, public_key: bytes) -> Statem
     check_public_key(public_key)
     if key_id(public_key) != statement.key:
         raise StatementError(f"the statement names key {statement.key}, not this key {key_id(public_key)}")
-    if len(signature) != 64 or not _verify(Ed25519PublicKey.from_public_bytes(public_key), data, signature):
+    if signature_problem(signature) or not _verify(Ed25519PublicKey.from_public_bytes(public_key), data, signature):
         raise BadStatementSignature(f"the signature on {statement.act} of {statement.object} does not verify")
     return statement
 
@@ -431,7 +431,7 @@ def _failures(items: Sequence[SignatureCheck], offset: int, full: bool) -> list[
             if statement.key != key_id(public_key):
                 bad.append((offset + i, f"the statement names key {statement.key}, not this key {key_id(public_key)}"))
                 continue
-        if len(signature) != 64 or not _verify(key, message, signature):
+        if signature_problem(signature) or not _verify(key, message, signature):
             bad.append((offset + i, "the signature does not verify"))
     return bad
 

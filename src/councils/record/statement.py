@@ -71,7 +71,14 @@ class BadStatementSignature(StatementError):
     """A well-formed statement whose signature does not verify with the given key."""
 
 
-_NO_CONTENT = object()
+class _NoContent:
+    """The ``content`` of a statement that carries ``content_sha256`` instead (None is JSON null)."""
+
+    def __repr__(self) -> str:
+        return "<no content: see content_sha256>"
+
+
+_NO_CONTENT = _NoContent()
 
 
 # --- canonical JSON ------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ nodes (as a database keeps them, one row per node):
 
 * appending every leaf (mean per append, and the worst case: the append that
   completes the most subtrees, at size 2**k - 1);
-* the root from the stored nodes, and from all leaf hashes at once (what a
-  verifier that downloads every leaf computes), and hashing the leaves themselves;
+* the root from the stored nodes, from all leaf hashes at once (what a
+  verifier that downloads every leaf computes) and streamed leaf by leaf
+  through a ``Frontier``, and hashing the leaves themselves;
 * inclusion and consistency proofs at the full size, for random indices and
   sizes: listing the keys, generating from a dict of only those keys (what one
   batch query returns), and verifying; mean and worst of --proofs each;
@@ -78,6 +79,13 @@ def bench_tree(n: int, proofs: int) -> None:
     t, root2 = timed(tree.root_of_leaf_hashes, hashes)
     assert root == root2
     print(f"  root from all leaf hashes:       {t:8.2f} s")
+    frontier = tree.Frontier()
+    c0 = time.process_time()
+    for h in hashes:
+        frontier.append_hash(h)
+    c = time.process_time() - c0
+    assert frontier.root() == root
+    print(f"  root streamed through a Frontier: {c:7.2f} s CPU ({len(frontier.hashes)} hashes kept)")
 
     rng = random.Random(1)
     nodes = memory.nodes

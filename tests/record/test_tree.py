@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from councils.record.tree import (
     InvalidProof,
+    Frontier,
     MemoryTree,
     MissingNode,
     TreeError,
@@ -252,3 +253,22 @@ def test_refusals_name_what_is_wrong():
         MemoryTree().append_hash(b"abc")
     with pytest.raises(InvalidProof, match="hash #0 is not 32 bytes"):
         verify_inclusion(leaf_hash(b""), 0, 2, [b"short"], BIG_ROOTS[2])
+
+
+def test_frontier_knows_the_root_at_every_size_from_log_n_hashes():
+    f = Frontier()
+    assert f.root() == empty_root()
+    for n, leaf in enumerate(BIG_LEAVES, start=1):
+        f.append(leaf)
+        assert f.root() == BIG_ROOTS[n], n
+        assert len(f.hashes) == bin(n).count("1")
+    assert f.hashes == [BIG.nodes[k] for k in root_keys(300)]
+
+
+def test_frontier_started_from_stored_nodes_continues_the_same_tree():
+    f = Frontier.from_nodes(123, BIG.nodes)
+    for leaf in BIG_LEAVES[123:200]:
+        f.append(leaf)
+    assert (f.size, f.root()) == (200, BIG_ROOTS[200])
+    with pytest.raises(TreeError, match="leaf hash has 5 bytes"):
+        f.append_hash(b"short")

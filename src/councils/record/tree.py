@@ -404,6 +404,50 @@ def verify_consistency(first: int, second: int, proof: Sequence[bytes], first_ro
         raise InvalidProof(f"consistency proof does not give the root of the tree of size {second}")
 
 
+# --- a streaming verifier's state ---------------------------------------------------------------
+
+
+@dataclass
+class Frontier:
+    """The root of a growing tree from the hashes of its right edge only: O(log n) memory.
+
+    For a verifier that reads the leaves page by page: after each leaf it knows
+    the root at that size, so it checks every checkpoint it holds (any size
+    along the way) against the leaves themselves, with no proof from the server.
+    ``hashes`` are the complete subtrees of ``root_keys(size)``, largest first,
+    so a store can also start one with ``Frontier.from_nodes``.
+    """
+
+    size: int = 0
+    hashes: list[bytes] = field(default_factory=list)
+
+    @classmethod
+    def from_nodes(cls, size: int, nodes: Nodes) -> "Frontier":
+        get = _reader(nodes)
+        return cls(size=size, hashes=[get(*key) for key in root_keys(size)])
+
+    def append_hash(self, leaf_hash_: bytes) -> None:
+        if len(leaf_hash_) != HASH_SIZE:
+            raise TreeError(f"leaf hash has {len(leaf_hash_)} bytes, expected {HASH_SIZE}")
+        h, index, hashes = leaf_hash_, self.size, self.hashes
+        while index & 1:  # the leaf completes one subtree per trailing 1 bit, as in append_leaf
+            h = node_hash(hashes.pop(), h)
+            index >>= 1
+        hashes.append(h)
+        self.size += 1
+
+    def append(self, leaf: bytes) -> None:
+        self.append_hash(leaf_hash(leaf))
+
+    def root(self) -> bytes:
+        if not self.hashes:
+            return empty_root()
+        h = self.hashes[-1]
+        for left in reversed(self.hashes[:-1]):
+            h = node_hash(left, h)
+        return h
+
+
 # --- an in-memory store, for tests, benchmarks and verifiers ------------------------------------
 
 

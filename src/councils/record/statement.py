@@ -28,7 +28,9 @@ Encodings, chosen so a browser's WebCrypto output is used as is:
 * key ID: the first 16 bytes of SHA-256(raw public key), in lowercase hex.
 
 Pure: the caller passes times and keys. ``generate_private_key`` draws
-randomness; ``verify_many`` may start worker processes for large batches.
+randomness; ``verify_many`` and ``verify_statements`` may start worker
+processes for large batches. Keys of small order and signatures with a
+small-order R are refused (``councils.record.ed25519``).
 """
 
 from __future__ import annotations
@@ -342,7 +344,7 @@ def parse_statement(data: bytes) -> Statement:
     if not isinstance(body, dict):
         raise StatementError("a statement is a JSON object")
     if body.get("type") != FORMAT:
-        raise StatementError(f"statement type must be {FORMAT!r}, got {body.get('type')!r}")
+        raise StatementError(f"statement type must be {FORMAT!r}, got {str(body.get('type'))[:40]!r}")
     keys = set(body)
     extra = keys - FIELDS - {"content", "content_sha256"}
     if extra:

@@ -153,6 +153,7 @@ def _register():
     api.add_router("/", accounts_router)
     api.add_router("/", assemblies_router)
     api.add_router("/", decisions_router)
+    api.add_router("/", "councils.record.api.router")
     api.add_router("/", __import__("councils.federation.api", fromlist=["router"]).router)
     api.add_router("/", "councils.federation.congress_api.router")
     api.add_router("/", "councils.economy.api.router")

@@ -3,6 +3,8 @@
     councils serve [--demo]   migrate, load the demo if asked, serve with gunicorn
     councils demo             load the demo federation (once)
     councils verify           recompute every record chain; non-zero exit on the first bad entry
+    councils verify --remote URL   check a server's record from outside: signed checkpoints, leaves, consistency
+    councils witness URL...   follow servers' checkpoints, check consistency, cosign them
     councils tally FILE ...   count a ballot file (see ``councils tally --help``)
     councils plan FILE ...    run the planning procedure (see ``councils plan --help``)
     councils notify           send the email notifications that are due (``--every 300`` to keep running)
@@ -101,6 +103,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    if args.remote:
+        # Nothing local is read: only the server's public answers and what this verifier saw before.
+        from councils.commands.remote import verify_remote
+
+        return verify_remote(args.remote, chains=args.chain or None, state_dir=args.state, quiet=args.quiet)
+    if args.chain or args.state:
+        print("--chain and --state go with --remote", file=sys.stderr)
+        return 2
     _setup(args.data)
     from councils.record.services import verify_all
 
@@ -138,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         from councils.commands.notify import main as notify_main
 
         return notify_main(argv[1:])
+    if argv and argv[0] == "witness":
+        from councils.commands.remote import witness_main
+
+        return witness_main(argv[1:])
 
     parser = argparse.ArgumentParser(prog="councils", description="Councils: federations of self-managed councils.")
     parser.add_argument("--data", help="data folder (default: $COUNCILS_DATA or ./councils-data)")
@@ -155,7 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between passes (default 1)")
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("demo", help="load the demo federation (once)").set_defaults(func=cmd_demo)
-    sub.add_parser("verify", help="verify every council's record").set_defaults(func=cmd_verify)
+    verify = sub.add_parser("verify", help="verify every council's record (here, or a server's with --remote)")
+    verify.add_argument("--remote", metavar="URL", help="verify this server's public record from outside")
+    verify.add_argument("--chain", action="append", metavar="NAME", help="only this chain (with --remote; repeatable)")
+    verify.add_argument("--state", type=Path, default=None,
+                        help="where checkpoints seen before are kept (with --remote; default ~/.local/state/councils)")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
+    verify.set_defaults(func=cmd_verify)
+    sub.add_parser("witness", help="witness servers' checkpoints (councils witness --help)")
     sub.add_parser("tally", help="count a ballot file (councils tally --help)")
     sub.add_parser("plan", help="run the planning procedure (councils plan --help)")
     sub.add_parser("notify", help="send due email notifications (councils notify --help)")

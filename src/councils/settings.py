@@ -190,6 +190,10 @@ EMAIL_USE_TLS = _env_flag("COUNCILS_EMAIL_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("COUNCILS_EMAIL_FROM", "councils@localhost")
 # The address links in emails point to.
 SITE_URL = os.environ.get("COUNCILS_SITE_URL", "http://127.0.0.1:8000")
+# The name this server signs its record's checkpoints with (default: SITE_URL's host and port), and where its
+# Ed25519 key is kept (default: server_key in the data folder, made on first use).
+COUNCILS_SERVER_NAME = os.environ.get("COUNCILS_SERVER_NAME", "")
+COUNCILS_SERVER_KEY_FILE = os.environ.get("COUNCILS_SERVER_KEY_FILE", "")
 
 LOGGING = {
     "version": 1,

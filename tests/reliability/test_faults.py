@@ -59,8 +59,12 @@ def run_with_fault(load_module, server, env, fault) -> dict:
     def inject():
         try:
             time.sleep(SECONDS / 4)
+            # On a busy machine the restart can take longer than the rest of the load: the clients go on until the
+            # fault is over and for a while after it, so "they went on after the restart" is seen, not left to timing.
+            load.end = float("inf")
             fault()
             before_recovery.append(len(load.latencies))
+            load.end = time.monotonic() + SECONDS / 2
         except Exception as exc:  # reported below: a failed fault must fail the test
             problems.append(exc)
 
@@ -79,7 +83,8 @@ def run_with_fault(load_module, server, env, fault) -> dict:
 
 
 def assert_exactly_once(result, verified):
-    assert result["acknowledged"] >= 5 and result["after_recovery"] > 0, result  # the clients went on after the restart
+    # the clients went on after the restart
+    assert result["acknowledged"] >= 5 and result["after_recovery"] > 0, json.dumps(result, default=str)[:3000]
     assert result["lost"] == 0 and result["doubled"] == 0, result["problems"]
     assert result["unresolved"] == 0 and result["refused"] == 0, result
     assert result["resends"] == result["resends_replayed"], result

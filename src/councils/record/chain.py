@@ -113,15 +113,16 @@ class VerifyResult:
         return self.breaks[0] if self.breaks else None
 
 
-def verify_chain(chain: str, entries: Iterable[Entry]) -> VerifyResult:
+def verify_chain(chain: str, entries: Iterable[Entry], *, after: Entry | None = None) -> VerifyResult:
     """Recompute every hash and link, in sequence order as given.
 
     Reports every break, first one first: the first is where to look; later ones
-    tell whether the damage is one edit or many.
+    tell whether the damage is one edit or many. ``after``: the entries continue
+    the chain after this (already checked) entry, e.g. the next page of a download.
     """
     breaks: list[ChainBreak] = []
-    expected_seq = 0
-    prev = GENESIS
+    expected_seq = 0 if after is None else after.seq + 1
+    prev = GENESIS if after is None else after.hash
     count = 0
     for entry in entries:
         count += 1

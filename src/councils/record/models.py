@@ -17,12 +17,53 @@ class Chain(models.Model):
     """One row per chain: appending locks it, so the entries of one chain are written one after another."""
 
     name = models.CharField(max_length=80, unique=True)
+    # How many of the chain's entries are leaves of its Merkle tree (record.log keeps it up to date).
+    tree_size = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["pk"]
 
     def __str__(self):
         return self.name
+
+
+class TreeNode(models.Model):
+    """The hash of one complete subtree of a chain's Merkle tree: node (level, index) covers the leaves
+    [index * 2**level, (index + 1) * 2**level). Written once, never changed (record.tree)."""
+
+    chain = models.CharField(max_length=80)
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chain", "level", "index"], name="tree_node_unique")]
+
+
+class Checkpoint(models.Model):
+    """A checkpoint the server signed (C2SP tlog-checkpoint in a signed note), kept so that witnesses' cosignatures
+    attach to it and consistency can be proved from it."""
+
+    chain = models.CharField(max_length=80)
+    size = models.PositiveBigIntegerField()
+    note = models.TextField()  # the signed note, the server's signature only
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chain", "size"], name="checkpoint_unique_size")]
+
+
+class Cosignature(models.Model):
+    """A witness's cosignature (C2SP tlog-cosignature) on a checkpoint: the signature line as the witness sent it."""
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.CASCADE, related_name="cosignatures")
+    witness = models.CharField(max_length=200)  # the witness's key name
+    key_id = models.CharField(max_length=8)  # hex
+    line = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["checkpoint", "witness", "key_id"], name="cosignature_unique")]
 
 
 class RecordEntry(models.Model):

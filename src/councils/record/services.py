@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 from django.apps import apps
 from django.db import connection
 
+from councils.record import log
 from councils.record.chain import ChainBreak, canonical_json, next_entry, verify_chain
 from councils.record.models import Chain, RecordEntry, chain_of
 
@@ -70,7 +71,7 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
         subject=subject,
         data=data,
     )
-    return RecordEntry.objects.create(
+    row = RecordEntry.objects.create(
         chain=chain,
         seq=entry.seq,
         at=entry.at,
@@ -81,6 +82,8 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
         prev_hash=entry.prev_hash,
         hash=entry.hash,
     )
+    log.add_entry(chain, row)  # the chain's Merkle tree grows with it, in the same transaction
+    return row
 
 
 @dataclass

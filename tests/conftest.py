@@ -165,3 +165,26 @@ def federation_of(make_council, make_user, join_federation, elect_delegates, mem
         return federation, councils
 
     return build
+
+
+@pytest.fixture
+def drop_last_entry(db):
+    """What an operator with the database could do to a chain: delete its last entry, and the tree nodes and
+    checkpoints that held it, so that the server can sign another history from there."""
+    from django.db import transaction
+
+    from councils.record.models import Chain, Checkpoint, RecordEntry, TreeNode
+
+    def drop(council):
+        chain = council.record_chain
+        with transaction.atomic():
+            last = RecordEntry.objects.filter(chain=chain).order_by("-seq").first()
+            size = last.seq  # leaves 0 .. seq-1 stay
+            last.delete()
+            for node in TreeNode.objects.filter(chain=chain):
+                if (node.index + 1) * 2 ** node.level > size:
+                    node.delete()
+            Chain.objects.filter(name=chain).update(tree_size=size)
+            Checkpoint.objects.filter(chain=chain, size__gt=size).delete()
+
+    return drop

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from councils.cli import main
 from councils.decisions.services import add_comment
-from councils.record.models import Chain, Checkpoint, RecordEntry, TreeNode
+from councils.record.models import Checkpoint, RecordEntry
 from councils.record.services import append
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,20 +29,6 @@ def verify(url, state, capsys, *extra):
     return status, out.out + out.err
 
 
-def drop_last_entry(council):
-    """What an operator with the database could do: delete the last entry and the tree nodes that held it."""
-    chain = council.record_chain
-    with transaction.atomic():
-        last = RecordEntry.objects.filter(chain=chain).order_by("-seq").first()
-        size = last.seq  # leaves 0 .. seq-1 stay
-        last.delete()
-        for node in TreeNode.objects.filter(chain=chain):
-            if (node.index + 1) * 2 ** node.level > size:
-                node.delete()
-        Chain.objects.filter(name=chain).update(tree_size=size)
-        Checkpoint.objects.filter(chain=chain, size__gt=size).delete()
-
-
 def test_the_record_verifies_remotely_and_again_after_more_acts(served, tmp_path, capsys):
     url, council, proposal = served
     status, said = verify(url, tmp_path, capsys)
@@ -53,7 +39,7 @@ def test_the_record_verifies_remotely_and_again_after_more_acts(served, tmp_path
     assert status == 0, said
 
 
-def test_a_deleted_last_entry_is_caught(served, tmp_path, capsys):
+def test_a_deleted_last_entry_is_caught(served, tmp_path, capsys, drop_last_entry):
     url, council, _ = served
     assert verify(url, tmp_path, capsys)[0] == 0
     drop_last_entry(council)
@@ -61,7 +47,7 @@ def test_a_deleted_last_entry_is_caught(served, tmp_path, capsys):
     assert status == 1 and "shrank" in said
 
 
-def test_a_rewritten_last_entry_is_a_fork_caught_by_who_saw_the_first(served, tmp_path, capsys):
+def test_a_rewritten_last_entry_is_a_fork_caught_by_who_saw_the_first(served, tmp_path, capsys, drop_last_entry):
     url, council, _ = served
     assert verify(url, tmp_path, capsys)[0] == 0
     drop_last_entry(council)
@@ -74,7 +60,7 @@ def test_a_rewritten_last_entry_is_a_fork_caught_by_who_saw_the_first(served, tm
     assert status == 1 and "fork" in said
 
 
-def test_a_history_rewritten_and_extended_is_caught_by_the_consistency_proof(served, tmp_path, capsys):
+def test_a_history_rewritten_and_extended_is_caught_by_the_consistency_proof(served, tmp_path, capsys, drop_last_entry):
     url, council, _ = served
     assert verify(url, tmp_path, capsys)[0] == 0
     drop_last_entry(council)
@@ -103,7 +89,7 @@ def test_a_changed_server_key_is_reported(served, tmp_path, capsys):
     assert status == 1 and "key changed" in said
 
 
-def test_a_witness_cosigns_and_refuses_a_fork(served, tmp_path, capsys):
+def test_a_witness_cosigns_and_refuses_a_fork(served, tmp_path, capsys, drop_last_entry):
     url, council, _ = served
     state = tmp_path / "witness"
     assert main(["witness", url, "--state", str(state), "--once", "--name", "test-witness"]) == 0

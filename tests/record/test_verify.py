@@ -79,3 +79,21 @@ def test_inserting_a_ballot_without_the_application_fails_verification(decided, 
     Ballot.objects.create(proposal=proposal, voter=intruder, choice="no", cast_at=clock.now(), changed_at=clock.now())
     report = verify_all()
     assert not report.ok and "no record entry" in str(report.problems[0])
+
+
+def test_the_record_pages_own_check_finds_a_ballot_edited_behind_the_applications_back(decided, client):
+    council, proposal = decided
+    assert "chain intact" in client.get(f"/c/{council.slug}/record/?verify=1").content.decode()
+    ballot = Ballot.objects.first()
+    raw_sql(f"UPDATE {Ballot._meta.db_table} SET choice = %s WHERE id = %s", ["no", ballot.pk])
+    page = client.get(f"/c/{council.slug}/record/?verify=1").content.decode()
+    assert "chain intact" not in page and f"ballot:{ballot.pk}" in page
+    answer = client.get(f"/api/councils/{council.slug}/record/verify").json()
+    assert answer["ok"] is False and any(f"ballot:{ballot.pk}" in p for p in answer["problems"])
+
+
+def test_the_record_pages_own_check_finds_a_charter_edited_behind_the_applications_back(decided, client):
+    council, _ = decided
+    raw_sql("UPDATE assemblies_charter SET quorum = %s WHERE council_id = %s", ["0.01", council.pk])
+    answer = client.get(f"/api/councils/{council.slug}/record/verify").json()
+    assert answer["ok"] is False and any(f"charter:{council.pk}" in p for p in answer["problems"])

@@ -8,6 +8,6 @@ class Config(AppConfig):
     def ready(self):
         from councils.record.services import register_recorded
 
-        for label, prefix in (("assemblies.Council", "council"), ("assemblies.Charter", "charter"),
+        for recorded in (("assemblies.Council", "council"), ("assemblies.Charter", "charter", "council_id"),
                               ("assemblies.Membership", "membership"), ("assemblies.Office", "office")):
-            register_recorded(label, prefix)
+            register_recorded(*recorded)

@@ -15,8 +15,8 @@ class Config(AppConfig):
         hooks.register_admission_vote(services.open_admission_vote)
         hooks.member_leaving.connect(services.on_member_leaving, dispatch_uid="decisions.withdraw_open_ballots")
         hooks.register_page_part(views.council_page_part)
-        for label, prefix in (("decisions.Proposal", "proposal"), ("decisions.Comment", "comment"),
+        for recorded in (("decisions.Proposal", "proposal"), ("decisions.Comment", "comment"),
                               ("decisions.Ballot", "ballot"), ("decisions.VoterRegister", "register"),
                               ("decisions.Decision", "decision"), ("decisions.MinorityReport", "minority_report")):
-            register_recorded(label, prefix)
+            register_recorded(*recorded)
         register_check(services.check_ballot_digests)

@@ -11,9 +11,9 @@ class EconomyConfig(AppConfig):
         from councils.record.services import register_recorded
 
         kinds.register()
-        for label, prefix in (("economy.Product", "product"), ("economy.Capability", "capability"),
-                              ("economy.WorkingHours", "working_hours"), ("economy.DraftNeed", "draft_need"),
+        for recorded in (("economy.Product", "product"), ("economy.Capability", "capability"),
+                              ("economy.WorkingHours", "working_hours", "council_id"), ("economy.DraftNeed", "draft_need"),
                               ("economy.Need", "need"), ("economy.PlanPeriod", "plan_period"),
                               ("economy.PlanningRound", "planning_round"), ("economy.PlanningMode", "planning_mode"),
                               ("economy.HandProposal", "hand_proposal"), ("economy.PlanPart", "plan_part")):
-            register_recorded(label, prefix)
+            register_recorded(*recorded)

@@ -18,10 +18,10 @@ class Config(AppConfig):
         hooks.register_page_part(views.council_page_part)
         hooks.register_api_facts(services.council_facts)
         decision_kinds.register_page_part(views.proposal_page_part)
-        for label, prefix in (("federation.Affiliation", "affiliation"), ("federation.FederationCharter", "federation_charter"),
+        for recorded in (("federation.Affiliation", "affiliation"), ("federation.FederationCharter", "federation_charter", "federation_id"),
                               ("federation.Delegate", "delegate"), ("federation.FederationBallot", "federation_ballot"),
                               ("federation.RecallPetition", "recall_petition"), ("federation.Signature", "signature"),
                               ("federation.Petition", "petition"), ("federation.CouncilDemand", "demand"),
                               ("federation.Congress", "congress"), ("federation.AgendaItem", "agenda_item"),
                               ("federation.Attendance", "attendance"), ("federation.Speaker", "speaker")):
-            register_recorded(label, prefix)
+            register_recorded(*recorded)

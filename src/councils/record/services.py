@@ -25,12 +25,15 @@ from councils.record.models import Chain, RecordEntry, chain_of
 # found even though the chain itself is intact), and further checks (e.g. secret ballots, through the digest their
 # decision recorded), each a callable returning (subject, reason) pairs.
 _RECORDED: dict[str, str] = {}  # model label -> subject prefix
+_SUBJECT_FIELD: dict[str, str] = {}  # model label -> the field whose value follows the prefix in its subjects
 _CHECKS: list[Callable[[], Iterable[tuple[str, str]]]] = []
 
 
-def register_recorded(label: str, prefix: str) -> None:
-    """``label`` ("app.Model") keeps rows whose subjects are "<prefix>:<id>"; verification checks each against the record."""
+def register_recorded(label: str, prefix: str, field: str = "pk") -> None:
+    """``label`` ("app.Model") keeps rows whose subjects are "<prefix>:<value of field>"; verification checks each
+    against the record."""
     _RECORDED[label] = prefix
+    _SUBJECT_FIELD[label] = field
 
 
 def register_check(check: Callable[[], Iterable[tuple[str, str]]]) -> None:
@@ -134,6 +137,8 @@ def verify_all(owners=None) -> Report:
             report.problems.append(Problem(chain, brk.seq, None, brk.reason))
     if every:
         _check_rows(report, last_state)
+    else:
+        _check_subjects(report, last_state)
     return report
 
 
@@ -167,6 +172,31 @@ def _check_rows(report: Report, last_state) -> None:
         for chain, entry in entries.items():
             if entry.data.get("state") is not None and _is_row_subject(subject):
                 report.problems.append(Problem(chain, entry.seq, subject, "recorded row is missing (deleted behind the application's back)"))
+
+
+def _check_subjects(report: Report, last_state) -> None:
+    """For the chains of some councils only: every row those chains speak of still holds the state they last wrote
+    (rows written without any entry are found by the full check, which sees every row)."""
+    by_prefix = {prefix: label for label, prefix in _RECORDED.items()}
+    wanted: dict[str, dict[str, str]] = defaultdict(dict)  # label -> value -> subject
+    for subject in last_state:
+        prefix, _, value = subject.partition(":")
+        if prefix in by_prefix and value:
+            wanted[by_prefix[prefix]][value] = subject
+    for label, values in wanted.items():
+        model = apps.get_model(label)
+        field = _SUBJECT_FIELD.get(label, "pk")
+        rows = {str(getattr(row, field)): row for row in model.objects.filter(**{f"{field}__in": list(values)})}
+        for value, subject in values.items():
+            row = rows.get(value)
+            for chain, entry in last_state[subject].items():
+                state = entry.data.get("state")
+                if row is None and state is not None:
+                    report.problems.append(Problem(chain, entry.seq, subject, "recorded row is missing (deleted behind the application's back)"))
+                elif row is not None:
+                    report.rows += 1
+                    if row.record_state() != state:
+                        report.problems.append(Problem(chain, entry.seq, subject, "row differs from the state its last record entry wrote (altered behind the application's back)"))
 
 
 def _is_row_subject(subject: str) -> bool:

@@ -183,7 +183,7 @@ def drop_last_entry(db):
             last.delete()
             for node in TreeNode.objects.filter(chain=chain):
                 if (node.index + 1) * 2 ** node.level > size:
-                    node.delete()
+                    node.delete()  # level and index are read from the node's key
             Chain.objects.filter(name=chain).update(tree_size=size)
             Checkpoint.objects.filter(chain=chain, size__gt=size).delete()
 

@@ -193,7 +193,9 @@ def load_demo() -> bool:
         _economy(time, real_now, federation, delegates, bakery, street, farm, bakery_members, street_members, farm_members, encoded)
 
     settle_due(None, real_now)
-    # Open business, on the real clock.
+    # Open business, on the real clock: read again, since building the past can take more than a minute on a busy
+    # machine, and a vote cannot open in the past.
+    real_now = clock.now().replace(microsecond=0)
     with transaction.atomic():
         open_question = create_federation_proposal(
             delegates[street].member, federation, title="Pool the farms' trucks for one delivery round", matter="transport",

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from councils import clock
 from councils.record import note, tree
@@ -81,20 +80,12 @@ def leaf_bytes(row: RecordEntry) -> bytes:
 
 
 def _nodes(chain: str, keys) -> dict:
-    keys = list(keys)
-    if not keys:
+    """The stored nodes at ``keys`` ((level, index) pairs), in one query."""
+    wanted = {TreeNode.key_of(level, index): (level, index) for level, index in keys}
+    if not wanted:
         return {}
-    wanted = {}
-    for level, index in keys:
-        wanted.setdefault(level, []).append(index)
-    found = {}
-    query = TreeNode.objects.filter(chain=chain)
-    condition = Q()
-    for level, indexes in wanted.items():
-        condition |= Q(level=level, index__in=indexes)
-    for level, index, digest in query.filter(condition).values_list("level", "index", "hash"):
-        found[(level, index)] = bytes(digest)
-    return found
+    rows = TreeNode.objects.filter(chain=chain, key__in=list(wanted)).values_list("key", "hash")
+    return {wanted[key]: bytes(digest) for key, digest in rows}
 
 
 def _append_leaves(chain_row: Chain, rows) -> None:
@@ -106,7 +97,7 @@ def _append_leaves(chain_row: Chain, rows) -> None:
         for key, digest in tree.append_leaf(size, tree.leaf_hash(leaf_bytes(row)), known):
             new_nodes[key] = digest
         size += 1
-    TreeNode.objects.bulk_create([TreeNode(chain=chain_row.name, level=level, index=index, hash=digest)
+    TreeNode.objects.bulk_create([TreeNode(chain=chain_row.name, key=TreeNode.key_of(level, index), hash=digest)
                                   for (level, index), digest in new_nodes.items()])
     chain_row.tree_size = size
     chain_row.save(update_fields=["tree_size"])

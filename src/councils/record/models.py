@@ -32,12 +32,24 @@ class TreeNode(models.Model):
     [index * 2**level, (index + 1) * 2**level). Written once, never changed (record.tree)."""
 
     chain = models.CharField(max_length=80)
-    level = models.PositiveSmallIntegerField()
-    index = models.PositiveBigIntegerField()
+    # (level, index) as one number, level in the top byte: one indexed IN (...) finds every node a proof needs.
+    key = models.BigIntegerField()
     hash = models.BinaryField(max_length=32)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["chain", "level", "index"], name="tree_node_unique")]
+        constraints = [models.UniqueConstraint(fields=["chain", "key"], name="tree_node_unique")]
+
+    @staticmethod
+    def key_of(level: int, index: int) -> int:
+        return (level << 56) | index
+
+    @property
+    def level(self) -> int:
+        return self.key >> 56
+
+    @property
+    def index(self) -> int:
+        return self.key & ((1 << 56) - 1)
 
 
 class Checkpoint(models.Model):

@@ -94,6 +94,9 @@ def test_a_witness_cosigns_and_refuses_a_fork(served, tmp_path, capsys, drop_las
     state = tmp_path / "witness"
     assert main(["witness", url, "--state", str(state), "--once", "--name", "test-witness"]) == 0
     assert Checkpoint.objects.filter(chain=council.record_chain, cosignatures__witness="test-witness").exists()
+    from django.test import Client
+
+    assert "test-witness" in Client().get(f"/c/{council.slug}/record/").content.decode()
     drop_last_entry(council)
     from councils import clock
 

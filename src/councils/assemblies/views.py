@@ -58,7 +58,8 @@ def council_record(request, slug: str):
     entries = record.entries(council).order_by("-seq")
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     report = record.verify_all([council]) if request.GET.get("verify") else None
-    return render(request, "record/council_record.html", {"council": council, "page": page, "report": report})
+    return render(request, "record/council_record.html", {"council": council, "page": page, "report": report,
+                                                          "witnessed": record.witnessed(council)})
 
 
 @login_required

@@ -203,11 +203,19 @@ def _is_row_subject(subject: str) -> bool:
     return subject.split(":", 1)[0] in set(_RECORDED.values())
 
 
+def witnessed(owner):
+    """The latest checkpoint of the chain that witnesses cosigned, with its cosignatures (None: none yet)."""
+    from councils.record.models import Checkpoint
+
+    return (Checkpoint.objects.filter(chain=chain_of(owner), cosignatures__isnull=False).order_by("-size")
+            .prefetch_related("cosignatures").first())
+
+
 def entries(owner, *, after: int = -1, limit: int | None = None):
     """The entries of one chain, oldest first."""
     rows = RecordEntry.objects.filter(chain=chain_of(owner), seq__gt=after).order_by("seq")
     return rows[:limit] if limit is not None else rows
 
 
-__all__ = ["append", "lock_chains", "verify_all", "entries", "register_recorded", "register_check", "Report", "Problem",
+__all__ = ["append", "lock_chains", "verify_all", "entries", "witnessed", "register_recorded", "register_check", "Report", "Problem",
            "ChainBreak", "stamp"]

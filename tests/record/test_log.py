@@ -98,3 +98,19 @@ def test_bad_ranges_get_a_clear_4xx(busy_council, path, params):
 
 def test_an_unknown_chain_is_a_404():
     assert Client().get("/api/record/council/999999/checkpoint").status_code == 404
+
+
+def test_a_leaf_is_the_entrys_canonical_json_whatever_it_holds(clock, make_council):
+    """Leaves are assembled from stored strings for speed: they must be byte for byte the canonical JSON."""
+    from django.db import transaction
+
+    from councils import clock as app_clock
+    from councils.record.chain import canonical_json
+    from councils.record.services import append
+
+    council = make_council(members=1)
+    odd = {"text": "naïve “quotes” \\\\ \\n \\u2028 😀", "n": 10**30, "f": 1e-7, "nested": [{"b": None, "a": True}]}
+    with transaction.atomic():
+        append(council, kind="test.odd", subject="test:1", state=odd, at=app_clock.now(), actor="ünïcode")
+    for row in RecordEntry.objects.filter(chain=council.record_chain):
+        assert log.leaf_bytes(row) == canonical_json(row.as_entry().to_dict())

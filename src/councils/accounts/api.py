@@ -6,7 +6,6 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
 from councils.accounts import services
-from councils.accounts.auth import member_auth
 from councils.adapters.api import errors
 
 router = Router(tags=["me"])

@@ -8,6 +8,7 @@ O(log n) and every root and proof is read from at most O(log n) stored nodes.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from functools import lru_cache
@@ -19,7 +20,6 @@ from django.db import transaction
 
 from councils import clock
 from councils.record import note, tree
-from councils.record.chain import canonical_json
 from councils.record.models import Chain, Checkpoint, Cosignature, RecordEntry, TreeNode, chain_of
 
 MAX_LEAVES_PAGE = 1000
@@ -75,8 +75,16 @@ def origin(chain: str) -> str:
 # ----- appending ------------------------------------------------------------------------------------
 
 
+_string = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def leaf_bytes(row: RecordEntry) -> bytes:
-    return canonical_json(row.as_entry().to_dict())
+    """The entry's canonical JSON: ``canonical_json(row.as_entry().to_dict())``, assembled from the stored strings
+    (``data_json`` is already the canonical JSON of the data, and the keys' order is fixed), which is what makes
+    serving a million leaves cheap."""
+    return (f'{{"actor":{_string(row.actor)},"at":{_string(row.at)},"chain":{_string(row.chain)},'
+            f'"data":{row.data_json},"hash":{_string(row.hash)},"kind":{_string(row.kind)},'
+            f'"prev_hash":{_string(row.prev_hash)},"seq":{int(row.seq)},"subject":{_string(row.subject)}}}').encode("utf-8")
 
 
 def _nodes(chain: str, keys) -> dict:

@@ -27,20 +27,20 @@ def main(argv: list[str] | None = None) -> int:
     kind = args.format or path.suffix.lower().lstrip(".")
     if kind not in ("blt",) + PREFLIB_TYPES:
         return _fail(f"{path}: unknown file type {path.suffix!r}; use --format blt|soc|soi|toc|toi")
+    if args.method not in MULTI_SEAT_METHODS and args.seats not in (None, 1):
+        return _fail(f"{args.method} fills one seat; use stv-scottish or stv-meek for {args.seats}")
     try:
-        text = _read(path, progress=not args.no_progress and not args.json)
+        data = _read(path, progress=not args.no_progress and not args.json)
         if kind == "blt":
-            election = parse_blt(text, source=str(path))
+            election = parse_blt(data, source=str(path))
             profile, file_seats = election.profile, election.seats
         else:
-            profile, file_seats = parse_preflib(text, kind, source=str(path)), None
+            profile, file_seats = parse_preflib(data, kind, source=str(path)), None
         method = RANKED_METHODS[args.method]
         if args.method in MULTI_SEAT_METHODS:
             seats = args.seats or file_seats or 1
             result = method(profile, seats, seed=args.seed)
         else:
-            if args.seats not in (None, 1):
-                return _fail(f"{args.method} fills one seat; use stv-scottish or stv-meek for {args.seats}")
             result = method(profile, seed=args.seed) if args.method != "condorcet" else method(profile)
     except OSError as exc:
         return _fail(f"cannot read {path}: {exc.strerror or exc}")
@@ -59,10 +59,11 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _read(path: Path, progress: bool) -> str:
+def _read(path: Path, progress: bool) -> bytes:
+    """The file's bytes: the readers decode (and name the line of any bytes that are not UTF-8)."""
     size = path.stat().st_size
     if not progress or size < 8 << 20:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes()
     from tqdm import tqdm
 
     buf = io.BytesIO()
@@ -70,7 +71,7 @@ def _read(path: Path, progress: bool) -> str:
         for chunk in iter(lambda: fh.read(4 << 20), b""):
             buf.write(chunk)
             bar.update(len(chunk))
-    return buf.getvalue().decode("utf-8")
+    return buf.getvalue()
 
 
 def render(result) -> str:

@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", help="a .soc, .soi, .toc, .toi or .blt file")
     parser.add_argument("--method", required=True, choices=sorted(RANKED_METHODS), help="counting method")
     parser.add_argument("--seats", type=int, default=None, help="seats to fill (STV; default: the BLT file's, else 1)")
-    parser.add_argument("--seed", type=int, default=None, help="seed for any lot, so the count can be re-run")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for any lot (default: derived from the ballots' digest); printed, so a draw can be re-run")
     parser.add_argument("--format", choices=("blt",) + PREFLIB_TYPES, default=None, help="file type if the extension does not say")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar while reading")
@@ -33,15 +34,15 @@ def main(argv: list[str] | None = None) -> int:
         data = _read(path, progress=not args.no_progress and not args.json)
         if kind == "blt":
             election = parse_blt(data, source=str(path))
-            profile, file_seats = election.profile, election.seats
+            profile, file_seats, tie_order = election.profile, election.seats, election.tie_order
         else:
-            profile, file_seats = parse_preflib(data, kind, source=str(path)), None
+            profile, file_seats, tie_order = parse_preflib(data, kind, source=str(path)), None, None
         method = RANKED_METHODS[args.method]
         if args.method in MULTI_SEAT_METHODS:
             seats = args.seats or file_seats or 1
-            result = method(profile, seats, seed=args.seed)
+            result = method(profile, seats, seed=args.seed, tie_order=tie_order)
         else:
-            result = method(profile, seed=args.seed) if args.method != "condorcet" else method(profile)
+            result = method(profile, seed=args.seed, tie_order=tie_order) if args.method != "condorcet" else method(profile)
     except OSError as exc:
         return _fail(f"cannot read {path}: {exc.strerror or exc}")
     except (BallotFileError, ProfileError, ValueError) as exc:
@@ -102,7 +103,9 @@ def render(result) -> str:
     if result.ranking and result.method not in ("stv_scottish", "stv_meek"):
         out.append("ranking: " + " > ".join(" = ".join(g) for g in result.ranking))
     for lot in result.lots:
-        out.append(f"lot (seed {result.seed}): {lot}")
+        out.append(f"lot: {lot}")
+    if result.seed is not None:
+        out.append(f"seed: {result.seed} (re-run the draw with --seed {result.seed})")
     for note in result.notes:
         out.append(note)
     out.append(("winners: " if len(result.winners) != 1 else "winner: ") + (", ".join(result.winners) or "none"))

@@ -33,6 +33,13 @@ def current_choice(by_position: np.ndarray, continuing: np.ndarray, rows: np.nda
     return choice
 
 
+def lots_for(profile, seed, tie_order) -> Lots:
+    """The lots of a count: from ``seed``, else from the ballots' digest; a tie order given settles ties first."""
+    from councils.tally.seeds import ballots_seed
+
+    return Lots(seed, derive=lambda: ballots_seed(profile), order=tie_order)
+
+
 def break_tie(tied: list[int], history: list[np.ndarray], *, lowest: bool, names, lots: Lots, why: str) -> tuple[int, str]:
     """Settle a tie the way the Scottish rules do (rules 49 and 51): look back to the most
     recent earlier stage at which the tied options had unequal votes and take the one
@@ -46,5 +53,5 @@ def break_tie(tied: list[int], history: list[np.ndarray], *, lowest: bool, names
             tied = narrowed
             if len(tied) == 1:
                 return tied[0], "settled by earlier stages"
-    pick = lots.choose([names[c] for c in tied], why)
-    return tied[pick], "settled by lot"
+    pick = lots.choose([names[c] for c in tied], why, least=lowest)
+    return tied[pick], "settled by the tie-breaking order" if lots.order is not None else "settled by lot"

@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from councils.tally.profile import Profile
-from councils.tally.results import Lots, TallyResult
+from typing import Sequence
+
+from councils.tally._count import lots_for
+from councils.tally.results import TallyResult
 
 
 def condorcet_winner(profile: Profile) -> str | None:
@@ -30,7 +33,7 @@ def tally_condorcet(profile: Profile) -> TallyResult:
     return result
 
 
-def tally_schulze(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_schulze(profile: Profile, *, seed: int | None = None, tie_order: Sequence[str] | None = None) -> TallyResult:
     """Schulze method with winning votes, as in Schulze (2011), section 2.
 
     The strength of a direct link a->b is d[a,b] when a beats b, else 0; the
@@ -49,7 +52,7 @@ def tally_schulze(profile: Profile, *, seed: int | None = None) -> TallyResult:
     np.fill_diagonal(p, 0.0)
     beats = p > p.T
     ranking = _levels(None, names, strict_weak=False, above=beats)
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     top = ranking[0] if ranking else []
     winners = [top[lots.choose(top, "schulze: several potential winners")]] if len(top) > 1 else list(top)
     return TallyResult(
@@ -60,7 +63,8 @@ def tally_schulze(profile: Profile, *, seed: int | None = None) -> TallyResult:
     )
 
 
-def tally_ranked_pairs(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_ranked_pairs(profile: Profile, *, seed: int | None = None,
+                       tie_order: Sequence[str] | None = None) -> TallyResult:
     """Ranked pairs (Tideman 1987) on margins, with the Zavist-Tideman tie-break.
 
     Majorities are locked in from the largest margin down unless they would
@@ -73,16 +77,16 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None) -> TallyRes
     names = profile.options
     m = len(names)
     margin = d - d.T
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     tbrc = np.arange(m)  # position of each option in the tie-breaking ranking
     pairs = [(float(margin[i, j]), i, j) for i in range(m) for j in range(m) if margin[i, j] > 0]
     margins = [pm for pm, _, _ in pairs]
     tie_in_margins = len(margins) != len(set(margins))
     if tie_in_margins:
-        perm = lots.permutation(m)
+        perm, how = lots.permutation(names)
         tbrc = np.empty(m, dtype=int)
         tbrc[perm] = np.arange(m)
-        lots.log.append("ranked pairs: equal margins ordered by a tie-breaking ranking drawn by lot: "
+        lots.log.append(f"ranked pairs: equal margins ordered by a tie-breaking ranking {how}: "
                         + " > ".join(names[i] for i in perm))
     pairs.sort(key=lambda t: (-t[0], tbrc[t[1]], -tbrc[t[2]]))
     reach = np.eye(m, dtype=bool)  # reach[a, b]: a path a -> b is locked
@@ -98,10 +102,10 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None) -> TallyRes
     top = ranking[0] if ranking else []
     if len(top) > 1:
         if not tie_in_margins:
-            perm = lots.permutation(m)
+            perm, how = lots.permutation(names)
             tbrc = np.empty(m, dtype=int)
             tbrc[perm] = np.arange(m)
-            lots.log.append("ranked pairs: unresolved top settled by a tie-breaking ranking drawn by lot: "
+            lots.log.append(f"ranked pairs: unresolved top settled by a tie-breaking ranking {how}: "
                             + " > ".join(names[i] for i in perm))
         winners = [min(top, key=lambda n: tbrc[names.index(n)])]
     else:
@@ -114,13 +118,13 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None) -> TallyRes
     )
 
 
-def tally_copeland(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_copeland(profile: Profile, *, seed: int | None = None, tie_order: Sequence[str] | None = None) -> TallyResult:
     """Copeland: head-to-head wins minus losses; a tie for the top is settled by lot."""
     d = profile.pairwise()
     names = profile.options
     score = (d > d.T).sum(axis=1) - (d < d.T).sum(axis=1)
     ranking = _levels(score, names)
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     top = ranking[0] if ranking else []
     winners = [top[lots.choose(top, "copeland: tie for the best score")]] if len(top) > 1 else list(top)
     return TallyResult(

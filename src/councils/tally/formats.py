@@ -526,6 +526,22 @@ def write_preflib(profile: Profile, title: str = "", data_type: str | None = Non
 
 
 # ------------------------------------------------------------------ BLT
+#
+# The BLT format as OpenSTV, ERS and droop write it:
+#
+#   4 2                       candidates, seats
+#   -2                        optional: withdrawn candidates as negative numbers
+#   [withdrawn 3]             optional droop options, one or more per line, before the ballots:
+#   [nick a b c d]              a nickname per candidate (ballots and options may use them)
+#   [tie d c b a]               the tie-breaking order, most favoured first
+#   (id) 3 1 2 0              ballots: optional id, weight, preferences, 0
+#   0                         end of ballots
+#   "Adam" ...                a quoted name per candidate, then the title,
+#   "extra"                   then any further quoted lines (kept as notes)
+#
+# '#' starts a comment anywhere outside quotes. Numbers are ASCII digits (a weight may
+# have a decimal part). As for PrefLib, a fast reader takes the plain ballot block at
+# once and the line reader names the line and column of anything wrong.
 
 
 @dataclass
@@ -535,165 +551,354 @@ class BltElection:
     title: str = ""
     withdrawn: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)  # all, withdrawn included, in file order
+    tie_order: list[str] | None = None  # [tie ...]: standing candidates, most favoured first
+    nicknames: dict[str, str] = field(default_factory=dict)  # nickname -> candidate name
+    notes: list[str] = field(default_factory=list)  # quoted lines after the title
 
 
-def parse_blt(text: str, source: str = "") -> BltElection:
-    """The BLT format (OpenSTV, ERS): 'candidates seats', optional '-k' withdrawn lines,
-    ballots 'weight pref pref ... 0', a closing '0', candidate names, title."""
-    if isinstance(text, bytes):
-        text = _decode_text(text, source)
-    lines = text.splitlines()
-    pos = 0
+_NUMBER = re.compile(r"[0-9]+")
+_WEIGHT = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_TOKEN = re.compile(r"[^\s#\[\]]+")
 
-    def next_line():
-        nonlocal pos
-        while pos < len(lines):
-            pos += 1
-            content = lines[pos - 1].split("#", 1)[0].strip()
-            if content:
-                return pos, content
-        return None, None
 
-    number, header = next_line()
+def parse_blt(text: str | bytes, source: str = "") -> BltElection:
+    """A BLT file: see the format above. Withdrawn candidates are removed from the ballots."""
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    reader = _BltLines(data, source)
+
+    number, col, header = reader.next_content()
     if header is None:
         raise BallotFileError(None, "empty file", source)
     parts = header.split()
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise BallotFileError(number, f"first line must be 'candidates seats', got {header!r}", source)
+    if len(parts) != 2 or not all(_NUMBER.fullmatch(p) for p in parts):
+        raise BallotFileError(number, f"first line must be 'candidates seats', got {header!r}", source, col)
+    if any(len(p) > 6 for p in parts):
+        raise BallotFileError(number, f"at most {MAX_ALTERNATIVES} candidates, got {parts[0]}", source, col)
     m, seats = int(parts[0]), int(parts[1])
-    if m < 1:
-        raise BallotFileError(number, "there must be at least one candidate", source)
+    if not 1 <= m <= MAX_ALTERNATIVES:
+        raise BallotFileError(number, f"there must be between 1 and {MAX_ALTERNATIVES} candidates, got {m}", source, col)
     if not 1 <= seats <= m:
-        raise BallotFileError(number, f"seats must be between 1 and the {m} candidates, got {seats}", source)
+        raise BallotFileError(number, f"seats must be between 1 and the {m} candidates, got {seats}", source, col)
 
-    withdrawn_idx: list[int] = []
-    body_start = pos
-    number, content = next_line()
-    while content is not None and content.startswith("-"):
-        for tok in content.split():
-            if not re.fullmatch(r"-\d+", tok) or not 1 <= -int(tok) <= m:
-                raise BallotFileError(number, f"withdrawn candidate {tok!r} must be -1 .. -{m}", source)
-            withdrawn_idx.append(-int(tok) - 1)
-        body_start = pos
-        number, content = next_line()
-    pos = body_start
+    withdrawn_refs: list[tuple[str, int, int]] = []  # (candidate as written, line, column)
+    options: dict[str, tuple[list[tuple[str, int]], int]] = {}  # name -> ([(value, column)], line)
+    while True:
+        mark = reader.pos
+        number, col, content = reader.next_content()
+        if content is None or not (content.startswith("-") or content.startswith("[")):
+            reader.pos = mark
+            break
+        if content.startswith("-"):
+            line = reader.line_text(number)
+            for match in _TOKEN.finditer(line.split("#", 1)[0]):
+                tok = match.group()
+                if not re.fullmatch(r"-[0-9]{1,6}", tok) or not 1 <= -int(tok) <= m:
+                    raise BallotFileError(number, f"withdrawn candidate {tok!r} must be -1 .. -{m}", source,
+                                          match.start() + 1)
+                withdrawn_refs.append((str(-int(tok)), number, match.start() + 1))
+            continue
+        for name, values, opt_col in _bracket_options(reader.line_text(number), number, source):
+            if name in options:
+                raise BallotFileError(number, f"[{name}] is given twice", source, opt_col)
+            if name not in ("nick", "withdrawn", "tie"):
+                raise BallotFileError(number, f"unknown option [{name} ...]; expected [nick], [withdrawn] or [tie]",
+                                      source, opt_col)
+            options[name] = (values, number)
+            if name == "withdrawn":
+                withdrawn_refs += [(v, number, c) for v, c in values]
 
-    orders, weights, end = _blt_ballots_fast(lines, body_start, m)
-    if orders is None:
-        orders, weights, end = _blt_ballots_slow(lines, body_start, m, source)
-    pos = end
+    nick_index: dict[str, int] = {}
+    if "nick" in options:
+        values, number = options["nick"]
+        if len(values) != m:
+            raise BallotFileError(number, f"[nick] must give one nickname to each of the {m} candidates, "
+                                  f"got {len(values)}", source)
+        for i, (nick, c) in enumerate(values):
+            if _NUMBER.fullmatch(nick):
+                raise BallotFileError(number, f"nickname {nick!r} is a number: it would be read as a candidate number",
+                                      source, c)
+            if nick in nick_index:
+                raise BallotFileError(number, f"nickname {nick!r} is given twice", source, c)
+            nick_index[nick] = i
+
+    def candidate(ref: str, number: int, col: int) -> int:
+        if ref in nick_index:
+            return nick_index[ref]
+        if _NUMBER.fullmatch(ref) and len(ref) <= 6 and 1 <= int(ref) <= m:
+            return int(ref) - 1
+        raise BallotFileError(number, f"{ref!r} is not a candidate number 1..{m}"
+                              + (" or nickname" if nick_index else ""), source, col)
+
+    withdrawn_idx = sorted({candidate(ref, n, c) for ref, n, c in withdrawn_refs})
+    tie_idx = None
+    if "tie" in options:
+        values, number = options["tie"]
+        tie_idx = []
+        for ref, c in values:
+            i = candidate(ref, number, c)
+            if i in tie_idx:
+                raise BallotFileError(number, f"candidate {ref!r} is named twice in [tie]", source, c)
+            tie_idx.append(i)
+
+    body_start = reader.pos
+    read = None if nick_index else _blt_ballots_fast(data, body_start, m, reader.offset_of_line(body_start))
+    if read is not None:
+        orders, weights, end_line = read
+    else:
+        orders, weights, end_line = _blt_ballots_lines(reader, body_start, m, nick_index, source)
+    reader.pos = end_line
     with np.errstate(over="ignore"):
         total = float(np.sum(weights))
     if not total <= MAX_TOTAL:  # also catches weights that add up to infinity
         raise BallotFileError(None, f"the ballot weights add up to more than can be counted exactly ({MAX_TOTAL})", source)
-    names = []
-    for _ in range(m + 1):
-        number, content = next_line()
-        if content is None:
-            raise BallotFileError(None, f"expected {m} candidate names and a title after the ballots, "
-                                  f"found {len(names)} lines", source)
-        if not (len(content) >= 2 and content[0] == '"' and content[-1] == '"'):
-            raise BallotFileError(number, f"names and title must be in double quotes, got {content!r}", source)
-        names.append(content[1:-1])
-    number, content = next_line()
-    if content is not None:
-        raise BallotFileError(number, f"unexpected text after the title: {content!r}", source)
-    candidates, title = names[:m], names[m]
+
+    quoted = reader.quoted_tail()
+    if len(quoted) < m + 1:
+        raise BallotFileError(None, f"expected {m} candidate names and a title after the ballots, "
+                              f"found {len(quoted)} quoted lines", source)
+    candidates = [q for q, _, _ in quoted[:m]]
+    title = quoted[m][0]
+    notes = [q for q, _, _ in quoted[m + 1 :]]
     if len(set(candidates)) != m:
-        raise BallotFileError(None, "candidate names must be distinct", source)
+        twice = next(q for q in quoted[:m] if candidates.count(q[0]) > 1)
+        raise BallotFileError(twice[1], f"candidate name {twice[0]!r} is given twice: names must be distinct",
+                              source, twice[2])
     try:
         profile = Profile.from_orders(candidates, orders, weights)
     except ProfileError as exc:
-        # The fast path checks repeats only on distinct ballots; find the line the slow way.
-        _blt_ballots_slow(lines, body_start, m, source)
+        # The fast reader leaves repeated candidates to the profile; the line reader names the line.
+        _blt_ballots_lines(reader, body_start, m, nick_index, source)
         raise BallotFileError(None, str(exc), source) from None
-    withdrawn = [candidates[i] for i in sorted(set(withdrawn_idx))]
+    withdrawn = [candidates[i] for i in withdrawn_idx]
     if len(candidates) - len(withdrawn) < seats:
         raise BallotFileError(None, f"{seats} seats but only {len(candidates) - len(withdrawn)} candidates stand", source)
     if withdrawn:
         profile = profile.without(withdrawn)
-    return BltElection(profile, seats, title, withdrawn, candidates)
+    tie_order = None
+    if tie_idx is not None:
+        # Candidates the order leaves out follow the ones it names, in file order.
+        named = [candidates[i] for i in tie_idx]
+        tie_order = [c for c in named + [c for c in candidates if c not in named] if c not in withdrawn]
+    nicknames = {nick: candidates[i] for nick, i in nick_index.items()}
+    return BltElection(profile, seats, title, withdrawn, candidates, tie_order, nicknames, notes)
 
 
-def _blt_ballots_fast(lines, start, m):
-    """Whole-block tokenising with numpy: a million-ballot file in well under a second.
+class _BltLines:
+    """The file's lines (split at '\\n', a '\\r' before it dropped), read on demand, with their byte offsets."""
 
-    Only for plain files (one ballot per line, whole weights, no comments, ids or
-    equal preferences); anything else, and any error, goes to the line-by-line
-    reader, which names the offending line.
-    """
-    text = "\n".join(lines[start:])
-    end = re.search(r"(?m)^[ \t]*0[ \t]*$", text)
-    if end is None:
+    def __init__(self, data: bytes, source: str):
+        self.data = data
+        self.source = source
+        self.pos = 0  # lines consumed
+        self._starts = [0]  # byte offset of each line seen so far
+
+    def offset_of_line(self, index: int) -> int:
+        while len(self._starts) <= index:
+            nl = self.data.find(b"\n", self._starts[-1])
+            self._starts.append(len(self.data) + 1 if nl < 0 else nl + 1)
+        return min(self._starts[index], len(self.data))
+
+    def line_text(self, number: int) -> str:
+        start, end = self.offset_of_line(number - 1), self.offset_of_line(number)
+        raw = self.data[start:end].rstrip(b"\n")
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        return _decode(raw, number, self.source)
+
+    def at_end(self, index: int) -> bool:
+        return self.offset_of_line(index) >= len(self.data)
+
+    def next_content(self):
+        """(line number, column, text without comment and blanks) of the next line with content, or (None,)*3."""
+        while not self.at_end(self.pos):
+            self.pos += 1
+            line = self.line_text(self.pos)
+            content = line.split("#", 1)[0]
+            stripped = content.strip()
+            if stripped:
+                return self.pos, len(content) - len(content.lstrip()) + 1, stripped
         return None, None, None
-    block = text[: end.start()]
-    if re.search(r"[^0-9 \t\n]", block):
-        return None, None, None
-    # Every ballot line must end in a separate 0 and not weigh 0; then the zeros are exactly the line ends.
-    if re.search(r"(?m)^[ \t]*\S(?:.*\S)?(?<!\s0)[ \t]*$", block) or re.search(r"(?m)^[ \t]*0\s", block):
-        return None, None, None
-    n = len(re.findall(r"(?m)^[ \t]*\S", block))
-    try:
-        tokens = np.array(block.split(), dtype=np.int64)
-    except OverflowError:  # a number beyond int64: the line-by-line reader names it
-        return None, None, None
-    zeros = np.flatnonzero(tokens == 0)
-    if len(zeros) != n or (n and tokens.max() > m):
-        return None, None, None
-    starts = np.concatenate([[0], zeros[:-1] + 1])[:n]
-    length = zeros - starts - 1
-    width = int(length.max()) if n else 0
-    orders = np.full((n, max(width, 1)), -1, dtype=np.int64)
-    col = np.arange(width)
-    mask = col[None, :] < length[:, None]
-    orders[mask] = tokens[(starts[:, None] + 1 + col[None, :])[mask]] - 1
-    weights = tokens[starts].astype(np.float64)
-    return orders, weights, start + text[: end.end()].count("\n") + 1
+
+    def quoted_tail(self) -> list[tuple[str, int, int]]:
+        """Every quoted string after the ballots, with its line and column; anything else is refused."""
+        out = []
+        while not self.at_end(self.pos):
+            self.pos += 1
+            number, line = self.pos, self.line_text(self.pos)
+            i = 0
+            while i < len(line):
+                ch = line[i]
+                if ch in " \t":
+                    i += 1
+                elif ch == "#":
+                    break
+                elif ch == '"':
+                    end = line.find('"', i + 1)
+                    if end < 0:
+                        raise BallotFileError(number, "a quoted name has no closing '\"'", self.source, i + 1)
+                    out.append((line[i + 1 : end], number, i + 1))
+                    i = end + 1
+                else:
+                    raise BallotFileError(number, f"names and title must be in double quotes, got {line.strip()!r}",
+                                          self.source, i + 1)
+        return out
 
 
-def _blt_ballots_slow(lines, start, m, source):
-    rows, weights = [], []
-    pos = start
-    while True:
-        if pos >= len(lines):
-            raise BallotFileError(None, "the ballots must end with a line holding a single 0", source)
-        pos += 1
-        number, content = pos, lines[pos - 1].split("#", 1)[0].strip()
-        if not content:
-            continue
-        toks = content.split()
-        if toks == ["0"]:
+def _bracket_options(line: str, number: int, source: str):
+    """[(name, [(value, column)], column)] of the '[name value ...]' options on a line."""
+    out = []
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch in " \t":
+            i += 1
+        elif ch == "#":
             break
-        toks = toks[1:] if toks[0].startswith("(") and toks[0].endswith(")") else toks  # optional ballot id
-        try:
-            weight = float(toks[0])
-        except ValueError:
-            raise BallotFileError(number, f"ballot weight {toks[0]!r} is not a number", source) from None
-        if weight < 0:
-            raise BallotFileError(number, f"ballot weight must not be negative, got {toks[0]}", source)
-        if toks[-1] != "0":
-            raise BallotFileError(number, "a ballot line must end with 0", source)
-        prefs = []
-        for tok in toks[1:-1]:
+        elif ch == "[":
+            end = line.find("]", i)
+            if end < 0:
+                raise BallotFileError(number, "an option '[' has no closing ']'", source, i + 1)
+            tokens = [(mt.group(), i + 2 + mt.start()) for mt in re.finditer(r"\S+", line[i + 1 : end])]
+            if not tokens:
+                raise BallotFileError(number, "an empty option '[]'", source, i + 1)
+            out.append((tokens[0][0], tokens[1:], i + 1))
+            i = end + 1
+        else:
+            raise BallotFileError(number, f"expected an option in square brackets, found {line[i:].strip()!r}",
+                                  source, i + 1)
+    return out
+
+
+def _blt_ballots_fast(data: bytes, body_start: int, m: int, start: int):
+    """(orders, weights, lines read up to the end marker) for a plain ballot block at byte ``start``, or None.
+
+    Plain: one ballot per line, 'weight pref ... 0' with single spaces, whole weights, no
+    comments, ids, nicknames or equal preferences, and a line holding just '0' at the end.
+    """
+    end = data.find(b"\n0\n", start)
+    if end < 0 or data.startswith(b"0\n", start):
+        return None  # no plain end marker, or no ballots: the line reader says what it makes of it
+    block = data[start : end + 1]
+    parts = []
+    pos = 0
+    while pos < len(block):
+        stop = block.find(b"\n", min(pos + _CHUNK, len(block) - 1)) + 1
+        part = _blt_chunk(block[pos:stop], m)
+        if part is None:
+            return None
+        parts.append(part)
+        pos = stop
+    weights = np.concatenate([w for w, _ in parts]).astype(np.float64)
+    width = max(max(o.shape[1] for _, o in parts), 1)
+    orders = np.full((len(weights), width), -1, dtype=np.int16)
+    row = 0
+    for w, o in parts:
+        orders[row : row + len(w), : o.shape[1]] = o
+        row += len(w)
+    return orders, weights, body_start + block.count(b"\n") + 1
+
+
+def _blt_chunk(chunk: bytes, m: int):
+    """Plain ballot lines (ending with a newline) to (weights, orders), or None."""
+    if chunk.translate(None, b"0123456789 \n") or chunk[:1] in (b" ", b"\n"):
+        return None
+    if b"  " in chunk or b"\n " in chunk or b" \n" in chunk or b"\n\n" in chunk:
+        return None
+    seps = chunk.translate(None, b"0123456789")  # the separator after each number
+    digits = np.frombuffer(chunk, dtype=np.uint8) - np.uint8(48)
+    ends = np.flatnonzero(digits > 9)
+    length = np.empty_like(ends)
+    length[0] = ends[0]
+    np.subtract(ends[1:], ends[:-1], out=length[1:])
+    length[1:] -= 1
+    if length.min() < 1 or length.max() >= _MAX_DIGITS:
+        return None
+    values = digits[ends - 1].astype(np.int64)
+    longer = np.flatnonzero(length > 1)
+    scale, k = 10, 2
+    while len(longer):
+        values[longer] += scale * digits[ends[longer] - k]
+        longer = longer[length[longer] > k]
+        scale, k = scale * 10, k + 1
+    last = np.frombuffer(seps, dtype=np.uint8) == 10
+    first = np.empty_like(last)
+    first[0] = True
+    first[1:] = last[:-1]
+    if (first & last).any() or values[last].any():
+        return None  # a line of one number, or one not ending in 0
+    middle = ~(first | last)
+    prefs = values[middle]
+    if len(prefs) and (prefs.min() < 1 or prefs.max() > m):
+        return None
+    weights = values[first]
+    n = len(weights)
+    per_row = np.diff(np.flatnonzero(first), append=len(values)) - 2
+    width = int(per_row.max()) if n else 0
+    if width > m:
+        return None  # a candidate named twice: the line reader says where
+    orders = np.full((n, width), -1, dtype=np.int16)
+    row = np.repeat(np.arange(n), per_row)
+    orders[row, np.arange(len(prefs)) - (np.cumsum(per_row) - per_row)[row]] = prefs - 1
+    return weights, orders
+
+
+def _blt_ballots_lines(reader: _BltLines, start: int, m: int, nick_index: dict, source: str):
+    """The line reader for ballots: (orders, weights, line index after the end marker), or an error naming the place."""
+    rows, weights = [], []
+    reader.pos = start
+    cells = 0
+    while True:
+        if reader.at_end(reader.pos):
+            raise BallotFileError(None, "the ballots must end with a line holding a single 0", source)
+        reader.pos += 1
+        number = reader.pos
+        line = reader.line_text(number).split("#", 1)[0]
+        toks = [(mt.group(), mt.start() + 1) for mt in re.finditer(r"[^ \t]+", line)]
+        if not toks:
+            continue
+        if [t for t, _ in toks] == ["0"]:
+            break
+        if toks[0][0].startswith("(") and toks[0][0].endswith(")"):
+            toks = toks[1:]  # an optional ballot id
+            if not toks:
+                raise BallotFileError(number, "a ballot id with no ballot after it", source, len(line))
+        text, col = toks[0]
+        if text.startswith("-") and _WEIGHT.fullmatch(text[1:]):
+            raise BallotFileError(number, f"ballot weight must not be negative, got {text}", source, col)
+        if not _WEIGHT.fullmatch(text) or len(text) > 40:
+            raise BallotFileError(number, f"ballot weight {text!r} is not a number written in the digits 0-9 "
+                                  "(with an optional decimal part)", source, col)
+        if toks[-1][0] != "0" or len(toks) < 2:
+            raise BallotFileError(number, "a ballot line must end with 0", source, toks[-1][1] + len(toks[-1][0]))
+        prefs: list[int] = []
+        for tok, col in toks[1:-1]:
             if "=" in tok:
-                raise BallotFileError(number, f"equal preferences ({tok}) are not allowed in STV ballots", source)
-            if not tok.isdigit() or not 1 <= int(tok) <= m:
-                raise BallotFileError(number, f"preference {tok!r} is not a candidate number 1..{m}", source)
-            if int(tok) - 1 in prefs:
-                raise BallotFileError(number, f"candidate {tok} appears twice", source)
-            prefs.append(int(tok) - 1)
+                raise BallotFileError(number, f"equal preferences ({tok}) are not allowed in STV ballots", source, col)
+            if tok in nick_index:
+                pref = nick_index[tok]
+            elif _NUMBER.fullmatch(tok) and len(tok) <= 6 and 1 <= int(tok) <= m:
+                pref = int(tok) - 1
+            else:
+                raise BallotFileError(number, f"preference {tok!r} is not a candidate number 1..{m}"
+                                      + (" or nickname" if nick_index else ""), source, col)
+            if pref in prefs:
+                raise BallotFileError(number, f"candidate {tok} appears twice", source, col)
+            prefs.append(pref)
+        cells += max(len(prefs), 1)
+        if cells > MAX_CELLS:
+            raise BallotFileError(number, _too_many(len(rows) + 1, m), source)
         rows.append(prefs)
-        weights.append(weight)
+        weights.append(float(text))
     width = max((len(r) for r in rows), default=1) or 1
-    orders = np.full((len(rows), width), -1, dtype=np.int64)
+    orders = np.full((len(rows), width), -1, dtype=np.int16)
     for i, r in enumerate(rows):
         orders[i, : len(r)] = r
-    return orders, np.array(weights), pos
+    return orders, np.array(weights, dtype=np.float64), reader.pos
 
 
 def read_blt(path) -> BltElection:
     path = Path(path)
-    return parse_blt(path.read_text(encoding="utf-8"), source=str(path))
+    return parse_blt(path.read_bytes(), source=str(path))
 
 
 def write_blt(profile: Profile, seats: int, title: str = "", withdrawn=()) -> str:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from councils.tally._count import EXHAUSTED, break_tie, current_choice
+from typing import Sequence
+
+from councils.tally._count import EXHAUSTED, break_tie, current_choice, lots_for
 from councils.tally.profile import Profile
-from councils.tally.results import Lots, Round, TallyResult
+from councils.tally.results import Round, TallyResult
 
 
-def tally_irv(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_irv(profile: Profile, *, seed: int | None = None, tie_order: Sequence[str] | None = None) -> TallyResult:
     """Exclude the option with the fewest votes until one holds a majority of the ballots still in play.
 
     Ties for last place are settled as the Scottish STV rules settle them: the
     option with fewer votes at the most recent round where the tied options
-    differed goes; if they never differed, a lot drawn from ``seed``.
+    differed goes; if they never differed, the given ``tie_order`` (names, most favoured
+    first) or else a lot drawn from ``seed`` (by default derived from the ballots, see ``seeds``).
     """
     # orders() refuses ballots with ties: a tied first place has no single current choice.
     by_position = np.ascontiguousarray(profile.orders().T)
@@ -26,7 +29,7 @@ def tally_irv(profile: Profile, *, seed: int | None = None) -> TallyResult:
     live = choice != EXHAUSTED
     votes = np.bincount(choice[live], weights=counts[live], minlength=m)
     total = float(counts.sum())
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     history: list[np.ndarray] = []
     rounds: list[Round] = []
     pending_transfer: tuple[str, dict, float] | None = None

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from councils.tally._count import EXHAUSTED, break_tie, current_choice
+from typing import Sequence
+
+from councils.tally._count import EXHAUSTED, break_tie, current_choice, lots_for
 from councils.tally.profile import Profile, ProfileError
-from councils.tally.results import Lots, Round, TallyResult
+from councils.tally.results import Round, TallyResult
 
 # Scottish rules count in units of 1/100000 of a vote: transfer values are
 # truncated to five decimals (rule 48(3)), so integers hold every value exactly.
@@ -28,7 +30,8 @@ def _check_seats(profile: Profile, seats: int) -> None:
         raise SeatsError(f"{seats} seats but only {profile.n_options} options stand")
 
 
-def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None) -> TallyResult:
+def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None,
+                       tie_order: Sequence[str] | None = None) -> TallyResult:
     """Scottish STV, the Scottish Local Government Elections Order 2007 (SSI 2007/42), rules 45-52.
 
     - quota = floor(valid papers / (seats + 1)) + 1 (rule 46);
@@ -60,7 +63,7 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None)
     at = current_choice(by_position, continuing)
     value = np.full(len(c), SCALE, dtype=np.int64)
     votes = _credited(at, value * c, m)
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     elected: list[int] = []
     to_transfer: list[int] = []
     history = [votes.copy()]
@@ -160,7 +163,7 @@ def _tallies(votes, names, continuing, elected) -> dict[str, float]:
 HOPEFUL, ELECTED, EXCLUDED = 0, 1, 2
 
 
-def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
+def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None, tie_order: Sequence[str] | None = None,
                    omega: float = 1e-5, max_iterations: int = 10_000) -> TallyResult:
     """Meek STV after Hill, Wichmann and Woodall, "Algorithm 123" (Computer Journal, 1987).
 
@@ -173,7 +176,7 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
     quota is elected. Otherwise the lowest hopeful is excluded; the iteration
     may stop early once the total surplus is smaller than the gap between the
     two lowest, because no further iteration could change who is lowest.
-    Ties for lowest are settled by lot, as in the published algorithm.
+    Ties for lowest are settled by lot, as in the published algorithm (or by ``tie_order``, when given).
     Arithmetic is float64 rather than the algorithm's nine-decimal fixed point.
     """
     _check_seats(profile, seats)
@@ -185,7 +188,7 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
     flow = _MeekFlow(np.ascontiguousarray(orders.T), counts, m)
     status = np.zeros(m, dtype=np.int8)
     keep = np.ones(m)
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     rounds: list[Round] = []
     elected: list[int] = []
     iterations = 0
@@ -240,8 +243,9 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
         tied = [int(i) for i in hopeful if votes[i] - low <= tiny]
         loser = tied[0]
         if len(tied) > 1:
-            loser = tied[lots.choose([names[i] for i in tied], f"stage {rnd.number}: equal lowest")]
-            rnd.note += f"; tie for lowest between {', '.join(names[i] for i in tied)} settled by lot"
+            loser = tied[lots.choose([names[i] for i in tied], f"stage {rnd.number}: equal lowest", least=True)]
+            how = "the tie-breaking order" if lots.order is not None else "lot"
+            rnd.note += f"; tie for lowest between {', '.join(names[i] for i in tied)} settled by {how}"
         status[loser] = EXCLUDED
         keep[loser] = 0.0
         rnd.excluded.append(names[loser])

@@ -207,7 +207,7 @@ def _preflib_strict_chunk(chunk: bytes, complete: bool, m: int):
     longer = np.flatnonzero(length > 1)
     scale, k = 10, 2
     while len(longer):
-        values[longer] += scale * digits[ends[longer] - k]
+        values[longer] += digits[ends[longer] - k].astype(np.int64) * scale
         longer = longer[length[longer] > k]
         scale, k = scale * 10, k + 1
     is_count = np.frombuffer(seps, dtype=np.uint8) == ord(":")
@@ -397,11 +397,11 @@ def _preflib_block_lines(block: bytes, kind: str, m: int, first_line: int, sourc
         if strict:
             rows.append([g[0] - 1 for g, _ in groups])
         else:
-            cells = [-1] * m
+            row_ranks = [-1] * m
             for pos, (group, _) in enumerate(groups):
                 for alt in group:
-                    cells[alt - 1] = pos
-            rows.append(cells)
+                    row_ranks[alt - 1] = pos
+            rows.append(row_ranks)
     n = len(rows)
     width = m if not strict else max((len(r) for r in rows), default=1)
     table = np.full((n, width), -1, dtype=np.int64)
@@ -817,7 +817,7 @@ def _blt_chunk(chunk: bytes, m: int):
     longer = np.flatnonzero(length > 1)
     scale, k = 10, 2
     while len(longer):
-        values[longer] += scale * digits[ends[longer] - k]
+        values[longer] += digits[ends[longer] - k].astype(np.int64) * scale
         longer = longer[length[longer] > k]
         scale, k = scale * 10, k + 1
     last = np.frombuffer(seps, dtype=np.uint8) == 10

@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except (BallotFileError, ProfileError, ValueError) as exc:
         return _fail(str(exc))
     if args.json:
-        json.dump(result.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        # One line, through json's C encoder (dumps, not dump, and no indent): its Python encoder takes
+        # seconds on the count sheet of thousands of options.
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     else:
         sys.stdout.write(render(result))
     return 0
@@ -75,12 +76,25 @@ def _read(path: Path, progress: bool) -> bytes:
     return buf.getvalue()
 
 
+_TABLE_CELLS = 20_000  # options x stages shown as a table on the terminal
+
+
 def render(result) -> str:
     """The count as a plain table: one column per stage, one row per option."""
     out = [f"method: {result.method}   ballots: {_fmt(result.ballots)}   seats: {result.seats}"]
     if result.quota is not None:
         out.append(f"quota: {_fmt(result.quota)}")
-    if result.rounds:
+    if result.rounds and len(result.options) * len(result.rounds) > _TABLE_CELLS:
+        # Thousands of options over hundreds of stages make a table nobody can read: the last stage and
+        # the notes; --json keeps every stage.
+        last = result.rounds[-1]
+        out.append(f"{len(result.rounds)} stages over {len(result.options)} options: too many to show as a table "
+                   "(--json gives every stage); the last stage:")
+        width = max(len(n) for n in last.tallies) + 2 if last.tallies else 2
+        for name, votes in sorted(last.tallies.items(), key=lambda kv: -kv[1]):
+            out.append(name.ljust(width) + f"{_fmt(votes):>14}")
+        out.append("exhausted".ljust(width) + f"{_fmt(last.exhausted):>14}")
+    elif result.rounds:
         names = result.options
         width = max(len(n) for n in names + ["non-transferable"]) + 2
         head = "".ljust(width) + "".join(f"{'stage ' + str(r.number):>14}" for r in result.rounds)

@@ -12,10 +12,12 @@ Canonical form (version 1), the bytes hashed in this order:
 
 - ``b"councils ballots v1\\n"``;
 - the options, as a JSON list of strings (UTF-8, no spaces), then ``b"\\n"``;
-- for each distinct ballot, in increasing lexicographic order of its row: the row as
-  little-endian int32 (for rankings, each option's position, 0 = first, -1 unranked;
-  for approvals 1/0; for scores the score times 1000, rounded), then its count as a
-  little-endian float64.
+- the form of the rows: ``b"orders\\n"`` for strict rankings (each row: the options'
+  indices best first, -1 after the last, as wide as the longest ranking), ``b"ranks\\n"``
+  for rankings with ties (each row: every option's position, 0 = first, -1 unranked),
+  ``b"table\\n"`` for approvals (1/0) and scores (times 1000, rounded);
+- for each distinct row, in increasing lexicographic order: the row as little-endian
+  int32, then its count (the ballots with that row, added up) as a little-endian float64.
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ SEED_BITS = 52
 
 def ballots_digest(profile: Profile) -> str:
     """SHA-256 (hex) of the profile's ballots in canonical form: the same ballots give the same digest."""
+    if not profile.has_ties:
+        orders = profile.orders()
+        used = orders >= 0
+        width = int(used.sum(axis=1).max()) if len(orders) else 0
+        return _digest(profile.options, orders[:, :width].astype(np.int64), profile.counts, b"orders\n")
     ranks = profile.ranks.astype(np.int64)
     ranks[ranks == UNRANKED] = -1
-    return _digest(profile.options, ranks, profile.counts)
+    return _digest(profile.options, ranks, profile.counts, b"ranks\n")
 
 
 def table_digest(options: Sequence[str], table, counts=None, *, scale: int = 1) -> str:
@@ -45,7 +52,7 @@ def table_digest(options: Sequence[str], table, counts=None, *, scale: int = 1) 
     table = np.nan_to_num(np.asarray(table, dtype=np.float64), nan=0.0)
     rows = np.rint(table * scale).astype(np.int64)
     counts = np.ones(len(rows)) if counts is None else np.asarray(counts, dtype=np.float64)
-    return _digest(tuple(options), rows, counts)
+    return _digest(tuple(options), rows, counts, b"table\n")
 
 
 def seed_from_digest(digest: str) -> int:
@@ -58,9 +65,10 @@ def ballots_seed(profile: Profile) -> int:
     return seed_from_digest(ballots_digest(profile))
 
 
-def _digest(options, rows: np.ndarray, counts: np.ndarray) -> str:
+def _digest(options, rows: np.ndarray, counts: np.ndarray, form: bytes) -> str:
     h = hashlib.sha256(VERSION)
     h.update(json.dumps(list(options), ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+    h.update(form)
     if len(rows):
         lo = int(rows.min())
         # Equal rows merged and sorted lexicographically (a fast sort on packed keys where rows fit).

@@ -10,7 +10,7 @@ import numpy as np
 
 from typing import Sequence
 
-from councils.tally._count import EXHAUSTED, break_tie, current_choice, lots_for
+from councils.tally._count import EXHAUSTED, StageHistory, break_tie, current_choice, lots_for
 from councils.tally.profile import Profile, ProfileError
 from councils.tally.results import Round, TallyResult
 
@@ -66,7 +66,8 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None,
     lots = lots_for(profile, seed, tie_order)
     elected: list[int] = []
     to_transfer: list[int] = []
-    history = [votes.copy()]
+    history = StageHistory()
+    history.append(votes)
     non_transferable = 0  # units no longer credited to anyone
     rounds = [Round(1, _tallies(votes, names, continuing, elected), note="first preferences")]
 
@@ -131,7 +132,7 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None,
         non_transferable += lost
         votes += received
         votes[donor] = Q if donor in elected else 0
-        history.append(votes.copy())
+        history.append(votes)
         rounds.append(Round(
             len(rounds) + 1, _tallies(votes, names, continuing, elected), excluded=excluded,
             transferred_from=names[donor],
@@ -215,9 +216,9 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None, tie
             iterations += 1
             votes, excess = flow.votes(keep)
             quota = (total - excess) / (seats + 1)
-            over = [int(i) for i in hopeful if votes[i] > quota + tiny]
-            if over:
-                newly = sorted(over, key=lambda i: -votes[i])[: seats - len(elected)]
+            over = hopeful[votes[hopeful] > quota + tiny]
+            if len(over):
+                newly = sorted(over.tolist(), key=lambda i: -votes[i])[: seats - len(elected)]
                 break
             el = np.flatnonzero(status == ELECTED)
             surplus = float((votes[el] - quota).sum()) if len(el) else 0.0
@@ -227,7 +228,8 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None, tie
             if len(low2) == 2 and surplus < low2[1] - low2[0]:
                 break
             keep[el] = np.minimum(1.0, keep[el] * quota / votes[el])
-        rnd = Round(len(rounds) + 1, {names[i]: float(votes[i]) for i in range(m) if status[i] != EXCLUDED},
+        standing = np.flatnonzero(status != EXCLUDED)
+        rnd = Round(len(rounds) + 1, dict(zip([names[i] for i in standing], votes[standing].tolist())),
                     exhausted=float(excess))
         rnd.note = f"quota {quota:.6f} after {iterations} iterations"
         rounds.append(rnd)
@@ -239,8 +241,17 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None, tie
                 # Start the new keep value at the share it must keep; iteration refines it.
                 keep[i] = quota / votes[i]
             continue
+        zero = hopeful[votes[hopeful] <= tiny]
+        if 1 < len(zero) <= len(hopeful) - (seats - len(elected)):
+            # Options no vote reaches: excluded one by one, each would be the lowest in turn and move
+            # nothing, so they go together (only when enough others stand to fill the seats).
+            status[zero] = EXCLUDED
+            keep[zero] = 0.0
+            rnd.excluded.extend(names[i] for i in zero)
+            rnd.note += f"; {len(zero)} options with no votes excluded together"
+            continue
         low = votes[hopeful].min()
-        tied = [int(i) for i in hopeful if votes[i] - low <= tiny]
+        tied = hopeful[votes[hopeful] - low <= tiny].tolist()
         loser = tied[0]
         if len(tied) > 1:
             loser = tied[lots.choose([names[i] for i in tied], f"stage {rnd.number}: equal lowest", least=True)]

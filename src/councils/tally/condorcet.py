@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from councils.tally.profile import Profile
+from councils.tally.profile import Profile, ProfileError
 from typing import Sequence
 
 from councils.tally._count import lots_for
@@ -42,13 +42,16 @@ def tally_schulze(profile: Profile, *, seed: int | None = None, tie_order: Seque
     so the full ranking (with its ties) follows. Several potential winners are
     settled by lot.
     """
+    _check_size(profile, "Schulze")
     d = profile.pairwise()
     names = profile.options
     p = np.where(d > d.T, d, 0.0)
     m = len(names)
+    through = np.empty_like(p)
     for k in range(m):
-        # Vectorised over (i, j); the diagonal never helps a path.
-        p = np.maximum(p, np.minimum(p[:, k : k + 1], p[k : k + 1, :]))
+        # Vectorised over (i, j), in place (no new m x m array per k); the diagonal never helps a path.
+        np.minimum(p[:, k : k + 1], p[k : k + 1, :], out=through)
+        np.maximum(p, through, out=p)
     np.fill_diagonal(p, 0.0)
     beats = p > p.T
     ranking = _levels(None, names, strict_weak=False, above=beats)
@@ -73,30 +76,33 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None,
     first, then the pair whose loser stands lower. The lot is drawn and recorded
     only when equal margins or an unresolved top make it matter.
     """
+    _check_size(profile, "ranked pairs")
     d = profile.pairwise()
     names = profile.options
     m = len(names)
     margin = d - d.T
     lots = lots_for(profile, seed, tie_order)
     tbrc = np.arange(m)  # position of each option in the tie-breaking ranking
-    pairs = [(float(margin[i, j]), i, j) for i in range(m) for j in range(m) if margin[i, j] > 0]
-    margins = [pm for pm, _, _ in pairs]
-    tie_in_margins = len(margins) != len(set(margins))
+    win, lose = np.nonzero(margin > 0)
+    margins = margin[win, lose]
+    tie_in_margins = len(np.unique(margins)) != len(margins)
     if tie_in_margins:
         perm, how = lots.permutation(names)
         tbrc = np.empty(m, dtype=int)
         tbrc[perm] = np.arange(m)
         lots.log.append(f"ranked pairs: equal margins ordered by a tie-breaking ranking {how}: "
                         + " > ".join(names[i] for i in perm))
-    pairs.sort(key=lambda t: (-t[0], tbrc[t[1]], -tbrc[t[2]]))
+    order = np.lexsort((-tbrc[lose], tbrc[win], -margins))
     reach = np.eye(m, dtype=bool)  # reach[a, b]: a path a -> b is locked
     locked = []
-    for mg, i, j in pairs:
+    for i, j, mg in zip(win[order].tolist(), lose[order].tolist(), margins[order].tolist()):
         if reach[j, i]:
-            continue
+            continue  # it would close a cycle
         locked.append((names[i], names[j], mg))
+        if reach[i, j]:
+            continue  # already implied by what is locked: nothing new is reachable
         # Everything that reaches i now reaches everything j reaches.
-        reach |= np.outer(reach[:, i], reach[j, :])
+        reach[np.ix_(np.flatnonzero(reach[:, i]), np.flatnonzero(reach[j]))] = True
     above = reach & ~np.eye(m, dtype=bool)
     ranking = _levels(above.sum(axis=1), names, strict_weak=False, above=above)
     top = ranking[0] if ranking else []
@@ -132,6 +138,17 @@ def tally_copeland(profile: Profile, *, seed: int | None = None, tie_order: Sequ
         totals={n: float(s) for n, s in zip(names, score)}, pairwise=d.tolist(),
         ballots=profile.n_ballots, seed=lots.seed, lots=lots.log,
     )
+
+
+# Schulze's widest paths and ranked pairs' locking take time growing as the cube of the options:
+# a count of this many options takes a few seconds; more are refused rather than left running.
+MAX_CUBIC_OPTIONS = 1_000
+
+
+def _check_size(profile: Profile, method: str) -> None:
+    if profile.n_options > MAX_CUBIC_OPTIONS:
+        raise ProfileError(f"{method} counts up to {MAX_CUBIC_OPTIONS:,} options (its work grows as the cube of "
+                           f"their number); this count has {profile.n_options:,}: use IRV, STV or Copeland")
 
 
 def _condorcet(d, names) -> str | None:

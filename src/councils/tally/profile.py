@@ -201,12 +201,55 @@ class Profile:
             return d
         if m <= _MASK_OPTIONS and _whole(self.counts) and not self.has_ties:
             return _pairwise_strict(self.orders(), self.counts, m)
+        n = len(self.counts)
+        if m > _MASK_OPTIONS and not self.has_ties:
+            orders = self.orders()
+            lengths = np.count_nonzero(orders >= 0, axis=1)
+            # Short rankings of many options: work per pair of ranked places, not per pair of options.
+            if float(np.square(lengths, dtype=np.float64).sum()) <= min(float(n) * m * m, _PAIR_CELLS):
+                return _pairwise_short(orders, lengths, self.counts, m)
         ranks = self.ranks
         counts = self.counts
+        if m > _MASK_OPTIONS and n < m:
+            # Few rankings of many options: one ranking at a time (an m x m block each).
+            for b in range(n):
+                row = ranks[b]
+                d += counts[b] * (row[:, None] < row[None, :])
+            return d
         for i in range(m):
             # One boolean block per option keeps memory at n_distinct x m.
             d[i] = counts @ (ranks[:, i : i + 1] < ranks)
         return d
+
+
+# Pairs of ranked places (summed over distinct rankings) up to which _pairwise_short is used.
+_PAIR_CELLS = 5e7
+
+
+def _pairwise_short(orders: np.ndarray, lengths: np.ndarray, counts: np.ndarray, m: int) -> np.ndarray:
+    """Pairwise matrix of strict rankings that are short beside the number of options.
+
+    A ranking puts each option it ranks above every option it leaves out and above the
+    ones it ranks later. So d[a, b] = ranked[a] - both[a, b], where ranked[a] is the weight
+    of the rankings that rank a, and both[a, b] that of those ranking b at or above a:
+    one pass over each pair of ranked places (q <= p), never over pairs of options.
+    """
+    width = orders.shape[1]
+    valid = orders >= 0
+    weight = np.broadcast_to(counts[:, None], orders.shape)
+    ranked = np.bincount(orders[valid], weights=weight[valid], minlength=m)
+    cells, weights = [], []
+    for p in range(width):
+        rows = np.flatnonzero(lengths > p)
+        if not len(rows):
+            break
+        below = orders[rows, p].astype(np.intp) * m
+        for q in range(p + 1):
+            cells.append(below + orders[rows, q])
+            weights.append(counts[rows])
+    both = np.bincount(np.concatenate(cells), weights=np.concatenate(weights), minlength=m * m).reshape(m, m)
+    np.subtract(ranked[:, None], both, out=both)
+    return both
 
 
 # Strict rankings of up to this many options get their pairwise matrix from option sets as bit masks.

@@ -125,19 +125,46 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None,
 
 
 def tally_copeland(profile: Profile, *, seed: int | None = None, tie_order: Sequence[str] | None = None) -> TallyResult:
-    """Copeland: head-to-head wins minus losses; a tie for the top is settled by lot."""
-    d = profile.pairwise()
+    """Copeland: head-to-head wins minus losses; a tie for the top is settled by lot.
+
+    Above MATRIX_OPTIONS options the scores are counted block by block of rows of the
+    pairwise matrix, never holding all of it (10,000 options would be 800 MB), and the
+    result leaves the matrix out.
+    """
     names = profile.options
-    score = (d > d.T).sum(axis=1) - (d < d.T).sum(axis=1)
+    if profile.n_options > MATRIX_OPTIONS:
+        d = None
+        score = _copeland_by_blocks(profile)
+    else:
+        d = profile.pairwise()
+        score = (d > d.T).sum(axis=1) - (d < d.T).sum(axis=1)
     ranking = _levels(score, names)
     lots = lots_for(profile, seed, tie_order)
     top = ranking[0] if ranking else []
     winners = [top[lots.choose(top, "copeland: tie for the best score")]] if len(top) > 1 else list(top)
     return TallyResult(
         method="copeland", options=list(names), winners=winners, ranking=ranking,
-        totals={n: float(s) for n, s in zip(names, score)}, pairwise=d.tolist(),
+        totals={n: float(s) for n, s in zip(names, score)}, pairwise=None if d is None else d.tolist(),
         ballots=profile.n_ballots, seed=lots.seed, lots=lots.log,
+        notes=[] if d is not None else [f"{len(names):,} options: the pairwise matrix is not included"],
     )
+
+
+# Up to this many options a result carries the whole pairwise matrix (a million numbers).
+MATRIX_OPTIONS = 1_000
+
+
+def _copeland_by_blocks(profile: Profile) -> np.ndarray:
+    """Wins minus losses of every option, from blocks of rows of the pairwise matrix."""
+    m = profile.n_options
+    rows_of = profile.margin_rows()
+    score = np.zeros(m, dtype=np.int64)
+    step = max(1, (1 << 20) // m)  # blocks of about a million cells, reused from block to block
+    for start in range(0, m, step):
+        block = np.arange(start, min(start + step, m))
+        margin = rows_of(block)
+        score[block] = np.count_nonzero(margin > 0, axis=1) - np.count_nonzero(margin < 0, axis=1)
+    return score
 
 
 # Schulze's widest paths and ranked pairs' locking take time growing as the cube of the options:
@@ -163,7 +190,10 @@ def _wins(d, names) -> dict[str, float]:
 
 def _levels(score, names, strict_weak=True, above=None) -> list[list[str]]:
     if strict_weak:
-        return [[names[i] for i in np.flatnonzero(score == s)] for s in sorted(set(score.tolist()), reverse=True)]
+        order = np.argsort(-np.asarray(score), kind="stable")
+        ranked = np.asarray(score)[order]
+        cuts = np.flatnonzero(ranked[1:] != ranked[:-1]) + 1
+        return [[names[i] for i in group] for group in np.split(order, cuts)] if len(order) else []
     # A partial order (ranked pairs with zero margins): peel off the unbeaten level by level.
     left = list(range(len(names)))
     levels = []

@@ -193,6 +193,42 @@ class Profile:
         ranks[ranks == UNRANKED] = -1
         return Profile.from_ranks([self.options[i] for i in keep], ranks, self.counts)
 
+    def margin_rows(self):
+        """A function giving, for some options (an index array), their rows of the margin matrix
+        d[rows, :] - d[:, rows].T, without building the pairwise matrix of all options."""
+        m = self.n_options
+        if not self.has_ties:
+            orders = self.orders()
+            lengths = np.count_nonzero(orders >= 0, axis=1)
+            if float(np.square(lengths, dtype=np.float64).sum()) <= _PAIR_CELLS:
+                import scipy.sparse
+
+                # d[a, b] = ranked[a] - both[a, b] (see _pairwise_short): the margin is a difference of
+                # ranked counts, corrected where two options were ranked on the same ballots.
+                ranked, cells, weights = _pairwise_short_parts(orders, lengths, self.counts, m)
+                both = scipy.sparse.csr_matrix((weights, (cells // m, cells % m)), shape=(m, m))
+                skew = (both.T - both).tocsr()
+
+                def rows_of(rows):
+                    margin = ranked[rows, None] - ranked[None, :]
+                    part = skew[rows].tocoo()
+                    margin[part.row, part.col] += part.data
+                    return margin
+
+                return rows_of
+        ranks = self.ranks
+        counts = self.counts
+
+        def rows_of(rows):
+            # One ranking at a time: time grows as rankings x options x len(rows).
+            margin = np.zeros((len(rows), m))
+            for b in range(len(counts)):
+                row = ranks[b].astype(np.int32)
+                margin += counts[b] * np.sign(row[None, :] - row[rows, None])
+            return margin
+
+        return rows_of
+
     def pairwise(self) -> np.ndarray:
         """d[i, j] = weight of ballots ranking i strictly above j (unranked is below every ranked)."""
         m = self.n_options
@@ -234,6 +270,14 @@ def _pairwise_short(orders: np.ndarray, lengths: np.ndarray, counts: np.ndarray,
     of the rankings that rank a, and both[a, b] that of those ranking b at or above a:
     one pass over each pair of ranked places (q <= p), never over pairs of options.
     """
+    ranked, cells, weights = _pairwise_short_parts(orders, lengths, counts, m)
+    both = np.bincount(cells, weights=weights, minlength=m * m).reshape(m, m)
+    np.subtract(ranked[:, None], both, out=both)
+    return both
+
+
+def _pairwise_short_parts(orders, lengths, counts, m):
+    """ranked[a], and (a * m + b, weight) for every ranking's pair of places with b at or above a."""
     width = orders.shape[1]
     valid = orders >= 0
     weight = np.broadcast_to(counts[:, None], orders.shape)
@@ -247,9 +291,9 @@ def _pairwise_short(orders: np.ndarray, lengths: np.ndarray, counts: np.ndarray,
         for q in range(p + 1):
             cells.append(below + orders[rows, q])
             weights.append(counts[rows])
-    both = np.bincount(np.concatenate(cells), weights=np.concatenate(weights), minlength=m * m).reshape(m, m)
-    np.subtract(ranked[:, None], both, out=both)
-    return both
+    if not cells:
+        return ranked, np.zeros(0, dtype=np.intp), np.zeros(0)
+    return ranked, np.concatenate(cells), np.concatenate(weights)
 
 
 # Strict rankings of up to this many options get their pairwise matrix from option sets as bit masks.

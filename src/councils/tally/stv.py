@@ -111,18 +111,37 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None,
             excluded = []
         else:
             alive = np.flatnonzero(continuing)
-            low = votes[alive].min()
-            tied = [int(i) for i in alive if votes[i] == low]
-            donor = tied[0]
-            if len(tied) > 1:
-                donor, how = break_tie(tied, history, lowest=True, names=names, lots=lots,
-                                       why=f"stage {len(rounds) + 1}: equal lowest")
-                note = f"equal lowest {', '.join(names[i] for i in tied)} {how}; "
-            continuing[donor] = False
-            rows = np.flatnonzero(at == donor)
-            note += f"{names[donor]} excluded, papers transferred at their current value"
-            excluded = [names[donor]]
-            extra = int(votes[donor])
+            zero = alive[votes[alive] == 0]
+            allowed = len(alive) - (seats - len(elected))
+            if len(zero) > 1 and allowed > 1:
+                # Options with no papers (never had any): excluded one by one, each would be lowest in
+                # turn, its tie with the others settled by lot (no earlier stage tells them apart), and
+                # transfer nothing; together, a count of thousands of options takes few stages. When
+                # some of them must stay to fill the seats (rule 52), one draw picks who goes.
+                if len(zero) > allowed:
+                    perm, how = lots.permutation([names[i] for i in zero])
+                    zero = zero[perm][-allowed:]  # the least favoured go
+                    lots.log.append(f"stage {len(rounds) + 1}: {allowed} of the options with no votes excluded, "
+                                    f"chosen by an order {how}")
+                continuing[zero] = False
+                donor = int(zero[0])
+                rows = np.zeros(0, dtype=np.intp)
+                note = f"{len(zero)} options with no votes excluded together"
+                excluded = [names[i] for i in zero]
+                extra = 0
+            else:
+                low = votes[alive].min()
+                tied = alive[votes[alive] == low].tolist()
+                donor = tied[0]
+                if len(tied) > 1:
+                    donor, how = break_tie(tied, history, lowest=True, names=names, lots=lots,
+                                           why=f"stage {len(rounds) + 1}: equal lowest")
+                    note = f"equal lowest {', '.join(names[i] for i in tied)} {how}; "
+                continuing[donor] = False
+                rows = np.flatnonzero(at == donor)
+                note += f"{names[donor]} excluded, papers transferred at their current value"
+                excluded = [names[donor]]
+                extra = int(votes[donor])
         nxt = current_choice(by_position, continuing, rows)
         at[rows] = nxt
         moved = value[rows] * c[rows]
@@ -135,7 +154,7 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None,
         history.append(votes)
         rounds.append(Round(
             len(rounds) + 1, _tallies(votes, names, continuing, elected), excluded=excluded,
-            transferred_from=names[donor],
+            transferred_from=names[donor] if len(excluded) <= 1 else None,
             transfers={names[i]: received[i] / SCALE for i in np.flatnonzero(received)},
             non_transferable=lost / SCALE, exhausted=non_transferable / SCALE, note=note,
         ))
@@ -155,8 +174,10 @@ def _credited(at: np.ndarray, units: np.ndarray, m: int) -> np.ndarray:
 
 
 def _tallies(votes, names, continuing, elected) -> dict[str, float]:
-    shown = set(np.flatnonzero(continuing).tolist()) | set(elected)
-    return {names[i]: votes[i] / SCALE for i in range(len(names)) if i in shown}
+    shown = continuing.copy()
+    shown[elected] = True
+    at = np.flatnonzero(shown)
+    return dict(zip([names[i] for i in at], (votes[at] / SCALE).tolist()))
 
 
 # ---------------------------------------------------------------- Meek

@@ -100,8 +100,8 @@ def parse_preflib(text: str | bytes, data_type: str | None = None, source: str =
     strict = kind in ("soc", "soi")
     read = _preflib_block_fast(block, kind, m, source)
     if read is None:
-        read = _preflib_block_lines(block, kind, m, first_line, source)
-    counts, table = read
+        read = _preflib_block_lines(block, kind, m, first_line, source) + (False,)
+    counts, table, checked = read
     total = int(counts.sum()) if len(counts) else 0
     if total > MAX_TOTAL:
         raise BallotFileError(None, f"the counts add up to {total}, more than can be counted exactly ({MAX_TOTAL})", source)
@@ -111,6 +111,10 @@ def parse_preflib(text: str | bytes, data_type: str | None = None, source: str =
     weights = counts.astype(np.float64)
     try:
         if strict:
+            # Rankings the fast reader has checked (alternatives in range, none twice, no gaps) skip the
+            # profile's own checks.
+            if checked:
+                return Profile._from_checked_orders(options, table, weights)
             return Profile.from_orders(options, table, weights)
         return Profile.from_ranks(options, table, weights)
     except ProfileError:
@@ -180,7 +184,8 @@ def _preflib_strict_chunk(chunk: bytes, complete: bool, m: int):
     """The fast reader for the commonest lines, strict rankings written plainly ('3: 1,2,3').
 
     Checks the grammar with bytes methods (each one pass in C over the chunk) and reads
-    the numbers with numpy; (counts, orders) or None for anything else.
+    the numbers with numpy; (counts, orders, checked) or None for anything else. ``checked``:
+    no ranking names an alternative twice (known where numpy can count bits).
     """
     if b"\r" in chunk or b"\t" in chunk or b"{" in chunk:
         return None
@@ -188,7 +193,7 @@ def _preflib_strict_chunk(chunk: bytes, complete: bool, m: int):
         chunk = chunk.replace(b": ", b":")
         if b" " in chunk:
             return None  # blanks elsewhere than after the colon
-    if chunk.translate(None, b"0123456789:,\n") or chunk[:1] in (b":", b","):
+    if chunk.translate(None, b"0123456789:,\n"):
         return None
     seps = chunk.translate(None, b"0123456789")  # the separators alone, in order: one after each number
     n = seps.count(b"\n")
@@ -197,37 +202,60 @@ def _preflib_strict_chunk(chunk: bytes, complete: bool, m: int):
         return None
     digits = np.frombuffer(chunk, dtype=np.uint8) - np.uint8(48)  # separators wrap round to values above 9
     ends = np.flatnonzero(digits > 9)  # the separator after each number
-    length = np.empty_like(ends)
-    length[0] = ends[0]
-    np.subtract(ends[1:], ends[:-1], out=length[1:])
-    length[1:] -= 1
-    if length.min() < 1 or length.max() >= _MAX_DIGITS:
-        return None  # a number missing (or a blank line), or one too long
-    values = digits[ends - 1].astype(np.int64)
-    longer = np.flatnonzero(length > 1)
-    scale, k = 10, 2
-    while len(longer):
-        values[longer] += digits[ends[longer] - k].astype(np.int64) * scale
-        longer = longer[length[longer] > k]
-        scale, k = scale * 10, k + 1
-    is_count = np.frombuffer(seps, dtype=np.uint8) == ord(":")
-    counts = values[is_count]
-    alts = values[~is_count]
-    if alts.min() < 1 or alts.max() > m:
+    # A number's last digit is just before its separator; a separator there means a number is missing.
+    # Going back digit by digit, the byte before a number's first digit is a separator (index -1 wraps
+    # round to the chunk's final newline, a separator too).
+    at = ends - 1
+    values = digits[at].astype(np.int64)
+    if not len(values) or values.max() > 9:
         return None
-    alts -= 1
+    going = np.flatnonzero(digits[at - 1] <= 9)
+    scale = 10
+    for _ in range(_MAX_DIGITS):
+        if not len(going):
+            break
+        at_going = at[going] - (len(str(scale)) - 1)
+        values[going] += digits[at_going].astype(np.int64) * scale
+        going = going[digits[at_going - 1] <= 9]
+        scale *= 10
+    else:
+        return None  # a number too long to be a count or an alternative
     if seps == (b":" + b"," * (m - 1) + b"\n") * n:
-        return counts, alts.astype(np.int16).reshape(n, m)  # every line ranks all m
-    if complete:
-        return None
-    per_row = np.diff(np.flatnonzero(is_count), append=len(values)) - 1
-    width = int(per_row.max())
-    if width > m:
-        return None  # an alternative named twice: the line reader says where
-    orders = np.full((n, width), -1, dtype=np.int16)
-    row = np.repeat(np.arange(n), per_row)
-    orders[row, np.arange(len(alts)) - (np.cumsum(per_row) - per_row)[row]] = alts
-    return counts, orders
+        table = values.reshape(n, m + 1)  # every line ranks all m: no need to find where lines start
+        counts, alts = table[:, 0], table[:, 1:]
+        if alts.min() < 1 or alts.max() > m:
+            return None
+        orders = (alts - 1).astype(np.int16)
+        per_row = None
+    else:
+        if complete:
+            return None
+        is_count = np.frombuffer(seps, dtype=np.uint8) == ord(":")
+        counts = values[is_count]
+        alts = values[~is_count]
+        if alts.min() < 1 or alts.max() > m:
+            return None
+        per_row = np.diff(np.flatnonzero(is_count), append=len(values)) - 1
+        width = int(per_row.max())
+        if width > m:
+            return None  # an alternative named twice: the line reader says where
+        orders = np.full((n, width), -1, dtype=np.int16)
+        row = np.repeat(np.arange(n), per_row)
+        orders[row, np.arange(len(alts)) - (np.cumsum(per_row) - per_row)[row]] = alts - 1
+    return counts, orders, _no_repeats(orders, per_row, m)
+
+
+def _no_repeats(orders: np.ndarray, per_row, m: int) -> bool:
+    """True if no row names an option twice, checked while the chunk is in cache; False if not checked
+    here (the profile then checks); None if some row does (the line reader says where)."""
+    if m > 63 or not hasattr(np, "bitwise_count"):
+        return False
+    bits = np.left_shift(np.uint64(1), np.where(orders >= 0, orders, 0).astype(np.uint64))
+    if per_row is not None:
+        bits[orders < 0] = 0
+    seen = np.bitwise_count(np.bitwise_or.reduce(bits, axis=1))
+    length = orders.shape[1] if per_row is None else per_row
+    return True if np.array_equal(seen, np.broadcast_to(length, seen.shape)) else None
 
 
 def _preflib_block_fast(block: bytes, kind: str, m: int, source: str):
@@ -247,15 +275,20 @@ def _preflib_block_fast(block: bytes, kind: str, m: int, source: str):
     parts = []
     rows = cells = 0
     start = 0
+    checked = True
     while start < len(block):
         end = block.find(b"\n", min(start + _CHUNK, len(block) - 1)) + 1
         while end < len(block) and block[end] == 10:  # a chunk never starts with a blank line
             end += 1
         part = _preflib_strict_chunk(block[start:end], complete, m) if strict else None
+        if part is not None and part[2] is None:
+            return None  # an alternative named twice
         if part is None:
             part = _preflib_chunk(raw[start:end], strict, complete, m)
-        if part is None:
-            return None
+            if part is None:
+                return None
+            part = part + (False,)
+        checked = checked and part[2]
         rows += len(part[0])
         cells += part[1].size
         if cells > MAX_CELLS:
@@ -263,15 +296,18 @@ def _preflib_block_fast(block: bytes, kind: str, m: int, source: str):
         parts.append(part)
         start = end
     if not parts:
-        return np.zeros(0, dtype=np.int64), np.full((0, 1 if strict else m), -1, dtype=np.int16)
-    counts = np.concatenate([c for c, _ in parts])
-    width = max(t.shape[1] for _, t in parts)
-    table = np.full((len(counts), width), -1, dtype=np.int16)
-    row = 0
-    for c, t in parts:
-        table[row : row + len(c), : t.shape[1]] = t
-        row += len(c)
-    return counts, table
+        return np.zeros(0, dtype=np.int64), np.full((0, 1 if strict else m), -1, dtype=np.int16), False
+    counts = np.concatenate([c for c, _, _ in parts])
+    width = max(t.shape[1] for _, t, _ in parts)
+    if all(t.shape[1] == width for _, t, _ in parts):
+        table = np.concatenate([t for _, t, _ in parts])
+    else:
+        table = np.full((len(counts), width), -1, dtype=np.int16)
+        row = 0
+        for c, t, _ in parts:
+            table[row : row + len(c), : t.shape[1]] = t
+            row += len(c)
+    return counts, table, checked and strict
 
 
 def _preflib_chunk(raw: np.ndarray, strict: bool, complete: bool, m: int):

@@ -91,6 +91,22 @@ class Profile:
         return cls(options, ranks, counts, orders16)
 
     @classmethod
+    def _from_checked_orders(cls, options: Sequence[str], orders: np.ndarray, counts: np.ndarray) -> "Profile":
+        """``from_orders`` for rankings a reader has already checked (indices in range, none repeated,
+        -1 only at the end): distinct rankings are found from packed keys and copied out whole."""
+        options = tuple(options)
+        m = len(options)
+        first = _distinct_first(orders, counts, m + 1, offset=1)
+        if first is None:
+            return cls.from_orders(options, orders, counts)
+        rows, summed = first
+        keep = summed > 0
+        if not keep.all():
+            rows, summed = rows[keep], summed[keep]
+        by_position = np.ascontiguousarray(orders[rows].T, dtype=np.int16)
+        return cls(options, None, summed, by_position.T)
+
+    @classmethod
     def from_ranks(cls, options: Sequence[str], ranks, counts=None) -> "Profile":
         """Rankings given as positions per option (any ints, smaller is better; negative = unranked).
 
@@ -388,6 +404,25 @@ def _distinct_keys(rows: np.ndarray, counts: np.ndarray | None, base: int, offse
     if not len(starts):
         return key, np.zeros(0), bits
     return key[starts], np.add.reduceat(counts[order], starts), bits
+
+
+def _distinct_first(rows: np.ndarray, counts: np.ndarray, base: int, offset: int = 0):
+    """(index of one row of each distinct row, summed counts), distinct rows in lexicographic order,
+    as ``_distinct_keys`` orders them; None when a row does not fit in a 62-bit key."""
+    n, m = rows.shape
+    bits = max(int(base - 1).bit_length(), 1)
+    if m * bits > 62:
+        return None
+    key = np.zeros(n, dtype=np.int64)
+    for k in range(m):
+        key <<= bits
+        key += rows[:, k]
+    order = np.argsort(key, kind=None if _whole(counts) else "stable")
+    key = key[order]
+    starts = np.flatnonzero(_run_starts(key))
+    if not len(starts):
+        return order, np.zeros(0)
+    return order[starts], np.add.reduceat(counts[order], starts)
 
 
 def _run_starts(srt: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ def many(tmp_path_factory):
     """300 ballots, each ranking 8 of 10,000 alternatives (most alternatives get no vote at all)."""
     rng = np.random.default_rng(7)
     popular = rng.choice(M, size=40, replace=False)
-    lines = [f"# DATA TYPE: soi", f"# NUMBER ALTERNATIVES: {M}"]
+    lines = ["# DATA TYPE: soi", f"# NUMBER ALTERNATIVES: {M}"]
     for _ in range(300):
         picks = rng.choice(popular, size=8, replace=False) if rng.random() < 0.8 else rng.choice(M, 8, replace=False)
         lines.append(f"{rng.integers(1, 4)}: " + ",".join(str(x + 1) for x in picks))

@@ -621,7 +621,7 @@ def parse_blt(text: str | bytes, source: str = "") -> BltElection:
     while True:
         mark = reader.pos
         number, col, content = reader.next_content()
-        if content is None or not (content.startswith("-") or content.startswith("[")):
+        if content is None or not content.startswith(("-", "[")):
             reader.pos = mark
             break
         if content.startswith("-"):

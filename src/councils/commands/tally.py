@@ -117,7 +117,7 @@ def render(result) -> str:
     if result.ranking and result.method not in ("stv_scottish", "stv_meek"):
         out.append("ranking: " + " > ".join(" = ".join(g) for g in result.ranking))
     for lot in result.lots:
-        out.append(f"lot: {lot}")
+        out.append(f"tie: {lot}")
     if result.seed is not None:
         out.append(f"seed: {result.seed} (re-run the draw with --seed {result.seed})")
     for note in result.notes:

@@ -1,6 +1,11 @@
 """Tally benchmark: raw ballots to result, ours against the peers, on random partial rankings.
 
     .venv/bin/python bench/tally.py [--sizes 10000 100000 1000000] [--cap 60]
+    .venv/bin/python bench/tally.py --whole-process [--ballots 1000000] [--cap 60] [--repeat 3]
+
+The second form times whole processes, start to exit, on one PrefLib .soc file (see
+``write_soc``): `councils tally FILE --method M --json` against small peer scripts
+that read the same file with numpy and count with svvamp, pref_voting or votekit.
 
 Ballots are drawn from a Plackett-Luce model over 10 options (so some rankings
 are popular and many are rare) and truncated at a random length, as councils'
@@ -180,12 +185,171 @@ def time_peer(run, cap: float):
     return ("cap", None)
 
 
+# ----------------------------------------------------------------- whole processes
+
+def write_soc(path, n: int = 1_000_000, m: int = 10, seed: int = 0) -> int:
+    """A PrefLib .soc file of ``n`` complete rankings of ``m`` options drawn uniformly (impartial culture).
+
+    At 10^6 ballots over 10 options about 870,000 rankings are distinct (21 MB): the
+    file is as large as such a count's file gets, so the reader's speed shows. Lines
+    are in PrefLib's order (most frequent first). Returns the number of distinct rankings.
+    """
+    rng = np.random.default_rng(seed)
+    orders = np.argsort(rng.random((n, m)), axis=1)
+    keys = orders @ (m ** np.arange(m - 1, -1, -1))
+    keys, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    rows = orders[first] + 1
+    order = np.lexsort((keys, -counts))
+    head = ["# FILE NAME: impartial.soc", "# TITLE: impartial culture", "# DATA TYPE: soc",
+            f"# NUMBER ALTERNATIVES: {m}", f"# NUMBER VOTERS: {n}", f"# NUMBER UNIQUE ORDERS: {len(keys)}"]
+    head += [f"# ALTERNATIVE NAME {i}: Option {i}" for i in range(1, m + 1)]
+    body = [f"{c}: " + ",".join(map(str, r)) for c, r in zip(counts[order].tolist(), rows[order].tolist())]
+    with open(path, "w") as fh:
+        fh.write("\n".join(head + body) + "\n")
+    return len(keys)
+
+
+# Each peer is a small script, run as its own process: it reads the file with numpy (as a
+# user of the library would) and counts. {path} is the file.
+_PEER_READ = """
+import re, sys, numpy as np
+text = open({path!r}).read()
+m = int(re.search(r"# NUMBER ALTERNATIVES: (\\d+)", text).group(1))
+body = "\\n".join(line for line in text.splitlines() if line and not line.startswith("#"))
+table = np.array(re.split(r"[:,\\s]+", body.strip()), dtype=np.int64).reshape(-1, m + 1)
+counts, orders = table[:, 0], table[:, 1:] - 1
+"""
+_PEER_COUNT = {
+    ("svvamp", "irv"): "import svvamp\nprint(svvamp.RuleIRV()(svvamp.Profile(preferences_rk=np.repeat(orders, counts, axis=0))).w_)",
+    ("svvamp", "schulze"): "import svvamp\nprint(svvamp.RuleSchulze()(svvamp.Profile(preferences_rk=np.repeat(orders, counts, axis=0))).w_)",
+    ("pref_voting", "irv"): "from pref_voting.profiles import Profile\nfrom pref_voting.voting_methods import instant_runoff\n"
+                            "print(instant_runoff(Profile(orders.tolist(), rcounts=counts.tolist())))",
+    ("pref_voting", "schulze"): "from pref_voting.profiles import Profile\nfrom pref_voting.margin_based_methods import beat_path\n"
+                                "print(beat_path(Profile(orders.tolist(), rcounts=counts.tolist())))",
+    ("pref_voting", "stv-scottish"): "from pref_voting.profiles import Profile\nfrom pref_voting.proportional_methods import stv_scottish\n"
+                                     "print(stv_scottish(Profile(orders.tolist(), rcounts=counts.tolist()), num_seats=3))",
+    ("pref_voting", "stv-meek"): "from pref_voting.profiles import Profile\nfrom pref_voting.proportional_methods import stv_meek\n"
+                                 "print(stv_meek(Profile(orders.tolist(), rcounts=counts.tolist()), num_seats=3))",
+    ("votekit", "stv-scottish"): "from votekit import RankBallot, RankProfile\nfrom votekit.elections import FastSTV\n"
+                                 "names = [str(i) for i in range(m)]\n"
+                                 "ballots = [RankBallot(ranking=tuple(frozenset({{names[c]}}) for c in row), weight=int(w))"
+                                 " for row, w in zip(orders.tolist(), counts.tolist())]\n"
+                                 "print(FastSTV(RankProfile(ballots=ballots, candidates=tuple(names)), n_seats=3).get_elected())",
+}
+WHOLE_METHODS = ["irv", "schulze", "stv-scottish", "stv-meek"]
+
+
+_CPU: list[float] = []  # CPU seconds (user + system) of the last process _run ran
+
+
+def _run(command: list[str], cap: float) -> tuple[str, float | None, str]:
+    """("ok", seconds, "") | ("cap", None, "") | ("error", None, why): one process, start to exit.
+
+    Wall time is what a user waits; on a shared machine it includes waiting for a core,
+    so the process's own CPU time (user + system) is kept in _CPU beside it.
+    """
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=cap)
+    except subprocess.TimeoutExpired:
+        return "cap", None, ""
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _CPU[:] = [after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime]
+    if done.returncode != 0:
+        return "error", None, (done.stderr.strip().splitlines() or ["exit " + str(done.returncode)])[-1][:80]
+    return "ok", elapsed, ""
+
+
+def whole_process(args) -> None:
+    import os
+    import platform
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from councils.tally import RANKED_METHODS
+    from councils.tally.formats import read_preflib
+
+    folder = Path(tempfile.mkdtemp(prefix="councils-bench-"))
+    path = Path(args.file) if args.file else folder / "impartial.soc"
+    if not args.file:
+        distinct = write_soc(path, n=args.ballots)
+    else:
+        distinct = len(read_preflib(path).counts)
+    size_mb = path.stat().st_size / 1e6
+    print(f"file: {path} ({size_mb:.1f} MB, {args.ballots:,} ballots, {distinct:,} distinct rankings)")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
+          f"Python {platform.python_version()}")
+
+    # In-process figures: reading the file, then each count, best of --repeat.
+    read_s = best_time(lambda: read_preflib(path), args.repeat)
+    profile = read_preflib(path)
+    inner = {}
+    for method in WHOLE_METHODS:
+        fn = RANKED_METHODS[method]
+        run = (lambda f=fn: f(profile, 3, seed=0)) if method.startswith("stv") else (lambda f=fn: f(profile, seed=0))
+        inner[method] = best_time(run, args.repeat)
+    import_s = min(_run([sys.executable, "-c", "import councils.cli, councils.commands.tally"], 60)[1] or 0
+                   for _ in range(args.repeat))
+
+    print(f"{'method':<14} {'ours whole s':>12} {'ours cpu s':>10} {'read s':>7} {'count s':>8}  {'peer':<12} "
+          f"{'peer whole s':>12} {'peer cpu s':>10} {'peer/ours':>9}")
+    for method in WHOLE_METHODS:
+        command = [sys.executable, "-m", "councils.cli", "tally", str(path), "--method", method, "--json"]
+        if method.startswith("stv"):
+            command += ["--seats", "3"]
+        times, cpus = [], []
+        for _ in range(args.repeat):
+            times.append(_run(command, args.cap))
+            cpus.append(_CPU[0] if times[-1][0] == "ok" else float("nan"))
+        ours = min(t for status, t, _ in times if status == "ok") if all(s == "ok" for s, _, _ in times) else None
+        ours_cpu = min(cpus)
+        head = (f"{method:<14} {ours if ours is None else format(ours, '12.2f'):>12} {ours_cpu:10.2f} {read_s:7.2f} "
+                f"{inner[method]:8.2f}  ")
+        peers = [peer for peer, m in _PEER_COUNT if m == method]
+        for peer in peers:
+            script = _PEER_READ.format(path=str(path)) + _PEER_COUNT[peer, method].format(path=str(path))
+            status, t, why = _run([sys.executable, "-c", script], args.cap)
+            if status == "ok":
+                cell, ratio = f"{t:12.2f} {_CPU[0]:10.2f}", f"{t / ours:9.1f}" if ours else ""
+            elif status == "cap":
+                cell = f"{'> ' + format(args.cap, 'g'):>12} {'':>10}"
+                ratio = f"{'> ' + format(args.cap / ours, '.0f'):>9}" if ours else ""
+            else:
+                cell, ratio = f"{'error':>12} {'':>10}", f" {why}"
+            print(f"{head}{peer:<12} {cell} {ratio}", flush=True)
+    print(f"start-up (python -c 'import councils.cli, councils.commands.tally'): {import_s:.2f} s; "
+          f"Django imported by `councils tally`: {_imports_django(path)}")
+
+
+def _imports_django(path) -> bool:
+    import subprocess
+    import sys
+
+    probe = ("import sys, runpy; sys.argv = ['councils', 'tally', %r, '--method', 'irv', '--json'];\n"
+             "import councils.cli\ntry:\n    councils.cli.main(sys.argv[1:])\nfinally:\n"
+             "    sys.stderr.write(str('django' in sys.modules))") % str(path)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    return done.stderr.strip().endswith("True")
+
+
 def main() -> None:
     global _LISTS
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--cap", type=float, default=60.0, help="seconds a peer may take at one size")
+    parser.add_argument("--whole-process", action="store_true", help="time whole processes on one PrefLib file")
+    parser.add_argument("--ballots", type=int, default=1_000_000, help="ballots in the generated file (--whole-process)")
+    parser.add_argument("--file", help="a .soc file to use instead of the generated one (--whole-process)")
+    parser.add_argument("--repeat", type=int, default=3, help="our whole processes: best of this many (--whole-process)")
     args = parser.parse_args()
+    if args.whole_process:
+        whole_process(args)
+        return
     sizes = sorted(args.sizes)
     started = time.perf_counter()
 

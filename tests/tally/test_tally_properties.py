@@ -39,7 +39,11 @@ def test_majority_first_choice_wins_irv(p):
 @SETTINGS
 @given(profiles, st.integers(0, 1000))
 def test_scottish_stv_with_one_seat_equals_irv(p, seed):
-    assert tally_stv_scottish(p, 1, seed=seed).winners == tally_irv(p, seed=seed).winners
+    # IRV excludes together options that could not overtake the next, so it draws fewer lots:
+    # the two agree wherever no lot was needed.
+    stv, irv = tally_stv_scottish(p, 1, seed=seed), tally_irv(p, seed=seed)
+    if not stv.lots and not irv.lots:
+        assert stv.winners == irv.winners
 
 
 @SETTINGS

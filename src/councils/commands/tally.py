@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", help="a .soc, .soi, .toc, .toi or .blt file")
     parser.add_argument("--method", required=True, choices=sorted(RANKED_METHODS), help="counting method")
     parser.add_argument("--seats", type=int, default=None, help="seats to fill (STV; default: the BLT file's, else 1)")
-    parser.add_argument("--seed", type=int, default=None, help="seed for any lot, so the count can be re-run")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for any lot (default: derived from the ballots' digest); printed, so a draw can be re-run")
     parser.add_argument("--format", choices=("blt",) + PREFLIB_TYPES, default=None, help="file type if the extension does not say")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar while reading")
@@ -27,28 +28,29 @@ def main(argv: list[str] | None = None) -> int:
     kind = args.format or path.suffix.lower().lstrip(".")
     if kind not in ("blt",) + PREFLIB_TYPES:
         return _fail(f"{path}: unknown file type {path.suffix!r}; use --format blt|soc|soi|toc|toi")
+    if args.method not in MULTI_SEAT_METHODS and args.seats not in (None, 1):
+        return _fail(f"{args.method} fills one seat; use stv-scottish or stv-meek for {args.seats}")
     try:
-        text = _read(path, progress=not args.no_progress and not args.json)
+        data = _read(path, progress=not args.no_progress and not args.json)
         if kind == "blt":
-            election = parse_blt(text, source=str(path))
-            profile, file_seats = election.profile, election.seats
+            election = parse_blt(data, source=str(path))
+            profile, file_seats, tie_order = election.profile, election.seats, election.tie_order
         else:
-            profile, file_seats = parse_preflib(text, kind, source=str(path)), None
+            profile, file_seats, tie_order = parse_preflib(data, kind, source=str(path)), None, None
         method = RANKED_METHODS[args.method]
         if args.method in MULTI_SEAT_METHODS:
             seats = args.seats or file_seats or 1
-            result = method(profile, seats, seed=args.seed)
+            result = method(profile, seats, seed=args.seed, tie_order=tie_order)
         else:
-            if args.seats not in (None, 1):
-                return _fail(f"{args.method} fills one seat; use stv-scottish or stv-meek for {args.seats}")
-            result = method(profile, seed=args.seed) if args.method != "condorcet" else method(profile)
+            result = method(profile, seed=args.seed, tie_order=tie_order) if args.method != "condorcet" else method(profile)
     except OSError as exc:
         return _fail(f"cannot read {path}: {exc.strerror or exc}")
     except (BallotFileError, ProfileError, ValueError) as exc:
         return _fail(str(exc))
     if args.json:
-        json.dump(result.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        # One line, through json's C encoder (dumps, not dump, and no indent): its Python encoder takes
+        # seconds on the count sheet of thousands of options.
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     else:
         sys.stdout.write(render(result))
     return 0
@@ -59,10 +61,11 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _read(path: Path, progress: bool) -> str:
+def _read(path: Path, progress: bool) -> bytes:
+    """The file's bytes: the readers decode (and name the line of any bytes that are not UTF-8)."""
     size = path.stat().st_size
     if not progress or size < 8 << 20:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes()
     from tqdm import tqdm
 
     buf = io.BytesIO()
@@ -70,7 +73,10 @@ def _read(path: Path, progress: bool) -> str:
         for chunk in iter(lambda: fh.read(4 << 20), b""):
             buf.write(chunk)
             bar.update(len(chunk))
-    return buf.getvalue().decode("utf-8")
+    return buf.getvalue()
+
+
+_TABLE_CELLS = 20_000  # options x stages shown as a table on the terminal
 
 
 def render(result) -> str:
@@ -78,7 +84,17 @@ def render(result) -> str:
     out = [f"method: {result.method}   ballots: {_fmt(result.ballots)}   seats: {result.seats}"]
     if result.quota is not None:
         out.append(f"quota: {_fmt(result.quota)}")
-    if result.rounds:
+    if result.rounds and len(result.options) * len(result.rounds) > _TABLE_CELLS:
+        # Thousands of options over hundreds of stages make a table nobody can read: the last stage and
+        # the notes; --json keeps every stage.
+        last = result.rounds[-1]
+        out.append(f"{len(result.rounds)} stages over {len(result.options)} options: too many to show as a table "
+                   "(--json gives every stage); the last stage:")
+        width = max(len(n) for n in last.tallies) + 2 if last.tallies else 2
+        for name, votes in sorted(last.tallies.items(), key=lambda kv: -kv[1]):
+            out.append(name.ljust(width) + f"{_fmt(votes):>14}")
+        out.append("exhausted".ljust(width) + f"{_fmt(last.exhausted):>14}")
+    elif result.rounds:
         names = result.options
         width = max(len(n) for n in names + ["non-transferable"]) + 2
         head = "".ljust(width) + "".join(f"{'stage ' + str(r.number):>14}" for r in result.rounds)
@@ -101,7 +117,9 @@ def render(result) -> str:
     if result.ranking and result.method not in ("stv_scottish", "stv_meek"):
         out.append("ranking: " + " > ".join(" = ".join(g) for g in result.ranking))
     for lot in result.lots:
-        out.append(f"lot (seed {result.seed}): {lot}")
+        out.append(f"tie: {lot}")
+    if result.seed is not None:
+        out.append(f"seed: {result.seed} (re-run the draw with --seed {result.seed})")
     for note in result.notes:
         out.append(note)
     out.append(("winners: " if len(result.winners) != 1 else "winner: ") + (", ".join(result.winners) or "none"))

@@ -13,6 +13,7 @@ from councils.tally.positional import (
 )
 from councils.tally.profile import UNRANKED, Profile, ProfileError
 from councils.tally.results import Round, TallyResult
+from councils.tally.seeds import ballots_digest, ballots_seed, seed_from_digest, table_digest
 from councils.tally.stv import SeatsError, tally_stv_meek, tally_stv_scottish
 
 # Ranked methods by the names the command line and the app use.
@@ -32,7 +33,8 @@ MULTI_SEAT_METHODS = {"stv-scottish", "stv-meek"}
 
 __all__ = [
     "BallotFileError", "BltElection", "MajorityResult", "MULTI_SEAT_METHODS", "Profile", "ProfileError",
-    "RANKED_METHODS", "Round", "SeatsError", "TallyResult", "UNRANKED", "condorcet_winner", "read_blt",
+    "RANKED_METHODS", "Round", "SeatsError", "TallyResult", "UNRANKED", "ballots_digest", "ballots_seed",
+    "condorcet_winner", "read_blt", "seed_from_digest", "table_digest",
     "read_preflib", "read_profile", "tally_approval", "tally_approval_from_profile", "tally_borda",
     "tally_condorcet", "tally_consensus", "tally_copeland", "tally_irv", "tally_majority", "tally_plurality",
     "tally_ranked_pairs", "tally_schulze", "tally_score", "tally_stv_meek", "tally_stv_scottish",

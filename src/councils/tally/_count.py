@@ -33,18 +33,50 @@ def current_choice(by_position: np.ndarray, continuing: np.ndarray, rows: np.nda
     return choice
 
 
-def break_tie(tied: list[int], history: list[np.ndarray], *, lowest: bool, names, lots: Lots, why: str) -> tuple[int, str]:
+def lots_for(profile, seed, tie_order) -> Lots:
+    """The lots of a count: from ``seed``, else from the ballots' digest; a tie order given settles ties first."""
+    from councils.tally.seeds import ballots_seed
+
+    return Lots(seed, derive=lambda: ballots_seed(profile), order=tie_order)
+
+
+class StageHistory(list):
+    """Every stage's votes (one array per stage), remembering at which stages each option's votes changed,
+    so that a tie-break need only look at the stages where one of the tied options changed."""
+
+    def __init__(self):
+        super().__init__()
+        self.changed_at: dict[int, list[int]] = {}
+
+    def append(self, votes: np.ndarray) -> None:
+        votes = np.array(votes, copy=True)
+        if len(self):
+            for i in np.flatnonzero(votes != self[-1]).tolist():
+                self.changed_at.setdefault(i, []).append(len(self))
+        super().append(votes)
+
+    def stages_for(self, tied: np.ndarray) -> list[int]:
+        """Stages, latest first, at which the tied options' votes can differ: the stage before each change."""
+        stages = set()
+        for i in tied.tolist():
+            stages.update(self.changed_at.get(i, ()))
+        return [k - 1 for k in sorted(stages, reverse=True)]
+
+
+def break_tie(tied, history: list[np.ndarray], *, lowest: bool, names, lots: Lots, why: str) -> tuple[int, str]:
     """Settle a tie the way the Scottish rules do (rules 49 and 51): look back to the most
     recent earlier stage at which the tied options had unequal votes and take the one
-    lowest (or highest) there; if they were equal at every stage, draw a lot."""
-    tied = list(tied)
-    for stage in reversed(history):
-        values = stage[tied]
-        target = values.min() if lowest else values.max()
-        narrowed = [c for c, v in zip(tied, values) if v == target]
-        if len(narrowed) < len(tied):
-            tied = narrowed
+    lowest (or highest) there; if they were equal at every stage, the tie-breaking order
+    when one was given, else a lot."""
+    tied = np.asarray(tied)
+    # Stages where no tied option changed hold the same values as the stage after: skip them.
+    stages = history.stages_for(tied) if isinstance(history, StageHistory) else range(len(history) - 1, -1, -1)
+    for k in stages:
+        values = history[k][tied]
+        keep = values == (values.min() if lowest else values.max())
+        if not keep.all():
+            tied = tied[keep]
             if len(tied) == 1:
-                return tied[0], "settled by earlier stages"
-    pick = lots.choose([names[c] for c in tied], why)
-    return tied[pick], "settled by lot"
+                return int(tied[0]), "settled by earlier stages"
+    pick = lots.choose([names[c] for c in tied], why, least=lowest)
+    return int(tied[pick]), "settled by the tie-breaking order" if lots.order is not None else "settled by lot"

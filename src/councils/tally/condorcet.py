@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from councils.tally.profile import Profile
-from councils.tally.results import Lots, TallyResult
+from councils.tally.profile import Profile, ProfileError
+from typing import Sequence
+
+from councils.tally._count import lots_for
+from councils.tally.results import TallyResult
 
 
 def condorcet_winner(profile: Profile) -> str | None:
@@ -30,7 +33,7 @@ def tally_condorcet(profile: Profile) -> TallyResult:
     return result
 
 
-def tally_schulze(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_schulze(profile: Profile, *, seed: int | None = None, tie_order: Sequence[str] | None = None) -> TallyResult:
     """Schulze method with winning votes, as in Schulze (2011), section 2.
 
     The strength of a direct link a->b is d[a,b] when a beats b, else 0; the
@@ -39,17 +42,20 @@ def tally_schulze(profile: Profile, *, seed: int | None = None) -> TallyResult:
     so the full ranking (with its ties) follows. Several potential winners are
     settled by lot.
     """
+    _check_size(profile, "Schulze")
     d = profile.pairwise()
     names = profile.options
     p = np.where(d > d.T, d, 0.0)
     m = len(names)
+    through = np.empty_like(p)
     for k in range(m):
-        # Vectorised over (i, j); the diagonal never helps a path.
-        p = np.maximum(p, np.minimum(p[:, k : k + 1], p[k : k + 1, :]))
+        # Vectorised over (i, j), in place (no new m x m array per k); the diagonal never helps a path.
+        np.minimum(p[:, k : k + 1], p[k : k + 1, :], out=through)
+        np.maximum(p, through, out=p)
     np.fill_diagonal(p, 0.0)
     beats = p > p.T
     ranking = _levels(None, names, strict_weak=False, above=beats)
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     top = ranking[0] if ranking else []
     winners = [top[lots.choose(top, "schulze: several potential winners")]] if len(top) > 1 else list(top)
     return TallyResult(
@@ -60,7 +66,8 @@ def tally_schulze(profile: Profile, *, seed: int | None = None) -> TallyResult:
     )
 
 
-def tally_ranked_pairs(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_ranked_pairs(profile: Profile, *, seed: int | None = None,
+                       tie_order: Sequence[str] | None = None) -> TallyResult:
     """Ranked pairs (Tideman 1987) on margins, with the Zavist-Tideman tie-break.
 
     Majorities are locked in from the largest margin down unless they would
@@ -69,39 +76,42 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None) -> TallyRes
     first, then the pair whose loser stands lower. The lot is drawn and recorded
     only when equal margins or an unresolved top make it matter.
     """
+    _check_size(profile, "ranked pairs")
     d = profile.pairwise()
     names = profile.options
     m = len(names)
     margin = d - d.T
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     tbrc = np.arange(m)  # position of each option in the tie-breaking ranking
-    pairs = [(float(margin[i, j]), i, j) for i in range(m) for j in range(m) if margin[i, j] > 0]
-    margins = [pm for pm, _, _ in pairs]
-    tie_in_margins = len(margins) != len(set(margins))
+    win, lose = np.nonzero(margin > 0)
+    margins = margin[win, lose]
+    tie_in_margins = len(np.unique(margins)) != len(margins)
     if tie_in_margins:
-        perm = lots.permutation(m)
+        perm, how = lots.permutation(names)
         tbrc = np.empty(m, dtype=int)
         tbrc[perm] = np.arange(m)
-        lots.log.append("ranked pairs: equal margins ordered by a tie-breaking ranking drawn by lot: "
+        lots.log.append(f"ranked pairs: equal margins ordered by a tie-breaking ranking {how}: "
                         + " > ".join(names[i] for i in perm))
-    pairs.sort(key=lambda t: (-t[0], tbrc[t[1]], -tbrc[t[2]]))
+    order = np.lexsort((-tbrc[lose], tbrc[win], -margins))
     reach = np.eye(m, dtype=bool)  # reach[a, b]: a path a -> b is locked
     locked = []
-    for mg, i, j in pairs:
+    for i, j, mg in zip(win[order].tolist(), lose[order].tolist(), margins[order].tolist()):
         if reach[j, i]:
-            continue
+            continue  # it would close a cycle
         locked.append((names[i], names[j], mg))
+        if reach[i, j]:
+            continue  # already implied by what is locked: nothing new is reachable
         # Everything that reaches i now reaches everything j reaches.
-        reach |= np.outer(reach[:, i], reach[j, :])
+        reach[np.ix_(np.flatnonzero(reach[:, i]), np.flatnonzero(reach[j]))] = True
     above = reach & ~np.eye(m, dtype=bool)
     ranking = _levels(above.sum(axis=1), names, strict_weak=False, above=above)
     top = ranking[0] if ranking else []
     if len(top) > 1:
         if not tie_in_margins:
-            perm = lots.permutation(m)
+            perm, how = lots.permutation(names)
             tbrc = np.empty(m, dtype=int)
             tbrc[perm] = np.arange(m)
-            lots.log.append("ranked pairs: unresolved top settled by a tie-breaking ranking drawn by lot: "
+            lots.log.append(f"ranked pairs: unresolved top settled by a tie-breaking ranking {how}: "
                             + " > ".join(names[i] for i in perm))
         winners = [min(top, key=lambda n: tbrc[names.index(n)])]
     else:
@@ -114,20 +124,58 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None) -> TallyRes
     )
 
 
-def tally_copeland(profile: Profile, *, seed: int | None = None) -> TallyResult:
-    """Copeland: head-to-head wins minus losses; a tie for the top is settled by lot."""
-    d = profile.pairwise()
+def tally_copeland(profile: Profile, *, seed: int | None = None, tie_order: Sequence[str] | None = None) -> TallyResult:
+    """Copeland: head-to-head wins minus losses; a tie for the top is settled by lot.
+
+    Above MATRIX_OPTIONS options the scores are counted block by block of rows of the
+    pairwise matrix, never holding all of it (10,000 options would be 800 MB), and the
+    result leaves the matrix out.
+    """
     names = profile.options
-    score = (d > d.T).sum(axis=1) - (d < d.T).sum(axis=1)
+    if profile.n_options > MATRIX_OPTIONS:
+        d = None
+        score = _copeland_by_blocks(profile)
+    else:
+        d = profile.pairwise()
+        score = (d > d.T).sum(axis=1) - (d < d.T).sum(axis=1)
     ranking = _levels(score, names)
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     top = ranking[0] if ranking else []
     winners = [top[lots.choose(top, "copeland: tie for the best score")]] if len(top) > 1 else list(top)
     return TallyResult(
         method="copeland", options=list(names), winners=winners, ranking=ranking,
-        totals={n: float(s) for n, s in zip(names, score)}, pairwise=d.tolist(),
+        totals={n: float(s) for n, s in zip(names, score)}, pairwise=None if d is None else d.tolist(),
         ballots=profile.n_ballots, seed=lots.seed, lots=lots.log,
+        notes=[] if d is not None else [f"{len(names):,} options: the pairwise matrix is not included"],
     )
+
+
+# Up to this many options a result carries the whole pairwise matrix (a million numbers).
+MATRIX_OPTIONS = 1_000
+
+
+def _copeland_by_blocks(profile: Profile) -> np.ndarray:
+    """Wins minus losses of every option, from blocks of rows of the pairwise matrix."""
+    m = profile.n_options
+    rows_of = profile.margin_rows()
+    score = np.zeros(m, dtype=np.int64)
+    step = max(1, (1 << 20) // m)  # blocks of about a million cells, reused from block to block
+    for start in range(0, m, step):
+        block = np.arange(start, min(start + step, m))
+        margin = rows_of(block)
+        score[block] = np.count_nonzero(margin > 0, axis=1) - np.count_nonzero(margin < 0, axis=1)
+    return score
+
+
+# Schulze's widest paths and ranked pairs' locking take time growing as the cube of the options:
+# a count of this many options takes a few seconds; more are refused rather than left running.
+MAX_CUBIC_OPTIONS = 1_000
+
+
+def _check_size(profile: Profile, method: str) -> None:
+    if profile.n_options > MAX_CUBIC_OPTIONS:
+        raise ProfileError(f"{method} counts up to {MAX_CUBIC_OPTIONS:,} options (its work grows as the cube of "
+                           f"their number); this count has {profile.n_options:,}: use IRV, STV or Copeland")
 
 
 def _condorcet(d, names) -> str | None:
@@ -142,7 +190,10 @@ def _wins(d, names) -> dict[str, float]:
 
 def _levels(score, names, strict_weak=True, above=None) -> list[list[str]]:
     if strict_weak:
-        return [[names[i] for i in np.flatnonzero(score == s)] for s in sorted(set(score.tolist()), reverse=True)]
+        order = np.argsort(-np.asarray(score), kind="stable")
+        ranked = np.asarray(score)[order]
+        cuts = np.flatnonzero(ranked[1:] != ranked[:-1]) + 1
+        return [[names[i] for i in group] for group in np.split(order, cuts)] if len(order) else []
     # A partial order (ranked pairs with zero margins): peel off the unbeaten level by level.
     left = list(range(len(names)))
     levels = []

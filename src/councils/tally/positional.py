@@ -7,32 +7,38 @@ from typing import Sequence
 import numpy as np
 
 from councils.tally.profile import Profile, ProfileError, UNRANKED, _counts
+from councils.tally._count import lots_for
 from councils.tally.results import Lots, TallyResult
+from councils.tally.seeds import seed_from_digest, table_digest
 
 
-def tally_plurality(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_plurality(profile: Profile, *, seed: int | None = None, tie_order: Sequence[str] | None = None) -> TallyResult:
     """Most first preferences wins. A ballot whose first place is shared splits its vote equally."""
     first = profile.ranks == profile.ranks.min(axis=1, keepdims=True)
     first &= profile.ranks != UNRANKED
     share = first / np.maximum(first.sum(axis=1, keepdims=True), 1)
     totals = profile.counts @ share
-    return _by_totals("plurality", profile.options, totals, profile.n_ballots, seed)
+    return _by_totals("plurality", profile.options, totals, profile.n_ballots, lots_for(profile, seed, tie_order))
 
 
-def tally_approval(options: Sequence[str], approvals, counts=None, *, seed: int | None = None) -> TallyResult:
+def tally_approval(options: Sequence[str], approvals, counts=None, *, seed: int | None = None,
+                   tie_order: Sequence[str] | None = None) -> TallyResult:
     """Most approvals wins. ``approvals``: bool array (ballots x options) or a list of sets of option names."""
     options = tuple(options)
     matrix = _matrix(options, approvals, bool)
-    totals = _counts(counts, len(matrix)) @ matrix
-    return _by_totals("approval", options, totals, float(_counts(counts, len(matrix)).sum()), seed)
+    c = _counts(counts, len(matrix))
+    lots = Lots(seed, derive=lambda: seed_from_digest(table_digest(options, matrix, c)), order=tie_order)
+    return _by_totals("approval", options, c @ matrix, float(c.sum()), lots)
 
 
-def tally_approval_from_profile(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_approval_from_profile(profile: Profile, *, seed: int | None = None,
+                                tie_order: Sequence[str] | None = None) -> TallyResult:
     """Reads each ranked ballot as approving every option it ranks (how PrefLib's .soi ballots are used for approval)."""
-    return tally_approval(profile.options, profile.ranks != UNRANKED, profile.counts, seed=seed)
+    return tally_approval(profile.options, profile.ranks != UNRANKED, profile.counts, seed=seed, tie_order=tie_order)
 
 
-def tally_score(options: Sequence[str], scores, counts=None, *, max_score: float, seed: int | None = None) -> TallyResult:
+def tally_score(options: Sequence[str], scores, counts=None, *, max_score: float, seed: int | None = None,
+                tie_order: Sequence[str] | None = None) -> TallyResult:
     """Highest total score wins. Blank scores (NaN) count as 0, the usual reading of range voting in councils."""
     options = tuple(options)
     matrix = np.asarray(scores, dtype=np.float64)
@@ -43,13 +49,14 @@ def tally_score(options: Sequence[str], scores, counts=None, *, max_score: float
         row = int(np.argwhere((matrix < 0) | (matrix > max_score))[0, 0])
         raise ProfileError(f"ballot {row}: scores must lie between 0 and {max_score}")
     c = _counts(counts, len(matrix))
-    result = _by_totals("score", options, c @ matrix, float(c.sum()), seed)
+    lots = Lots(seed, derive=lambda: seed_from_digest(table_digest(options, matrix, c, scale=1000)), order=tie_order)
+    result = _by_totals("score", options, c @ matrix, float(c.sum()), lots)
     result.extra["max_score"] = max_score
     result.extra["mean"] = {o: float(t) / float(c.sum()) if c.sum() else 0.0 for o, t in result.totals.items()}
     return result
 
 
-def tally_borda(profile: Profile, *, seed: int | None = None) -> TallyResult:
+def tally_borda(profile: Profile, *, seed: int | None = None, tie_order: Sequence[str] | None = None) -> TallyResult:
     """Borda count: an option scores one point for every option a ballot ranks below it.
 
     On complete strict rankings this is the classic n-1, n-2, ..., 0. Unranked
@@ -58,7 +65,8 @@ def tally_borda(profile: Profile, *, seed: int | None = None) -> TallyResult:
     last in any order, and the rest nothing (the "pessimistic" Borda).
     """
     pairwise = profile.pairwise()
-    result = _by_totals("borda", profile.options, pairwise.sum(axis=1), profile.n_ballots, seed)
+    result = _by_totals("borda", profile.options, pairwise.sum(axis=1), profile.n_ballots,
+                        lots_for(profile, seed, tie_order))
     result.pairwise = pairwise.tolist()
     return result
 
@@ -78,10 +86,9 @@ def _matrix(options, ballots, dtype) -> np.ndarray:
     return matrix
 
 
-def _by_totals(method, options, totals, ballots, seed) -> TallyResult:
+def _by_totals(method, options, totals, ballots, lots: Lots) -> TallyResult:
     totals = np.asarray(totals, dtype=np.float64)
     ranking = [[options[i] for i in np.flatnonzero(totals == v)] for v in sorted(set(totals.tolist()), reverse=True)]
-    lots = Lots(seed)
     top = ranking[0] if ranking else []
     if len(top) > 1:
         winners = [top[lots.choose(top, f"{method}: tie for most votes")]]

@@ -24,18 +24,25 @@ class ProfileError(ValueError):
 @dataclass(frozen=True, eq=False)
 class Profile:
     options: tuple[str, ...]
-    ranks: np.ndarray  # int16 (n_distinct, n_options), UNRANKED where not ranked
+    # int16 (n_distinct, n_options), UNRANKED where not ranked; see ``ranks``. A profile of
+    # strict rankings may be made from its orders alone: the table is then built when first asked for,
+    # since IRV, STV and the pairwise matrix of few options never need it.
+    _ranks: np.ndarray | None = field(repr=False)
     counts: np.ndarray  # float64 (n_distinct,), integral unless a file gave weights
     _orders: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if len(set(self.options)) != len(self.options):
             raise ProfileError(f"option names must be distinct, got {list(self.options)}")
-        if self.ranks.ndim != 2 or self.ranks.shape[1] != len(self.options):
+        if self._ranks is None:
+            if self._orders is None or self._orders.shape[0] != self.counts.shape[0]:
+                raise ProfileError("orders and counts must have the same number of rows")
+            return
+        if self._ranks.ndim != 2 or self._ranks.shape[1] != len(self.options):
             raise ProfileError(
-                f"ranks must have one column per option ({len(self.options)}), got shape {self.ranks.shape}"
+                f"ranks must have one column per option ({len(self.options)}), got shape {self._ranks.shape}"
             )
-        if self.ranks.shape[0] != self.counts.shape[0]:
+        if self._ranks.shape[0] != self.counts.shape[0]:
             raise ProfileError("ranks and counts must have the same number of rows")
         if self.counts.size and (self.counts.min() < 0 or not np.isfinite(self.counts).all()):
             raise ProfileError("ballot counts must be finite and not negative")
@@ -55,6 +62,8 @@ class Profile:
         if orders.ndim != 2:
             raise ProfileError("orders must be a 2-d array (ballots x positions)")
         if orders.shape[1] > m:
+            if (orders[:, m:] != -1).any():
+                raise ProfileError("a ranking names the same option twice")  # more than m options
             orders = orders[:, :m]
         weights = None if counts is None else _counts(counts, orders.shape[0])
         if orders.size and (orders.min() < -1 or orders.max() >= m):
@@ -74,11 +83,28 @@ class Profile:
 
             def column(k):
                 return rows[:, k]
-        ranks, orders16 = _strict_ranks(column, len(counts), width, m)
+        orders16, ranks = _strict_orders(column, len(counts), width, m)
         keep = counts > 0
         if not keep.all():
-            ranks, counts, orders16 = ranks[keep], counts[keep], orders16[keep]
+            counts, orders16 = counts[keep], orders16[keep]
+            ranks = None if ranks is None else ranks[keep]
         return cls(options, ranks, counts, orders16)
+
+    @classmethod
+    def _from_checked_orders(cls, options: Sequence[str], orders: np.ndarray, counts: np.ndarray) -> "Profile":
+        """``from_orders`` for rankings a reader has already checked (indices in range, none repeated,
+        -1 only at the end): distinct rankings are found from packed keys and copied out whole."""
+        options = tuple(options)
+        m = len(options)
+        first = _distinct_first(orders, counts, m + 1, offset=1)
+        if first is None:
+            return cls.from_orders(options, orders, counts)
+        rows, summed = first
+        keep = summed > 0
+        if not keep.all():
+            rows, summed = rows[keep], summed[keep]
+        by_position = np.ascontiguousarray(orders[rows].T, dtype=np.int16)
+        return cls(options, None, summed, by_position.T)
 
     @classmethod
     def from_ranks(cls, options: Sequence[str], ranks, counts=None) -> "Profile":
@@ -129,6 +155,13 @@ class Profile:
     # ----- views ----------------------------------------------------------
 
     @property
+    def ranks(self) -> np.ndarray:
+        """int16 (n_distinct, n_options): entry [b, o] is option o's position on ranking b, UNRANKED if absent."""
+        if self._ranks is None:
+            object.__setattr__(self, "_ranks", _ranks_of(self._orders, self.n_options))
+        return self._ranks
+
+    @property
     def n_options(self) -> int:
         return len(self.options)
 
@@ -176,6 +209,42 @@ class Profile:
         ranks[ranks == UNRANKED] = -1
         return Profile.from_ranks([self.options[i] for i in keep], ranks, self.counts)
 
+    def margin_rows(self):
+        """A function giving, for some options (an index array), their rows of the margin matrix
+        d[rows, :] - d[:, rows].T, without building the pairwise matrix of all options."""
+        m = self.n_options
+        if not self.has_ties:
+            orders = self.orders()
+            lengths = np.count_nonzero(orders >= 0, axis=1)
+            if float(np.square(lengths, dtype=np.float64).sum()) <= _PAIR_CELLS:
+                import scipy.sparse
+
+                # d[a, b] = ranked[a] - both[a, b] (see _pairwise_short): the margin is a difference of
+                # ranked counts, corrected where two options were ranked on the same ballots.
+                ranked, cells, weights = _pairwise_short_parts(orders, lengths, self.counts, m)
+                both = scipy.sparse.csr_matrix((weights, (cells // m, cells % m)), shape=(m, m))
+                skew = (both.T - both).tocsr()
+
+                def rows_of(rows):
+                    margin = ranked[rows, None] - ranked[None, :]
+                    part = skew[rows].tocoo()
+                    margin[part.row, part.col] += part.data
+                    return margin
+
+                return rows_of
+        ranks = self.ranks
+        counts = self.counts
+
+        def rows_of(rows):
+            # One ranking at a time: time grows as rankings x options x len(rows).
+            margin = np.zeros((len(rows), m))
+            for b in range(len(counts)):
+                row = ranks[b].astype(np.int32)
+                margin += counts[b] * np.sign(row[None, :] - row[rows, None])
+            return margin
+
+        return rows_of
+
     def pairwise(self) -> np.ndarray:
         """d[i, j] = weight of ballots ranking i strictly above j (unranked is below every ranked)."""
         m = self.n_options
@@ -184,12 +253,63 @@ class Profile:
             return d
         if m <= _MASK_OPTIONS and _whole(self.counts) and not self.has_ties:
             return _pairwise_strict(self.orders(), self.counts, m)
+        n = len(self.counts)
+        if m > _MASK_OPTIONS and not self.has_ties:
+            orders = self.orders()
+            lengths = np.count_nonzero(orders >= 0, axis=1)
+            # Short rankings of many options: work per pair of ranked places, not per pair of options.
+            if float(np.square(lengths, dtype=np.float64).sum()) <= min(float(n) * m * m, _PAIR_CELLS):
+                return _pairwise_short(orders, lengths, self.counts, m)
         ranks = self.ranks
         counts = self.counts
+        if m > _MASK_OPTIONS and n < m:
+            # Few rankings of many options: one ranking at a time (an m x m block each).
+            for b in range(n):
+                row = ranks[b]
+                d += counts[b] * (row[:, None] < row[None, :])
+            return d
         for i in range(m):
             # One boolean block per option keeps memory at n_distinct x m.
             d[i] = counts @ (ranks[:, i : i + 1] < ranks)
         return d
+
+
+# Pairs of ranked places (summed over distinct rankings) up to which _pairwise_short is used.
+_PAIR_CELLS = 5e7
+
+
+def _pairwise_short(orders: np.ndarray, lengths: np.ndarray, counts: np.ndarray, m: int) -> np.ndarray:
+    """Pairwise matrix of strict rankings that are short beside the number of options.
+
+    A ranking puts each option it ranks above every option it leaves out and above the
+    ones it ranks later. So d[a, b] = ranked[a] - both[a, b], where ranked[a] is the weight
+    of the rankings that rank a, and both[a, b] that of those ranking b at or above a:
+    one pass over each pair of ranked places (q <= p), never over pairs of options.
+    """
+    ranked, cells, weights = _pairwise_short_parts(orders, lengths, counts, m)
+    both = np.bincount(cells, weights=weights, minlength=m * m).reshape(m, m)
+    np.subtract(ranked[:, None], both, out=both)
+    return both
+
+
+def _pairwise_short_parts(orders, lengths, counts, m):
+    """ranked[a], and (a * m + b, weight) for every ranking's pair of places with b at or above a."""
+    width = orders.shape[1]
+    valid = orders >= 0
+    weight = np.broadcast_to(counts[:, None], orders.shape)
+    ranked = np.bincount(orders[valid], weights=weight[valid], minlength=m)
+    cells, weights = [], []
+    for p in range(width):
+        rows = np.flatnonzero(lengths > p)
+        if not len(rows):
+            break
+        below = orders[rows, p].astype(np.intp) * m
+        for q in range(p + 1):
+            cells.append(below + orders[rows, q])
+            weights.append(counts[rows])
+    if not cells:
+        return ranked, np.zeros(0, dtype=np.intp), np.zeros(0)
+    return ranked, np.concatenate(cells), np.concatenate(weights)
 
 
 # Strict rankings of up to this many options get their pairwise matrix from option sets as bit masks.
@@ -263,7 +383,11 @@ def _distinct_keys(rows: np.ndarray, counts: np.ndarray | None, base: int, offse
     if m * bits > 62:
         return None
     place = np.left_shift(1, bits * np.arange(m - 1, -1, -1, dtype=np.int64))
-    key = rows @ place if rows.dtype == np.int64 else rows.astype(np.int64) @ place
+    # Column by column (Horner): no int64 copy of the whole table, and every array stays one row long.
+    key = np.zeros(n, dtype=np.int64)
+    for k in range(m):
+        key <<= bits
+        key += rows[:, k]
     if offset:
         key += offset * int(place.sum())
     if counts is None:
@@ -272,13 +396,33 @@ def _distinct_keys(rows: np.ndarray, counts: np.ndarray | None, base: int, offse
         first = _run_starts(key)
         starts = np.flatnonzero(first)
         return key[starts], np.diff(starts, append=n).astype(np.float64), bits
-    order = np.argsort(key, kind="stable")
+    # Fractional weights are added in their original order within each group (a stable sort), so the
+    # sums are the same bits whatever the machine; whole weights add up exactly in any order.
+    order = np.argsort(key, kind=None if _whole(counts) else "stable")
     key = key[order]
-    first = _run_starts(key)
-    inverse = np.empty(n, dtype=np.intp)
-    inverse[order] = np.cumsum(first) - 1
-    # bincount adds each group's weights in their original order, as np.unique's inverse did.
-    return key[first], np.bincount(inverse, weights=counts, minlength=int(first.sum())), bits
+    starts = np.flatnonzero(_run_starts(key))
+    if not len(starts):
+        return key, np.zeros(0), bits
+    return key[starts], np.add.reduceat(counts[order], starts), bits
+
+
+def _distinct_first(rows: np.ndarray, counts: np.ndarray, base: int, offset: int = 0):
+    """(index of one row of each distinct row, summed counts), distinct rows in lexicographic order,
+    as ``_distinct_keys`` orders them; None when a row does not fit in a 62-bit key."""
+    n, m = rows.shape
+    bits = max(int(base - 1).bit_length(), 1)
+    if m * bits > 62:
+        return None
+    key = np.zeros(n, dtype=np.int64)
+    for k in range(m):
+        key <<= bits
+        key += rows[:, k]
+    order = np.argsort(key, kind=None if _whole(counts) else "stable")
+    key = key[order]
+    starts = np.flatnonzero(_run_starts(key))
+    if not len(starts):
+        return order, np.zeros(0)
+    return order[starts], np.add.reduceat(counts[order], starts)
 
 
 def _run_starts(srt: np.ndarray) -> np.ndarray:
@@ -307,21 +451,29 @@ def _collapse(rows: np.ndarray, counts: np.ndarray | None, base: int, offset: in
     return uniq, np.bincount(inverse.ravel(), weights=counts, minlength=len(uniq))
 
 
-def _strict_ranks(column, n: int, width: int, m: int):
-    """The ranks table and the orders (int16) of n distinct strict rankings, one position at a time.
+def _strict_orders(column, n: int, width: int, m: int):
+    """The orders (int16, n x width) of n distinct strict rankings, checked, one position at a time.
 
     ``column(k)`` gives position k of every ranking as option index + 1 (0: padding).
-    Positions are scattered into a table whose column 0 absorbs the padding; an
-    option named twice overwrites its own cell, so fewer cells end up filled
-    than options were ranked. Working one position at a time keeps every array
-    one ranking long, so it stays in cache.
+    Working one position at a time keeps every array one ranking long, so it stays in
+    cache. A repeated option is caught with each ranking's set of options so far as a bit
+    mask (up to 63 options); beyond that, by scattering positions into the ranks table,
+    where an option named twice overwrites its own cell (and that table is returned too).
+    Returns (orders, ranks table or None).
     """
-    table = np.full((n, m + 1), UNRANKED, dtype=np.int16)
-    cells = table.ravel()
-    row_start = np.arange(0, n * (m + 1), m + 1)
     by_position = np.empty((width, n), dtype=np.int16)  # orders, transposed: position k is one row
     ended = np.zeros(n, dtype=bool)
-    ranked = 0
+    masks = m <= 63
+    if masks:
+        bit = np.zeros(m + 1, dtype=np.uint64)
+        bit[1:] = np.left_shift(np.uint64(1), np.arange(m, dtype=np.uint64))
+        seen = np.zeros(n, dtype=np.uint64)
+        both = np.empty(n, dtype=np.uint64)
+    else:
+        table = np.full((n, m + 1), UNRANKED, dtype=np.int16)
+        cells = table.ravel()
+        row_start = np.arange(0, n * (m + 1), m + 1)
+        ranked = 0
     for k in range(width):
         col = column(k)
         pad = col == 0
@@ -329,12 +481,31 @@ def _strict_ranks(column, n: int, width: int, m: int):
             raise ProfileError("a ranking has a gap: -1 may only pad the end of a row")
         ended = pad
         np.subtract(col, 1, out=by_position[k], casting="unsafe")
-        cells[row_start + col] = k
-        ranked += n - int(np.count_nonzero(pad))
+        if masks:
+            b = bit[col]
+            if np.bitwise_and(seen, b, out=both).any():
+                raise ProfileError("a ranking names the same option twice")
+            seen |= b
+        else:
+            cells[row_start + col] = k
+            ranked += n - int(np.count_nonzero(pad))
+    if masks:
+        return by_position.T, None
     ranks = np.ascontiguousarray(table[:, 1:])
     if np.count_nonzero(ranks != UNRANKED) != ranked:
         raise ProfileError("a ranking names the same option twice")
-    return ranks, by_position.T
+    return by_position.T, ranks
+
+
+def _ranks_of(orders: np.ndarray, m: int) -> np.ndarray:
+    """The ranks table of strict orders (option indices best first, -1 padded)."""
+    n, width = orders.shape
+    table = np.full((n, m + 1), UNRANKED, dtype=np.int16)
+    cells = table.ravel()
+    row_start = np.arange(0, n * (m + 1), m + 1)
+    for k in range(width):
+        cells[row_start + orders[:, k] + 1] = k
+    return np.ascontiguousarray(table[:, 1:])
 
 
 def _dense(values: np.ndarray, unranked: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -101,21 +101,55 @@ def _plain(value):
 
 
 class Lots:
-    """Draws lots from a recorded seed, so that anyone can re-run the count and see the same draw."""
+    """Draws lots from a recorded seed, so that anyone can re-run the count and see the same draw.
 
-    def __init__(self, seed: int | None):
-        if seed is None:
-            # Fresh entropy only when the caller fixed nothing; the result records it.
-            seed = int(np.random.SeedSequence().entropy % 2**32)
-        self.seed = int(seed)
-        self._rng = np.random.default_rng(self.seed)
+    There is no lot without a known seed: either the caller gives one, or ``derive`` makes
+    it from the ballots themselves (``councils.tally.seeds``), which nobody can know before
+    the vote closes. Deriving costs a digest of the ballots, so it is done only when a lot
+    is actually drawn. A tie-breaking ``order`` (names, most favoured first), where a file
+    or a rule gives one, settles ties instead of a lot.
+    """
+
+    def __init__(self, seed: int | None, derive: Callable[[], int] | None = None,
+                 order: Sequence[str] | None = None):
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+                raise ValueError(f"a seed must be a whole number, 0 or more, got {seed!r}")
+            seed = int(seed)
+        elif derive is None:
+            raise ValueError("a lot needs a seed: give one, or a way to derive it from the ballots")
+        self._seed = seed
+        self._derive = derive
+        self._rng = None
+        self.order = {name: i for i, name in enumerate(order)} if order is not None else None
         self.log: list[str] = []
 
-    def choose(self, names: list[str], why: str) -> int:
-        """Index into ``names`` of the one the lot picks."""
-        pick = int(self._rng.integers(len(names)))
+    @property
+    def seed(self) -> int | None:
+        """The seed lots are drawn from: given, or derived once a lot was drawn (None if none was needed)."""
+        return self._seed
+
+    def _generator(self) -> np.random.Generator:
+        if self._rng is None:
+            if self._seed is None:
+                self._seed = int(self._derive())
+            self._rng = np.random.default_rng(self._seed)
+        return self._rng
+
+    def choose(self, names: list[str], why: str, *, least: bool = False) -> int:
+        """Index into ``names`` of the one the lot picks (or, with a tie-breaking order, the most favoured
+        of them, or the least favoured when ``least``: the one a tie for exclusion puts out)."""
+        if self.order is not None and all(n in self.order for n in names):
+            ranked = sorted(range(len(names)), key=lambda i: self.order[names[i]])
+            pick = ranked[-1] if least else ranked[0]
+            self.log.append(f"{why}: the tie-breaking order among {', '.join(names)} picked {names[pick]}")
+            return pick
+        pick = int(self._generator().integers(len(names)))
         self.log.append(f"{why}: lot among {', '.join(names)} picked {names[pick]}")
         return pick
 
-    def permutation(self, n: int) -> np.ndarray:
-        return self._rng.permutation(n)
+    def permutation(self, names: Sequence[str]) -> tuple[np.ndarray, str]:
+        """A tie-breaking ranking of all options (indices, most favoured first) and how it was made."""
+        if self.order is not None and all(n in self.order for n in names):
+            return np.array(sorted(range(len(names)), key=lambda i: self.order[names[i]]), dtype=int), "given"
+        return self._generator().permutation(len(names)), "drawn by lot"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from councils.tally._count import EXHAUSTED, break_tie, current_choice
+from typing import Sequence
+
+from councils.tally._count import EXHAUSTED, StageHistory, break_tie, current_choice, lots_for
 from councils.tally.profile import Profile, ProfileError
-from councils.tally.results import Lots, Round, TallyResult
+from councils.tally.results import Round, TallyResult
 
 # Scottish rules count in units of 1/100000 of a vote: transfer values are
 # truncated to five decimals (rule 48(3)), so integers hold every value exactly.
@@ -28,7 +30,8 @@ def _check_seats(profile: Profile, seats: int) -> None:
         raise SeatsError(f"{seats} seats but only {profile.n_options} options stand")
 
 
-def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None) -> TallyResult:
+def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None,
+                       tie_order: Sequence[str] | None = None) -> TallyResult:
     """Scottish STV, the Scottish Local Government Elections Order 2007 (SSI 2007/42), rules 45-52.
 
     - quota = floor(valid papers / (seats + 1)) + 1 (rule 46);
@@ -60,10 +63,11 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None)
     at = current_choice(by_position, continuing)
     value = np.full(len(c), SCALE, dtype=np.int64)
     votes = _credited(at, value * c, m)
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     elected: list[int] = []
     to_transfer: list[int] = []
-    history = [votes.copy()]
+    history = StageHistory()
+    history.append(votes)
     non_transferable = 0  # units no longer credited to anyone
     rounds = [Round(1, _tallies(votes, names, continuing, elected), note="first preferences")]
 
@@ -107,18 +111,37 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None)
             excluded = []
         else:
             alive = np.flatnonzero(continuing)
-            low = votes[alive].min()
-            tied = [int(i) for i in alive if votes[i] == low]
-            donor = tied[0]
-            if len(tied) > 1:
-                donor, how = break_tie(tied, history, lowest=True, names=names, lots=lots,
-                                       why=f"stage {len(rounds) + 1}: equal lowest")
-                note = f"equal lowest {', '.join(names[i] for i in tied)} {how}; "
-            continuing[donor] = False
-            rows = np.flatnonzero(at == donor)
-            note += f"{names[donor]} excluded, papers transferred at their current value"
-            excluded = [names[donor]]
-            extra = int(votes[donor])
+            zero = alive[votes[alive] == 0]
+            allowed = len(alive) - (seats - len(elected))
+            if len(zero) > 1 and allowed > 1:
+                # Options with no papers (never had any): excluded one by one, each would be lowest in
+                # turn, its tie with the others settled by lot (no earlier stage tells them apart), and
+                # transfer nothing; together, a count of thousands of options takes few stages. When
+                # some of them must stay to fill the seats (rule 52), one draw picks who goes.
+                if len(zero) > allowed:
+                    perm, how = lots.permutation([names[i] for i in zero])
+                    zero = zero[perm][-allowed:]  # the least favoured go
+                    lots.log.append(f"stage {len(rounds) + 1}: {allowed} of the options with no votes excluded, "
+                                    f"chosen by an order {how}")
+                continuing[zero] = False
+                donor = int(zero[0])
+                rows = np.zeros(0, dtype=np.intp)
+                note = f"{len(zero)} options with no votes excluded together"
+                excluded = [names[i] for i in zero]
+                extra = 0
+            else:
+                low = votes[alive].min()
+                tied = alive[votes[alive] == low].tolist()
+                donor = tied[0]
+                if len(tied) > 1:
+                    donor, how = break_tie(tied, history, lowest=True, names=names, lots=lots,
+                                           why=f"stage {len(rounds) + 1}: equal lowest")
+                    note = f"equal lowest {', '.join(names[i] for i in tied)} {how}; "
+                continuing[donor] = False
+                rows = np.flatnonzero(at == donor)
+                note += f"{names[donor]} excluded, papers transferred at their current value"
+                excluded = [names[donor]]
+                extra = int(votes[donor])
         nxt = current_choice(by_position, continuing, rows)
         at[rows] = nxt
         moved = value[rows] * c[rows]
@@ -128,10 +151,10 @@ def tally_stv_scottish(profile: Profile, seats: int, *, seed: int | None = None)
         non_transferable += lost
         votes += received
         votes[donor] = Q if donor in elected else 0
-        history.append(votes.copy())
+        history.append(votes)
         rounds.append(Round(
             len(rounds) + 1, _tallies(votes, names, continuing, elected), excluded=excluded,
-            transferred_from=names[donor],
+            transferred_from=names[donor] if len(excluded) <= 1 else None,
             transfers={names[i]: received[i] / SCALE for i in np.flatnonzero(received)},
             non_transferable=lost / SCALE, exhausted=non_transferable / SCALE, note=note,
         ))
@@ -151,8 +174,10 @@ def _credited(at: np.ndarray, units: np.ndarray, m: int) -> np.ndarray:
 
 
 def _tallies(votes, names, continuing, elected) -> dict[str, float]:
-    shown = set(np.flatnonzero(continuing).tolist()) | set(elected)
-    return {names[i]: votes[i] / SCALE for i in range(len(names)) if i in shown}
+    shown = continuing.copy()
+    shown[elected] = True
+    at = np.flatnonzero(shown)
+    return dict(zip([names[i] for i in at], (votes[at] / SCALE).tolist()))
 
 
 # ---------------------------------------------------------------- Meek
@@ -160,7 +185,7 @@ def _tallies(votes, names, continuing, elected) -> dict[str, float]:
 HOPEFUL, ELECTED, EXCLUDED = 0, 1, 2
 
 
-def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
+def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None, tie_order: Sequence[str] | None = None,
                    omega: float = 1e-5, max_iterations: int = 10_000) -> TallyResult:
     """Meek STV after Hill, Wichmann and Woodall, "Algorithm 123" (Computer Journal, 1987).
 
@@ -173,7 +198,7 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
     quota is elected. Otherwise the lowest hopeful is excluded; the iteration
     may stop early once the total surplus is smaller than the gap between the
     two lowest, because no further iteration could change who is lowest.
-    Ties for lowest are settled by lot, as in the published algorithm.
+    Ties for lowest are settled by lot, as in the published algorithm (or by ``tie_order``, when given).
     Arithmetic is float64 rather than the algorithm's nine-decimal fixed point.
     """
     _check_seats(profile, seats)
@@ -185,7 +210,7 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
     flow = _MeekFlow(np.ascontiguousarray(orders.T), counts, m)
     status = np.zeros(m, dtype=np.int8)
     keep = np.ones(m)
-    lots = Lots(seed)
+    lots = lots_for(profile, seed, tie_order)
     rounds: list[Round] = []
     elected: list[int] = []
     iterations = 0
@@ -212,9 +237,9 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
             iterations += 1
             votes, excess = flow.votes(keep)
             quota = (total - excess) / (seats + 1)
-            over = [int(i) for i in hopeful if votes[i] > quota + tiny]
-            if over:
-                newly = sorted(over, key=lambda i: -votes[i])[: seats - len(elected)]
+            over = hopeful[votes[hopeful] > quota + tiny]
+            if len(over):
+                newly = sorted(over.tolist(), key=lambda i: -votes[i])[: seats - len(elected)]
                 break
             el = np.flatnonzero(status == ELECTED)
             surplus = float((votes[el] - quota).sum()) if len(el) else 0.0
@@ -224,7 +249,8 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
             if len(low2) == 2 and surplus < low2[1] - low2[0]:
                 break
             keep[el] = np.minimum(1.0, keep[el] * quota / votes[el])
-        rnd = Round(len(rounds) + 1, {names[i]: float(votes[i]) for i in range(m) if status[i] != EXCLUDED},
+        standing = np.flatnonzero(status != EXCLUDED)
+        rnd = Round(len(rounds) + 1, dict(zip([names[i] for i in standing], votes[standing].tolist())),
                     exhausted=float(excess))
         rnd.note = f"quota {quota:.6f} after {iterations} iterations"
         rounds.append(rnd)
@@ -236,12 +262,22 @@ def tally_stv_meek(profile: Profile, seats: int, *, seed: int | None = None,
                 # Start the new keep value at the share it must keep; iteration refines it.
                 keep[i] = quota / votes[i]
             continue
+        zero = hopeful[votes[hopeful] <= tiny]
+        if 1 < len(zero) <= len(hopeful) - (seats - len(elected)):
+            # Options no vote reaches: excluded one by one, each would be the lowest in turn and move
+            # nothing, so they go together (only when enough others stand to fill the seats).
+            status[zero] = EXCLUDED
+            keep[zero] = 0.0
+            rnd.excluded.extend(names[i] for i in zero)
+            rnd.note += f"; {len(zero)} options with no votes excluded together"
+            continue
         low = votes[hopeful].min()
-        tied = [int(i) for i in hopeful if votes[i] - low <= tiny]
+        tied = hopeful[votes[hopeful] - low <= tiny].tolist()
         loser = tied[0]
         if len(tied) > 1:
-            loser = tied[lots.choose([names[i] for i in tied], f"stage {rnd.number}: equal lowest")]
-            rnd.note += f"; tie for lowest between {', '.join(names[i] for i in tied)} settled by lot"
+            loser = tied[lots.choose([names[i] for i in tied], f"stage {rnd.number}: equal lowest", least=True)]
+            how = "the tie-breaking order" if lots.order is not None else "lot"
+            rnd.note += f"; tie for lowest between {', '.join(names[i] for i in tied)} settled by {how}"
         status[loser] = EXCLUDED
         keep[loser] = 0.0
         rnd.excluded.append(names[loser])

@@ -172,8 +172,8 @@ class Membership(models.Model):
         return {
             "council": self.council_id,
             "member": self.member.username,
-            "joined_at": self.joined_at.isoformat(),
-            "left_at": self.left_at.isoformat() if self.left_at else None,
+            "joined_at": self.joined_at,
+            "left_at": self.left_at if self.left_at else None,
         }
 
 
@@ -224,8 +224,8 @@ class Office(models.Model):
             "council": self.council_id,
             "role": self.role,
             "holder": self.holder.username,
-            "starts_at": self.starts_at.isoformat(),
-            "ends_at": self.ends_at.isoformat(),
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "ended_at": self.ended_at if self.ended_at else None,
             "elected_by": self.elected_by_id,
         }

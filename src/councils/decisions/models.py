@@ -170,11 +170,12 @@ class Proposal(models.Model):
             "congress": self.congress_id,
             "petition": self.petition_id,
             "overrules": self.overrules_id,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
-            "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
-            "deliberation_ends": self.deliberation_ends.isoformat(),
-            "voting_ends": self.voting_ends.isoformat(),
+            "created_at": self.created_at,
+            "published_at": self.published_at if self.published_at else None,
+            "withdrawn_at": self.withdrawn_at if self.withdrawn_at else None,
+            "accepted_at": self.accepted_at if self.accepted_at else None,
+            "deliberation_ends": self.deliberation_ends,
+            "voting_ends": self.voting_ends,
             "decision_method": self.decision_method,
             "quorum": str(self.quorum),
             "seats": self.seats,
@@ -235,8 +236,8 @@ class Comment(models.Model):
 
     def record_state(self) -> dict:
         return {
-            "proposal": self.proposal_id, "author": self.author.username, "body": self.body,
-            "hidden_at": self.hidden_at.isoformat() if self.hidden_at else None,
+            "proposal": self.proposal_id, "author": self.author.username, "body": self.body, "created_at": self.created_at,
+            "hidden_at": self.hidden_at if self.hidden_at else None,
             "hidden_by": self.hidden_by.username if self.hidden_by_id else None,
             "hidden_reason": self.hidden_reason,
         }
@@ -271,7 +272,7 @@ class Ballot(models.Model):
 
     def record_state(self) -> dict:
         return {"proposal": self.proposal_id, "voter": self.voter.username, "choice": self.choice,
-                "content": self.content, "reason": self.reason}
+                "content": self.content, "reason": self.reason, "cast_at": self.cast_at, "changed_at": self.changed_at}
 
 
 class VoterRegister(models.Model):
@@ -370,8 +371,9 @@ class Decision(models.Model):
             "ballots": self.ballots,
             "members": self.members,
             "quorum_met": self.quorum_met,
-            "decided_at": self.decided_at.isoformat(),
+            "decided_at": self.decided_at,
             "winners": self.winners,
+            "tally": self.tally,
             "ballots_digest": self.ballots_digest,
         }
 
@@ -393,4 +395,4 @@ class MinorityReport(models.Model):
         return f"minority_report:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"decision": self.decision_id, "author": self.author.username, "body": self.body}
+        return {"decision": self.decision_id, "author": self.author.username, "body": self.body, "created_at": self.created_at}

@@ -281,6 +281,9 @@ class VoterRegister(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="register")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     registered_at = models.DateTimeField()
+    # HMAC (under a key kept out of the database) of the voter's receipt: lets the count leave out the ballot of a
+    # voter who is no longer a member at the close; the database alone cannot tell which ballot it names.
+    link = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["proposal", "voter"], name="one_registration_per_voter")]
@@ -290,7 +293,7 @@ class VoterRegister(models.Model):
         return f"register:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"proposal": self.proposal_id, "voter": self.voter.username}
+        return {"proposal": self.proposal_id, "voter": self.voter.username, **({"link": self.link} if self.link else {})}
 
 
 class SecretBallot(models.Model):

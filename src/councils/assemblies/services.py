@@ -18,7 +18,7 @@ from councils import clock
 from councils.assemblies import hooks
 from councils.assemblies.models import ALL_METHODS, Admission, Charter, Council, CouncilKind, DecisionMethod, Membership
 from councils.assemblies.permissions import membership_of, require_member, require_person
-from councils.errors import Conflict, Invalid, NotAllowed
+from councils.errors import Conflict, Invalid, NotAllowed, refuse_control_characters
 from councils.record.services import append
 
 MAX_PERIOD = timedelta(days=365)
@@ -102,7 +102,8 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
                    federation_charter: dict | None = None) -> Council:
     """Found a council. Its founder is its first member; a federation's members are councils, so it has none yet."""
     require_person(actor, "found a council")
-    name = (name or "").strip()
+    name = refuse_control_characters((name or "").strip(), "name", line_breaks=False)
+    refuse_control_characters(description, "description")
     if not name:
         raise Invalid("a council needs a name", field="name")
     if len(name) > 120:

@@ -48,7 +48,7 @@ from councils.decisions.models import (
     SecretBallot,
     VoterRegister,
 )
-from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
+from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound, refuse_control_characters
 from councils.record.chain import canonical_json
 from councils.record.services import append, entries as record_entries, lock_chains
 from councils import tally
@@ -98,7 +98,8 @@ def is_officer(user, council: Council, now: datetime | None = None) -> bool:
 
 
 def clean_text(title: str, body: str) -> tuple[str, str]:
-    title = (title or "").strip()
+    title = refuse_control_characters((title or "").strip(), "title", line_breaks=False)
+    refuse_control_characters(body, "body")
     if not title:
         raise Invalid("a proposal needs a title", field="title")
     if len(title) > 200:
@@ -147,7 +148,8 @@ def clean_options(options, method: str, seats: int, council: Council, *, eligibl
     cleaned = []
     for raw in options or []:
         raw = {"label": raw} if isinstance(raw, str) else dict(raw)
-        label = (raw.get("label") or "").strip()
+        label = refuse_control_characters((raw.get("label") or "").strip(), "options", line_breaks=False)
+        refuse_control_characters(raw.get("description") or "", "options")
         member = raw.get("member")
         if election:
             user = member if hasattr(member, "pk") else get_user_model().objects.filter(username=member or label).first()
@@ -388,6 +390,8 @@ def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str,
         raise Invalid("the passage is not in the proposal's text", field="passage")
     if occurrences > 1:
         raise Invalid("the passage occurs more than once: quote more of it", field="passage")
+    refuse_control_characters(replacement, "replacement")
+    refuse_control_characters(reason, "reason")
     if passage == replacement:
         raise Invalid("the replacement is the same as the passage", field="replacement")
     if len(replacement) > MAX_BODY or len(reason or "") > 20_000:
@@ -441,7 +445,7 @@ def add_comment(actor, proposal: Proposal, body: str) -> Comment:
     require_visible(actor, proposal)
     if proposal.published_at is None:
         raise Closed("Publish the draft before discussing it.")
-    body = (body or "").strip()
+    body = refuse_control_characters((body or "").strip(), "body")
     if not body:
         raise Invalid("a comment cannot be empty", field="body")
     if len(body) > 20_000:
@@ -460,7 +464,7 @@ def hide_comment(actor, comment: Comment, reason: str) -> Comment:
     require_member(actor, council, "moderate")
     if not is_officer(actor, council, now):
         raise NotAllowed("Only the council's elected facilitator or secretary may hide a comment.")
-    reason = (reason or "").strip()
+    reason = refuse_control_characters((reason or "").strip(), "reason")
     if not reason:
         raise Invalid("hiding a comment needs a reason, shown to all", field="reason")
     if comment.hidden_at is not None:
@@ -950,7 +954,7 @@ def add_minority_report(actor, decision: Decision, body: str) -> MinorityReport:
     require_member(actor, council, "write a minority report")
     if not on_losing_side(actor, decision):
         raise NotAllowed("A minority report is written by members who voted on the losing side.")
-    body = (body or "").strip()
+    body = refuse_control_characters((body or "").strip(), "body")
     if not body:
         raise Invalid("a minority report cannot be empty", field="body")
     if len(body) > 20_000:

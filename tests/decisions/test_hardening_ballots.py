@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def raw(sql, params=()):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return cursor.fetchall() if cursor.description else None
 
 
 @pytest.fixture

@@ -96,10 +96,14 @@ class Charter(models.Model):
     )
     deliberation_period = models.DurationField(default=timedelta(days=3))
     voting_period = models.DurationField(default=timedelta(days=4))
-    # Limits within which a proposal may set its own periods.
-    min_deliberation_period = models.DurationField(default=timedelta(0))
-    min_voting_period = models.DurationField(default=timedelta(0))
+    # Limits within which a proposal may set its own periods. The floors keep snap votes out: whoever sets the
+    # deadlines (author, facilitator) cannot go under them; only the council's charter sets them.
+    min_deliberation_period = models.DurationField(default=timedelta(days=2))
+    min_voting_period = models.DurationField(default=timedelta(days=1))
     max_voting_period = models.DurationField(default=timedelta(days=90))
+    # How far the author or an officer may postpone a proposal's close in all, beyond the close it was published with;
+    # further needs the council's vote.
+    max_postponement = models.DurationField(default=timedelta(days=30))
     allowed_methods = models.JSONField(default=list, blank=True, help_text="empty: every method")
     consensus_fallback = models.DecimalField(
         max_digits=4, decimal_places=3, null=True, blank=True,
@@ -134,6 +138,7 @@ class Charter(models.Model):
             "min_deliberation_period_s": int(self.min_deliberation_period.total_seconds()),
             "min_voting_period_s": int(self.min_voting_period.total_seconds()),
             "max_voting_period_s": int(self.max_voting_period.total_seconds()),
+            "max_postponement_s": int(self.max_postponement.total_seconds()),
             "allowed_methods": list(self.allowed_methods),
             "consensus_fallback": str(self.consensus_fallback) if self.consensus_fallback is not None else None,
             "secret_ballots": self.secret_ballots,

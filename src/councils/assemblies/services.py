@@ -27,7 +27,7 @@ MAX_PERIOD = timedelta(days=365)
 CHARTER_FIELDS = {
     "admission", "decision_method", "quorum", "deliberation_period", "voting_period", "min_deliberation_period",
     "min_voting_period", "max_voting_period", "allowed_methods", "consensus_fallback", "secret_ballots", "officer_term",
-    "mandate", "recall_threshold", "recall_replacement",
+    "mandate", "recall_threshold", "recall_replacement", "max_postponement",
 }
 
 
@@ -76,7 +76,7 @@ def _clean_charter(charter: dict | None) -> dict:
     bounds = {
         "deliberation_period": timedelta(0), "voting_period": timedelta(minutes=1),
         "min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0),
-        "max_voting_period": timedelta(minutes=1), "officer_term": timedelta(days=1),
+        "max_voting_period": timedelta(minutes=1), "officer_term": timedelta(days=1), "max_postponement": timedelta(0),
     }
     for name, low in bounds.items():
         if name in charter:
@@ -86,6 +86,11 @@ def _clean_charter(charter: dict | None) -> dict:
             high = timedelta(days=5 * 365) if name == "officer_term" else MAX_PERIOD
             if not low <= period <= high:
                 raise Invalid(f"{name.replace('_', ' ')} must be between {low} and {high.days} days", field=name)
+    # The periods votes opened by the rules take (an admission, an appeal) are held to the same floors as any.
+    defaults = {f.name: f.default for f in Charter._meta.get_fields() if hasattr(f, "default")}
+    for period, floor in (("deliberation_period", "min_deliberation_period"), ("voting_period", "min_voting_period")):
+        if charter.get(period, defaults[period]) < charter.get(floor, defaults[floor]):
+            raise Invalid(f"the {period.replace('_', ' ')} is under the charter's minimum", field=period)
     return charter
 
 

@@ -325,7 +325,12 @@ def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
 
 
 def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting_ends: datetime) -> Proposal:
-    """The author or an officer may move the deadlines while the proposal is in deliberation, never after voting opened."""
+    """The author or an officer may move the deadlines while the proposal is in deliberation, never after voting opened.
+
+    Whoever controls the clock must not control the decision: a reschedule only lengthens (deliberation ends no
+    earlier, voting lasts no less), the close moves at most the charter's ``max_postponement`` beyond the close the
+    proposal was published with (further needs the council's vote: a motion), and every member is told.
+    """
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
@@ -336,8 +341,23 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
         raise NotAllowed("This vote's deadlines follow from its rules and cannot be moved.")
     if proposal.state(now) != ProposalState.DELIBERATION:
         raise Closed("Deadlines cannot change once voting has opened.")
-    deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends)
+    deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends, limits=False)
+    charter = council.charter
+    if deliberation_ends < proposal.deliberation_ends:
+        raise Invalid("a reschedule may lengthen the deliberation, never shorten it", field="deliberation_ends")
+    if voting_ends - deliberation_ends < proposal.voting_ends - proposal.deliberation_ends:
+        raise Invalid("a reschedule may lengthen the vote, never shorten it", field="voting_ends")
+    if voting_ends - deliberation_ends > charter.max_voting_period:
+        raise Invalid(f"the charter allows at most {charter.max_voting_period} of voting", field="voting_ends")
+    if voting_ends - _published_close(proposal) > charter.max_postponement:
+        raise NotAllowed(f"The charter lets the author or an officer postpone a proposal by at most "
+                         f"{charter.max_postponement} in all; postponing it further needs the council's vote: "
+                         f"propose a motion to postpone it, or withdraw it and propose it again later.")
     with transaction.atomic():
+        from councils.accounts.models import NotificationKind, SentNotification
+
+        # Every member is told of each reschedule: a new notice, even to those told of an earlier one.
+        SentNotification.objects.filter(proposal_id=proposal.pk, kind=NotificationKind.MOVED).delete()
         proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
         proposal.save(update_fields=["deliberation_ends", "voting_ends"])
         append(council, kind="proposal.rescheduled", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
@@ -347,6 +367,14 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
             amendment.save(update_fields=["voting_ends"])
             append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor)
     return proposal
+
+
+def _published_close(proposal: Proposal) -> datetime:
+    """The close a proposal was published with, as the record wrote it (the row holds only the latest)."""
+    entry = (record_entries(proposal.council).filter(subject=proposal.subject, kind="proposal.created").order_by("seq").first())
+    if entry is None or not entry.data.get("state", {}).get("voting_ends"):
+        return proposal.voting_ends
+    return datetime.fromisoformat(entry.data["state"]["voting_ends"])
 
 
 def open_admission_vote(applicant, council: Council, now: datetime) -> Proposal:
@@ -383,6 +411,11 @@ def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str,
         raise Invalid("amendments are moved to a published proposal", field="proposal")
     if proposal.state(now) != ProposalState.DELIBERATION:
         raise Closed("Amendments are moved during deliberation.")
+    # An amendment is voted until the deliberation ends: moved at the last minute, it would be a snap vote.
+    floor = council.charter.min_voting_period
+    if proposal.deliberation_ends - now < floor:
+        raise Closed(f"Amendments are moved at least {floor} before the deliberation ends, so that the members have the "
+                     f"charter's minimum time to vote on them.")
     if not passage:
         raise Invalid("quote the passage to replace", field="passage")
     occurrences = proposal.body.count(passage)

@@ -103,7 +103,7 @@ def load_demo() -> bool:
             description="The workplaces, neighbourhoods and farms of the valley, federated by their own decisions.",
             # A small valley: its councils vote their mandates within two days, and the federation counts them within one.
             charter={**DEMO_FLOORS, "voting_period": day},
-            federation_charter={**DEMO_FLOORS, "competences": ["bread and flour", "transport", "shared equipment", PLANNING_MATTER],
+            federation_charter={"competences": ["bread and flour", "transport", "shared equipment", PLANNING_MATTER],
                                 "convocation_share": "0.5", "mandate_period": 2 * day},
         )
         affiliations = []

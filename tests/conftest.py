@@ -37,7 +37,10 @@ def make_council(db, make_user):
 
     def make(founder=None, *, members: int = 0, kind: str = "workplace", name: str | None = None, **charter):
         founder = founder or make_user()
-        council = create_council(founder, name=name or f"Council {next(_serial)}", kind=kind, charter=charter or None)
+        # The suite's councils have explicit charters without floors, so tests can run votes of an hour; the default
+        # charter's floors (two days' deliberation, a day's voting) are tested in tests/decisions/test_schedule_floors.py.
+        charter = {"min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0), **charter}
+        council = create_council(founder, name=name or f"Council {next(_serial)}", kind=kind, charter=charter)
         if kind != "federation":
             for _ in range(members):
                 _join_directly(council, make_user())

@@ -7,6 +7,7 @@ record is public; every act needs a member.
 
 from __future__ import annotations
 
+import math
 import threading
 
 from django.conf import settings
@@ -78,7 +79,7 @@ _address_throttle = AddressThrottle()
 class CouncilsAPI(NinjaAPI):
     """The API, whose document also lists the answers every operation can give besides its own:
     422 for input that breaks the schema (ninja's list of errors, or a rule's message and field),
-    400 for a body that is not JSON, 403 for a browser session's write without its CSRF token,
+    400 for a body that is not JSON or a control character in the address or text, 413 for a body over the size limit, 403 for a browser session's write without its CSRF token,
     and 429 when throttled. Without them a client, or schemathesis, meets undocumented answers."""
 
     def get_openapi_schema(self, *args, **kwargs):
@@ -103,8 +104,12 @@ class CouncilsAPI(NinjaAPI):
                 responses = operation["responses"] = {str(code): value for code, value in operation.get("responses", {}).items()}
                 responses["422"] = answer("Invalid input", "FieldError", "InputErrors")
                 responses.setdefault("429", answer("Too many requests", "Message"))
+                # Refused before any view (web.middleware.HostileInputMiddleware): a control character in the
+                # address, the query or the body's text; and a body over the size limit.
+                responses.setdefault("400", answer("A control character in the address or text, or a body that is not JSON",
+                                                   "FieldError"))
                 if "requestBody" in operation:
-                    responses.setdefault("400", answer("The body is not JSON", "Message"))
+                    responses.setdefault("413", answer("The body is larger than the limit", "Message"))
                 session = any("SessionAuth" in requirement for requirement in operation.get("security", []))
                 if session and method not in ("get", "head", "options"):
                     responses.setdefault("403", answer("Not allowed (or a session's write without its CSRF token)", "Message"))
@@ -131,7 +136,10 @@ def domain_error(request, exc: CouncilsError):
 
 @api.exception_handler(Throttled)
 def throttled(request, exc: Throttled):
-    return api.create_response(request, {"detail": "Too many requests: slow down and try again shortly."}, status=429)
+    response = api.create_response(request, {"detail": "Too many requests: slow down and try again shortly."}, status=429)
+    # RFC 9110: the seconds to wait, rounded up, so a client that honours it is not refused again.
+    response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
+    return response
 
 
 @api.exception_handler(AuthenticationError)

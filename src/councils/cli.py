@@ -53,6 +53,9 @@ def cmd_serve(args) -> int:
         sys.executable, "-m", "gunicorn", "councils.wsgi:application",
         "--bind", bind, "--workers", str(args.workers), "--threads", str(args.threads),
         "--access-logfile", "-", "--graceful-timeout", "10",
+        # Live screens poll every two seconds: an idle keep-alive connection waits in the worker's selector, not in a
+        # thread, so keep it open a little longer than the polling interval.
+        "--keep-alive", "5",
     ]
     os.execv(sys.executable, gunicorn)
 

@@ -41,6 +41,11 @@ from councils.economy.services import (
 from councils.economy.worker import work_once
 from councils.economy.models import EconomyKind
 
+# The demo replays weeks of a federation's life in a few seconds, with votes of hours: its councils' charters say so
+# explicitly. A council founded without saying otherwise gets the default floors (two days' deliberation, one day's
+# voting), which no author or officer can go under.
+DEMO_FLOORS = {"min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0)}
+
 DEMO_FEDERATION = "Demo Federation"
 DEMO_PASSWORD = "solidarity-demo"
 NAMES = [
@@ -69,17 +74,17 @@ def load_demo() -> bool:
         bakery = create_council(
             users[0], name="Riverside Bakery Workers' Council", kind="workplace",
             description="The bakers, drivers and counter staff of the Riverside bakery.",
-            charter={"deliberation_period": day, "voting_period": 2 * day},
+            charter={**DEMO_FLOORS, "deliberation_period": day, "voting_period": 2 * day},
         )
         street = create_council(
             users[10], name="Northside Neighbourhood Council", kind="neighbourhood",
             description="Residents of the Northside blocks.",
-            charter={"quorum": "0.3", "deliberation_period": day, "voting_period": 2 * day, "consensus_fallback": "0.75"},
+            charter={**DEMO_FLOORS, "quorum": "0.3", "deliberation_period": day, "voting_period": 2 * day, "consensus_fallback": "0.75"},
         )
         farm = create_council(
             users[20], name="Valley Farms Agricultural Council", kind="agricultural",
             description="Growers of the valley co-operative farms. New members are admitted by the members' vote.",
-            charter={"admission": "vote", "decision_method": "two_thirds", "deliberation_period": day, "voting_period": day},
+            charter={**DEMO_FLOORS, "admission": "vote", "decision_method": "two_thirds", "deliberation_period": day, "voting_period": day},
         )
         for member in bakery_members[1:]:
             join_council(member, bakery)
@@ -97,7 +102,7 @@ def load_demo() -> bool:
             users[0], name=DEMO_FEDERATION, kind="federation",
             description="The workplaces, neighbourhoods and farms of the valley, federated by their own decisions.",
             # A small valley: its councils vote their mandates within two days, and the federation counts them within one.
-            charter={"voting_period": day},
+            charter={**DEMO_FLOORS, "voting_period": day},
             federation_charter={"competences": ["bread and flour", "transport", "shared equipment", PLANNING_MATTER],
                                 "convocation_share": "0.5", "mandate_period": 2 * day},
         )
@@ -348,12 +353,12 @@ def _economy(time, real_now, federation, delegates, bakery, street, farm, bakery
     mill = create_council(
         mill_members[0], name="Old Mill Workers' Council", kind="workplace",
         description="The millers of the valley's shared flour mill, run since the federation decided it.",
-        charter={"deliberation_period": day, "voting_period": day},
+        charter={**DEMO_FLOORS, "deliberation_period": day, "voting_period": day},
     )
     south = create_council(
         south_members[0], name="Southside Neighbourhood Council", kind="neighbourhood",
         description="Residents of the Southside streets and the school kitchen.",
-        charter={"deliberation_period": day, "voting_period": day},
+        charter={**DEMO_FLOORS, "deliberation_period": day, "voting_period": day},
     )
     for council, members in ((mill, mill_members), (south, south_members)):
         for member in members[1:]:

@@ -36,3 +36,26 @@ class Conflict(CouncilsError):
     """The act was already done (already a member, request already open)."""
 
     status = 409
+
+
+# Control characters make no sense in the text people write (names, titles, bodies, comments, reasons), and NUL is
+# refused outright by PostgreSQL's text columns. Tab, line feed and carriage return are ordinary text.
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+
+
+def control_character(value: str, *, line_breaks: bool = True) -> str | None:
+    """The first control character in ``value`` that text may not hold (as ``U+0000``), or None."""
+    for char in value:
+        code = ord(char)
+        if (code < 0x20 or code == 0x7F) and not (line_breaks and char in _ALLOWED_CONTROLS):
+            return f"U+{code:04X}"
+    return None
+
+
+def refuse_control_characters(value, field: str, *, line_breaks: bool = True):
+    """``value`` unchanged, or ``Invalid`` naming the field if it holds a control character (NUL above all)."""
+    if isinstance(value, str):
+        found = control_character(value, line_breaks=line_breaks)
+        if found:
+            raise Invalid(f"{field} contains the control character {found}, which text may not hold", field=field)
+    return value

@@ -19,3 +19,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not SQLite's shared in-memory database: the worker tests run the worker on its own
     # connection beside the test's, which shared-cache memory databases refuse ("table is locked").
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
+
+# The tests' clock is stopped and their acts follow each other within a second: no live state is kept between polls.
+COUNCILS_LIVE_CACHE_SECONDS = 0

@@ -18,6 +18,7 @@ urlpatterns = [
     path("profile/", accounts.profile, name="profile"),
     path("profile/tokens/", accounts.create_token, name="token-create"),
     path("profile/notifications/", accounts.notifications, name="notifications"),
+    path("profile/sessions/end-others/", accounts.end_other_sessions, name="end-other-sessions"),
     path("profile/tokens/<int:token_id>/revoke/", accounts.revoke_token, name="token-revoke"),
     path("councils/", assemblies.council_list, name="council-list"),
     path("councils/new/", assemblies.council_create, name="council-create"),

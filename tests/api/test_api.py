@@ -38,7 +38,8 @@ def test_openapi_document_lists_the_actions(client):
 def test_found_join_propose_vote_and_read_the_result(clock, api_as):
     ana_client, ana = api_as()
     bea_client, bea = api_as()
-    response = post(ana_client, "/api/councils", {"name": "Print Shop", "kind": "workplace", "charter": {"voting_hours": 2, "deliberation_hours": 1}})
+    response = post(ana_client, "/api/councils", {"name": "Print Shop", "kind": "workplace", "charter": {
+        "voting_hours": 2, "deliberation_hours": 1, "min_deliberation_hours": 0, "min_voting_hours": 0}})
     assert response.status_code == 201, response.content
     slug = response.json()["slug"]
     assert post(bea_client, f"/api/councils/{slug}/join", {}).json() == {"status": "member", "proposal_id": None}

@@ -122,6 +122,9 @@ def test_amendment_draft_withdraw_and_schedule(clock, council, members_of):
     now = clock.now()
     moved = call(a, "post", f"/api/proposals/{draft['id']}/schedule",
                  {"deliberation_ends": iso(now + timedelta(days=5)), "voting_ends": iso(now + timedelta(days=8))})
+    assert moved.status_code == 422 and "never shorten" in moved.json()["detail"]  # the charter's 4 days of voting
+    moved = call(a, "post", f"/api/proposals/{draft['id']}/schedule",
+                 {"deliberation_ends": iso(now + timedelta(days=5)), "voting_ends": iso(now + timedelta(days=9))})
     assert moved.status_code == 200
     assert call(b, "post", f"/api/proposals/{draft['id']}/withdraw").status_code == 403
     assert call(a, "post", f"/api/proposals/{draft['id']}/withdraw").json()["state"] == "withdrawn"

@@ -38,7 +38,11 @@ def test_the_database_holds_no_link_between_voter_and_ballot(clock, secret_vote,
     # Row keys are random, so their order says nothing about the order of voting.
     assert all(len(str(b.pk)) == 36 for b in SecretBallot.objects.all())
     # The register knows who voted, and nothing else.
-    assert {f.column for f in VoterRegister._meta.concrete_fields} == {"id", "proposal_id", "voter_id", "registered_at"}
+    # The register knows who voted, and a sealed link no column of the ballots matches (it opens only with a key kept
+    # out of the database, so that the count can leave out the ballot of a voter who left before the close).
+    assert {f.column for f in VoterRegister._meta.concrete_fields} == {"id", "proposal_id", "voter_id", "registered_at", "link"}
+    stored = {value for b in SecretBallot.objects.values_list("receipt", "secret_digest") for value in b}
+    assert not stored & set(VoterRegister.objects.values_list("link", flat=True))
     # The record says who voted, not how.
     for entry in RecordEntry.objects.filter(chain=council.record_chain, kind="voter.registered"):
         assert "yes" not in entry.data_json and receipts[0].receipt not in entry.data_json

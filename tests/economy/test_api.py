@@ -443,12 +443,16 @@ def test_a_bad_hand_proposal_is_refused(clock, economy_world, open_period, work,
     full = {needs[world.bread.pk]: 100, needs[world.flour.pk]: 40}
     refused(client("put", f"{base}/hand-proposal", {"quantities": full}), 409)  # no round published yet
     refused(client("put", f"{base}/mode", {"by_hand": "perhaps"}), 422, "by_hand")
+    refused(client("put", f"{base}/mode", {"by_hand": 1}), 422, "by_hand")
     ok(client("put", f"{base}/mode", {"by_hand": True}))
     work()
     before = snapshot()
     for quantities, field in [({}, "quantities"), ({**full, needs[world.bread.pk]: -1}, f"quantities[{needs[world.bread.pk]}]"),
                               ({**full, needs[world.bread.pk]: 10_000}, f"quantities[{needs[world.bread.pk]}]"),
                               ({**full, needs[world.bread.pk]: "some"}, needs[world.bread.pk]),
+                              # issue 13: true was read as one unit, "5" as five
+                              ({**full, needs[world.bread.pk]: True}, needs[world.bread.pk]),
+                              ({**full, needs[world.bread.pk]: "5"}, needs[world.bread.pk]),
                               ({**full, "987654": 1}, "quantities[987654]")]:
         refused(client("put", f"{base}/hand-proposal", {"quantities": quantities}), 422, field)
     refused(client("put", f"/councils/{north.slug}/plan-periods/987654/mode", {"by_hand": False}), 404)

@@ -262,6 +262,15 @@ def test_live_events_and_the_projector_show_item_speaker_and_tally(clock, in_ses
     data = json.loads(next(line for line in chunk.splitlines() if line.startswith("data: "))[len("data: "):])
     assert data["item"]["title"] == "Shared oven" and data["speaker"]["member"] == second.username
     assert {r["label"]: r["value"] for r in data["tally"]["rows"]}["Yes"] == 1 and "<svg" in data["chart"]
+    assert chunk.startswith("retry: ") and len(list(response.streaming_content)) == 0  # one event, then the stream ends
+    # Polling: the same state as JSON, and 304 while it has not changed.
+    live = Client().get(f"/c/{federation.slug}/congress/{congress.pk}/live")
+    assert live.status_code == 200 and live.json()["item"]["title"] == "Shared oven" and live["ETag"]
+    again = Client().get(f"/c/{federation.slug}/congress/{congress.pk}/live", HTTP_IF_NONE_MATCH=live["ETag"])
+    assert again.status_code == 304 and again["ETag"] == live["ETag"]
+    congresses.request_to_speak(first, congress)
+    changed = Client().get(f"/c/{federation.slug}/congress/{congress.pk}/live", HTTP_IF_NONE_MATCH=live["ETag"])
+    assert changed.status_code == 200 and first.username in changed.json()["waiting"]
     page = Client().get(f"/c/{federation.slug}/congress/{congress.pk}/projector")
     assert page.status_code == 200
     html = page.content.decode()

@@ -42,6 +42,7 @@ class NotificationKind(models.TextChoices):
     OPENED = "opened", "Vote opened"
     CLOSING = "closing", "Vote closing within a day"
     DECIDED = "decided", "Vote decided"
+    MOVED = "moved", "Deadlines moved"
 
 
 class SentNotification(models.Model):

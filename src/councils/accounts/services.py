@@ -66,6 +66,25 @@ def revoke_token(actor, token_id: int) -> ApiToken:
     return token
 
 
+def end_other_sessions(actor, keep: str | None) -> int:
+    """Log ``actor`` out everywhere but the session ``keep`` (the one asking): a lost phone, a shared computer.
+
+    Not a record entry: sessions are the member's own business, not the council's. The sessions table is read once;
+    each session names its user only inside its encoded data, so they are decoded one by one.
+    """
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAllowed("Log in to end your other sessions.")
+    ended = 0
+    for session in Session.objects.exclude(session_key=keep or "").iterator():
+        if str(session.get_decoded().get(SESSION_KEY)) == str(actor.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
 def user_for_token(raw: str):
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None

@@ -22,6 +22,10 @@ class CharterIn(Schema):
     quorum: float | None = Field(None, ge=0, le=1, description="share of members who must take part")
     deliberation_hours: float | None = Field(None, ge=0, le=24 * 365)
     voting_hours: float | None = Field(None, gt=0, le=24 * 365)
+    min_deliberation_hours: float | None = Field(None, ge=0, le=24 * 365, description="floor no author or officer goes under (default 48)")
+    min_voting_hours: float | None = Field(None, ge=0, le=24 * 365, description="floor no author or officer goes under (default 24)")
+    max_postponement_hours: float | None = Field(None, ge=0, le=24 * 365,
+                                                 description="how far a proposal's close may be postponed in all without the council's vote (default 720)")
 
 
 class CharterOut(Schema):
@@ -30,6 +34,9 @@ class CharterOut(Schema):
     quorum: float
     deliberation_hours: float
     voting_hours: float
+    min_deliberation_hours: float
+    min_voting_hours: float
+    max_postponement_hours: float
 
 
 class CouncilIn(Schema):
@@ -76,6 +83,9 @@ def council_out(council: Council) -> dict:
             "quorum": float(charter.quorum),
             "deliberation_hours": charter.deliberation_period.total_seconds() / 3600,
             "voting_hours": charter.voting_period.total_seconds() / 3600,
+            "min_deliberation_hours": charter.min_deliberation_period.total_seconds() / 3600,
+            "min_voting_hours": charter.min_voting_period.total_seconds() / 3600,
+            "max_postponement_hours": charter.max_postponement.total_seconds() / 3600,
         },
         "federations": [],
         "member_councils": [],
@@ -107,6 +117,10 @@ def create_council(request, payload: CouncilIn):
             charter["deliberation_period"] = timedelta(hours=data["deliberation_hours"])
         if "voting_hours" in data:
             charter["voting_period"] = timedelta(hours=data["voting_hours"])
+        for key, name in (("min_deliberation_hours", "min_deliberation_period"), ("min_voting_hours", "min_voting_period"),
+                          ("max_postponement_hours", "max_postponement")):
+            if key in data:
+                charter[name] = timedelta(hours=data[key])
     council = services.create_council(
         request.auth, name=payload.name, kind=payload.kind, description=payload.description, charter=charter
     )

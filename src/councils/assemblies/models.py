@@ -96,10 +96,14 @@ class Charter(models.Model):
     )
     deliberation_period = models.DurationField(default=timedelta(days=3))
     voting_period = models.DurationField(default=timedelta(days=4))
-    # Limits within which a proposal may set its own periods.
-    min_deliberation_period = models.DurationField(default=timedelta(0))
-    min_voting_period = models.DurationField(default=timedelta(0))
+    # Limits within which a proposal may set its own periods. The floors keep snap votes out: whoever sets the
+    # deadlines (author, facilitator) cannot go under them; only the council's charter sets them.
+    min_deliberation_period = models.DurationField(default=timedelta(days=2))
+    min_voting_period = models.DurationField(default=timedelta(days=1))
     max_voting_period = models.DurationField(default=timedelta(days=90))
+    # How far the author or an officer may postpone a proposal's close in all, beyond the close it was published with;
+    # further needs the council's vote.
+    max_postponement = models.DurationField(default=timedelta(days=30))
     allowed_methods = models.JSONField(default=list, blank=True, help_text="empty: every method")
     consensus_fallback = models.DecimalField(
         max_digits=4, decimal_places=3, null=True, blank=True,
@@ -134,6 +138,7 @@ class Charter(models.Model):
             "min_deliberation_period_s": int(self.min_deliberation_period.total_seconds()),
             "min_voting_period_s": int(self.min_voting_period.total_seconds()),
             "max_voting_period_s": int(self.max_voting_period.total_seconds()),
+            "max_postponement_s": int(self.max_postponement.total_seconds()),
             "allowed_methods": list(self.allowed_methods),
             "consensus_fallback": str(self.consensus_fallback) if self.consensus_fallback is not None else None,
             "secret_ballots": self.secret_ballots,
@@ -172,8 +177,8 @@ class Membership(models.Model):
         return {
             "council": self.council_id,
             "member": self.member.username,
-            "joined_at": self.joined_at.isoformat(),
-            "left_at": self.left_at.isoformat() if self.left_at else None,
+            "joined_at": self.joined_at,
+            "left_at": self.left_at if self.left_at else None,
         }
 
 
@@ -224,8 +229,8 @@ class Office(models.Model):
             "council": self.council_id,
             "role": self.role,
             "holder": self.holder.username,
-            "starts_at": self.starts_at.isoformat(),
-            "ends_at": self.ends_at.isoformat(),
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "ended_at": self.ended_at if self.ended_at else None,
             "elected_by": self.elected_by_id,
         }

@@ -18,7 +18,7 @@ from councils import clock
 from councils.assemblies import hooks
 from councils.assemblies.models import ALL_METHODS, Admission, Charter, Council, CouncilKind, DecisionMethod, Membership
 from councils.assemblies.permissions import membership_of, require_member, require_person
-from councils.errors import Conflict, Invalid, NotAllowed
+from councils.errors import Conflict, Invalid, NotAllowed, refuse_control_characters
 from councils.record.services import append
 
 MAX_PERIOD = timedelta(days=365)
@@ -27,7 +27,7 @@ MAX_PERIOD = timedelta(days=365)
 CHARTER_FIELDS = {
     "admission", "decision_method", "quorum", "deliberation_period", "voting_period", "min_deliberation_period",
     "min_voting_period", "max_voting_period", "allowed_methods", "consensus_fallback", "secret_ballots", "officer_term",
-    "mandate", "recall_threshold", "recall_replacement",
+    "mandate", "recall_threshold", "recall_replacement", "max_postponement",
 }
 
 
@@ -76,7 +76,7 @@ def _clean_charter(charter: dict | None) -> dict:
     bounds = {
         "deliberation_period": timedelta(0), "voting_period": timedelta(minutes=1),
         "min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0),
-        "max_voting_period": timedelta(minutes=1), "officer_term": timedelta(days=1),
+        "max_voting_period": timedelta(minutes=1), "officer_term": timedelta(days=1), "max_postponement": timedelta(0),
     }
     for name, low in bounds.items():
         if name in charter:
@@ -86,6 +86,11 @@ def _clean_charter(charter: dict | None) -> dict:
             high = timedelta(days=5 * 365) if name == "officer_term" else MAX_PERIOD
             if not low <= period <= high:
                 raise Invalid(f"{name.replace('_', ' ')} must be between {low} and {high.days} days", field=name)
+    # The periods votes opened by the rules take (an admission, an appeal) are held to the same floors as any.
+    defaults = {f.name: f.default for f in Charter._meta.get_fields() if hasattr(f, "default")}
+    for period, floor in (("deliberation_period", "min_deliberation_period"), ("voting_period", "min_voting_period")):
+        if charter.get(period, defaults[period]) < charter.get(floor, defaults[floor]):
+            raise Invalid(f"the {period.replace('_', ' ')} is under the charter's minimum", field=period)
     return charter
 
 
@@ -102,7 +107,8 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
                    federation_charter: dict | None = None) -> Council:
     """Found a council. Its founder is its first member; a federation's members are councils, so it has none yet."""
     require_person(actor, "found a council")
-    name = (name or "").strip()
+    name = refuse_control_characters((name or "").strip(), "name", line_breaks=False)
+    refuse_control_characters(description, "description")
     if not name:
         raise Invalid("a council needs a name", field="name")
     if len(name) > 120:

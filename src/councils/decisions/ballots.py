@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from councils.assemblies.models import DecisionMethod
 from councils.decisions.models import CONSENSUS_CHOICES, YES_NO_CHOICES, Choice, Proposal
-from councils.errors import Invalid
+from councils.errors import Invalid, refuse_control_characters
 from councils.record.chain import canonical_json
 
 MAX_REASON = 5_000
@@ -38,7 +38,7 @@ def clean_vote(proposal: Proposal, vote, option_ids: list[int]) -> Vote:
     if not isinstance(vote, dict):
         raise Invalid("a ballot is a choice or a set of approvals, scores or a ranking", field="choice")
     method = proposal.decision_method
-    reason = (vote.get("reason") or "").strip()
+    reason = refuse_control_characters((vote.get("reason") or "").strip(), "reason")
     if len(reason) > MAX_REASON:
         raise Invalid(f"a reason has at most {MAX_REASON:,} characters", field="reason")
     if proposal.is_yes_no:

@@ -170,11 +170,12 @@ class Proposal(models.Model):
             "congress": self.congress_id,
             "petition": self.petition_id,
             "overrules": self.overrules_id,
-            "published_at": self.published_at.isoformat() if self.published_at else None,
-            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
-            "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
-            "deliberation_ends": self.deliberation_ends.isoformat(),
-            "voting_ends": self.voting_ends.isoformat(),
+            "created_at": self.created_at,
+            "published_at": self.published_at if self.published_at else None,
+            "withdrawn_at": self.withdrawn_at if self.withdrawn_at else None,
+            "accepted_at": self.accepted_at if self.accepted_at else None,
+            "deliberation_ends": self.deliberation_ends,
+            "voting_ends": self.voting_ends,
             "decision_method": self.decision_method,
             "quorum": str(self.quorum),
             "seats": self.seats,
@@ -235,8 +236,8 @@ class Comment(models.Model):
 
     def record_state(self) -> dict:
         return {
-            "proposal": self.proposal_id, "author": self.author.username, "body": self.body,
-            "hidden_at": self.hidden_at.isoformat() if self.hidden_at else None,
+            "proposal": self.proposal_id, "author": self.author.username, "body": self.body, "created_at": self.created_at,
+            "hidden_at": self.hidden_at if self.hidden_at else None,
             "hidden_by": self.hidden_by.username if self.hidden_by_id else None,
             "hidden_reason": self.hidden_reason,
         }
@@ -271,7 +272,7 @@ class Ballot(models.Model):
 
     def record_state(self) -> dict:
         return {"proposal": self.proposal_id, "voter": self.voter.username, "choice": self.choice,
-                "content": self.content, "reason": self.reason}
+                "content": self.content, "reason": self.reason, "cast_at": self.cast_at, "changed_at": self.changed_at}
 
 
 class VoterRegister(models.Model):
@@ -280,6 +281,9 @@ class VoterRegister(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="register")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     registered_at = models.DateTimeField()
+    # HMAC (under a key kept out of the database) of the voter's receipt: lets the count leave out the ballot of a
+    # voter who is no longer a member at the close; the database alone cannot tell which ballot it names.
+    link = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["proposal", "voter"], name="one_registration_per_voter")]
@@ -289,7 +293,7 @@ class VoterRegister(models.Model):
         return f"register:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"proposal": self.proposal_id, "voter": self.voter.username}
+        return {"proposal": self.proposal_id, "voter": self.voter.username, **({"link": self.link} if self.link else {})}
 
 
 class SecretBallot(models.Model):
@@ -370,8 +374,9 @@ class Decision(models.Model):
             "ballots": self.ballots,
             "members": self.members,
             "quorum_met": self.quorum_met,
-            "decided_at": self.decided_at.isoformat(),
+            "decided_at": self.decided_at,
             "winners": self.winners,
+            "tally": self.tally,
             "ballots_digest": self.ballots_digest,
         }
 
@@ -393,4 +398,4 @@ class MinorityReport(models.Model):
         return f"minority_report:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"decision": self.decision_id, "author": self.author.username, "body": self.body}
+        return {"decision": self.decision_id, "author": self.author.username, "body": self.body, "created_at": self.created_at}

@@ -1,4 +1,4 @@
-"""Notification emails: a vote opened, a vote closes within a day, a vote was decided.
+"""Notification emails: a vote opened, a vote closes within a day, a vote was decided, a proposal's deadlines moved.
 
 Nothing here changes what happens: votes open and close at their stored
 moments whether or not a worker runs (DESIGN section 4). A worker only tells
@@ -103,7 +103,7 @@ def due_notices(now: datetime) -> list[Notice]:
 
     notices: list[Notice] = []
     for kind, proposals in ((NotificationKind.OPENED, opened), (NotificationKind.CLOSING, closing),
-                            (NotificationKind.DECIDED, decided)):
+                            (NotificationKind.DECIDED, decided), (NotificationKind.MOVED, _moved(now))):
         for proposal in proposals:
             recipients = _recipients(proposal)
             if not recipients:
@@ -114,6 +114,18 @@ def due_notices(now: datetime) -> list[Notice]:
                 already |= set(VoterRegister.objects.filter(proposal=proposal).values_list("voter_id", flat=True))
             notices.extend(Notice(user, proposal, kind) for user in recipients if user.pk not in already)
     return notices
+
+
+def _moved(now: datetime) -> list[Proposal]:
+    """Proposals rescheduled within the last week and not yet closed: every member is told of each reschedule (the
+    reschedule clears the earlier notices, so a second one is sent again)."""
+    from councils.record.models import RecordEntry
+    from councils.record.services import stamp
+
+    subjects = set(RecordEntry.objects.filter(kind="proposal.rescheduled", at__gte=stamp(now - STALE_AFTER))
+                   .values_list("subject", flat=True))
+    ids = [int(subject.split(":", 1)[1]) for subject in subjects if subject.startswith("proposal:")]
+    return list(Proposal.objects.filter(pk__in=ids, **_live(), voting_ends__gt=now, parent__isnull=True).select_related("council"))
 
 
 def _recipients(proposal: Proposal) -> list:
@@ -140,6 +152,7 @@ SUBJECTS = {
     NotificationKind.OPENED: "Voting is open: {title}",
     NotificationKind.CLOSING: "Voting closes within a day: {title}",
     NotificationKind.DECIDED: "Decided: {title}",
+    NotificationKind.MOVED: "Deadlines moved: {title}",
 }
 
 

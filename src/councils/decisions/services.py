@@ -8,6 +8,7 @@ if nobody has yet. No background worker is needed for a vote to close.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass, replace
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -46,8 +48,9 @@ from councils.decisions.models import (
     SecretBallot,
     VoterRegister,
 )
-from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
-from councils.record.services import append, lock_chains
+from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound, refuse_control_characters
+from councils.record.chain import canonical_json
+from councils.record.services import append, entries as record_entries, lock_chains
 from councils import tally
 
 MAX_HORIZON = timedelta(days=366)
@@ -95,7 +98,8 @@ def is_officer(user, council: Council, now: datetime | None = None) -> bool:
 
 
 def clean_text(title: str, body: str) -> tuple[str, str]:
-    title = (title or "").strip()
+    title = refuse_control_characters((title or "").strip(), "title", line_breaks=False)
+    refuse_control_characters(body, "body")
     if not title:
         raise Invalid("a proposal needs a title", field="title")
     if len(title) > 200:
@@ -144,7 +148,8 @@ def clean_options(options, method: str, seats: int, council: Council, *, eligibl
     cleaned = []
     for raw in options or []:
         raw = {"label": raw} if isinstance(raw, str) else dict(raw)
-        label = (raw.get("label") or "").strip()
+        label = refuse_control_characters((raw.get("label") or "").strip(), "options", line_breaks=False)
+        refuse_control_characters(raw.get("description") or "", "options")
         member = raw.get("member")
         if election:
             user = member if hasattr(member, "pk") else get_user_model().objects.filter(username=member or label).first()
@@ -320,7 +325,12 @@ def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
 
 
 def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting_ends: datetime) -> Proposal:
-    """The author or an officer may move the deadlines while the proposal is in deliberation, never after voting opened."""
+    """The author or an officer may move the deadlines while the proposal is in deliberation, never after voting opened.
+
+    Whoever controls the clock must not control the decision: a reschedule only lengthens (deliberation ends no
+    earlier, voting lasts no less), the close moves at most the charter's ``max_postponement`` beyond the close the
+    proposal was published with (further needs the council's vote: a motion), and every member is told.
+    """
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
@@ -331,8 +341,23 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
         raise NotAllowed("This vote's deadlines follow from its rules and cannot be moved.")
     if proposal.state(now) != ProposalState.DELIBERATION:
         raise Closed("Deadlines cannot change once voting has opened.")
-    deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends)
+    deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends, limits=False)
+    charter = council.charter
+    if deliberation_ends < proposal.deliberation_ends:
+        raise Invalid("a reschedule may lengthen the deliberation, never shorten it", field="deliberation_ends")
+    if voting_ends - deliberation_ends < proposal.voting_ends - proposal.deliberation_ends:
+        raise Invalid("a reschedule may lengthen the vote, never shorten it", field="voting_ends")
+    if voting_ends - deliberation_ends > charter.max_voting_period:
+        raise Invalid(f"the charter allows at most {charter.max_voting_period} of voting", field="voting_ends")
+    if voting_ends - _published_close(proposal) > charter.max_postponement:
+        raise NotAllowed(f"The charter lets the author or an officer postpone a proposal by at most "
+                         f"{charter.max_postponement} in all; postponing it further needs the council's vote: "
+                         f"propose a motion to postpone it, or withdraw it and propose it again later.")
     with transaction.atomic():
+        from councils.accounts.models import NotificationKind, SentNotification
+
+        # Every member is told of each reschedule: a new notice, even to those told of an earlier one.
+        SentNotification.objects.filter(proposal_id=proposal.pk, kind=NotificationKind.MOVED).delete()
         proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
         proposal.save(update_fields=["deliberation_ends", "voting_ends"])
         append(council, kind="proposal.rescheduled", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
@@ -342,6 +367,14 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
             amendment.save(update_fields=["voting_ends"])
             append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor)
     return proposal
+
+
+def _published_close(proposal: Proposal) -> datetime:
+    """The close a proposal was published with, as the record wrote it (the row holds only the latest)."""
+    entry = (record_entries(proposal.council).filter(subject=proposal.subject, kind="proposal.created").order_by("seq").first())
+    if entry is None or not entry.data.get("state", {}).get("voting_ends"):
+        return proposal.voting_ends
+    return datetime.fromisoformat(entry.data["state"]["voting_ends"])
 
 
 def open_admission_vote(applicant, council: Council, now: datetime) -> Proposal:
@@ -378,6 +411,11 @@ def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str,
         raise Invalid("amendments are moved to a published proposal", field="proposal")
     if proposal.state(now) != ProposalState.DELIBERATION:
         raise Closed("Amendments are moved during deliberation.")
+    # An amendment is voted until the deliberation ends: moved at the last minute, it would be a snap vote.
+    floor = council.charter.min_voting_period
+    if proposal.deliberation_ends - now < floor:
+        raise Closed(f"Amendments are moved at least {floor} before the deliberation ends, so that the members have the "
+                     f"charter's minimum time to vote on them.")
     if not passage:
         raise Invalid("quote the passage to replace", field="passage")
     occurrences = proposal.body.count(passage)
@@ -385,6 +423,8 @@ def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str,
         raise Invalid("the passage is not in the proposal's text", field="passage")
     if occurrences > 1:
         raise Invalid("the passage occurs more than once: quote more of it", field="passage")
+    refuse_control_characters(replacement, "replacement")
+    refuse_control_characters(reason, "reason")
     if passage == replacement:
         raise Invalid("the replacement is the same as the passage", field="replacement")
     if len(replacement) > MAX_BODY or len(reason or "") > 20_000:
@@ -438,7 +478,7 @@ def add_comment(actor, proposal: Proposal, body: str) -> Comment:
     require_visible(actor, proposal)
     if proposal.published_at is None:
         raise Closed("Publish the draft before discussing it.")
-    body = (body or "").strip()
+    body = refuse_control_characters((body or "").strip(), "body")
     if not body:
         raise Invalid("a comment cannot be empty", field="body")
     if len(body) > 20_000:
@@ -457,7 +497,7 @@ def hide_comment(actor, comment: Comment, reason: str) -> Comment:
     require_member(actor, council, "moderate")
     if not is_officer(actor, council, now):
         raise NotAllowed("Only the council's elected facilitator or secretary may hide a comment.")
-    reason = (reason or "").strip()
+    reason = refuse_control_characters((reason or "").strip(), "reason")
     if not reason:
         raise Invalid("hiding a comment needs a reason, shown to all", field="reason")
     if comment.hidden_at is not None:
@@ -573,18 +613,63 @@ def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now
                 raise NotAllowed("That secret does not match a ballot in this vote.")
             ballot.choice, ballot.content_json, ballot.reason = clean.choice, clean.content_json(), clean.reason
             ballot.save(update_fields=["choice", "content_json", "reason"])
-            # The change is not recorded as an act: an entry at this moment would link it to the voter's session.
+            # The change is recorded without its voter: only the box's new seal, which says nothing of which ballot.
+            _reshuffle_box(proposal)
+            _seal_box(proposal, now)
             return SecretReceipt(ballot.receipt, secret, changed=True)
         if secret:
             raise Invalid("You have not voted yet; a secret is given with your first ballot.", field="secret")
         secret = secrets.token_urlsafe(24)
-        registration = VoterRegister.objects.create(proposal=proposal, voter=actor, registered_at=now)
+        receipt = _receipt_of(secret)
+        registration = VoterRegister.objects.create(proposal=proposal, voter=actor, registered_at=now, link=_link_of(receipt))
         SecretBallot.objects.create(
-            proposal=proposal, receipt=_receipt_of(secret), secret_digest=_secret_digest(secret),
+            proposal=proposal, receipt=receipt, secret_digest=_secret_digest(secret),
             choice=clean.choice, content_json=clean.content_json(), reason=clean.reason,
         )
+        _reshuffle_box(proposal)
         append(council, kind="voter.registered", subject=registration.subject, state=registration.record_state(), at=now, actor=actor)
+        _seal_box(proposal, now)
     return SecretReceipt(_receipt_of(secret), secret, changed=False)
+
+
+def _seal_key() -> bytes:
+    # Kept out of the database (derived from the server's SECRET_KEY): whoever reads the database alone can neither
+    # open a register row's link nor test a guess of the box against its seal.
+    return hashlib.sha256(f"councils-ballot-seal:{settings.SECRET_KEY}".encode()).digest()
+
+
+def _link_of(receipt: str) -> str:
+    """The sealed link a register row keeps to its voter's secret ballot: lets the count leave out the ballot of a voter
+    who is no longer a member at the close, without the database saying which ballot is whose."""
+    return hmac.new(_seal_key(), f"link:{receipt}".encode(), "sha256").hexdigest()
+
+
+def box_seal(proposal: Proposal) -> dict:
+    """The state of a secret vote's ballot box as the record keeps it while the vote is open: how many ballots, and a
+    keyed digest of them all (a flipped, added or removed ballot changes it; nobody can learn a ballot from it)."""
+    rows = [{"receipt": b.receipt, "choice": b.choice, "content": b.content, "reason": b.reason}
+            for b in proposal.secret_ballots.all()]
+    rows.sort(key=lambda row: row["receipt"])
+    return {"proposal": proposal.pk, "ballots": len(rows),
+            "seal": hmac.new(_seal_key(), canonical_json(rows), "sha256").hexdigest()}
+
+
+def _seal_box(proposal: Proposal, now: datetime) -> None:
+    append(proposal.council, kind="ballot_box.sealed", subject=f"box:{proposal.pk}", state=box_seal(proposal), at=now)
+
+
+def _reshuffle_box(proposal: Proposal) -> None:
+    """Write the vote's secret ballots again, in a random order, after every cast or change.
+
+    Both databases hand rows back in the order they were stored (SQLite by rowid, PostgreSQL by heap position), and
+    the register is stored in the order people voted: without this, the n-th ballot is the n-th voter's. Rewriting the
+    box costs one write per ballot per cast, a price paid only by secret votes.
+    """
+    fields = [f.attname for f in SecretBallot._meta.concrete_fields]
+    rows = list(SecretBallot.objects.filter(proposal=proposal).values(*fields))
+    secrets.SystemRandom().shuffle(rows)
+    SecretBallot.objects.filter(proposal=proposal).delete()
+    SecretBallot.objects.bulk_create([SecretBallot(**row) for row in rows])
 
 
 def withdraw_open_ballots(member, council: Council, now: datetime, exclude: Proposal | None = None) -> int:
@@ -611,14 +696,40 @@ def on_member_leaving(sender, *, member, council, at, decision=None, **kwargs) -
 
 
 def ballot_rows(proposal: Proposal) -> list[dict]:
-    """Every ballot of the vote as plain data: open ones with the voter, secret ones with the receipt."""
+    """Every ballot of the vote as plain data: open ones with the voter, secret ones with the receipt.
+
+    Once the vote has closed, only the ballots that count: those whose voters were still voters (members, or the
+    kind's electorate) at the close. A secret ballot's voter is found through its register row's sealed link.
+    """
+    closed = proposal.voting_ends <= clock.now()
     if proposal.secret:
-        rows = [{"receipt": b.receipt, "choice": b.choice, "content": b.content, "reason": b.reason}
-                for b in proposal.secret_ballots.all()]
+        ballots = list(proposal.secret_ballots.all())
+        if closed:
+            left = set(proposal.register.exclude(voter_id__in=voters_at_close(proposal)).values_list("link", flat=True))
+            ballots = [b for b in ballots if not left or _link_of(b.receipt) not in left]
+        rows = [{"receipt": b.receipt, "choice": b.choice, "content": b.content, "reason": b.reason} for b in ballots]
         return sorted(rows, key=lambda r: r["receipt"])
-    rows = [{"voter": b.voter.username, "choice": b.choice, "content": b.content, "reason": b.reason}
-            for b in proposal.ballots.select_related("voter")]
+    ballots = proposal.ballots.select_related("voter")
+    if closed:
+        ballots = ballots.filter(voter_id__in=voters_at_close(proposal))
+    rows = [{"voter": b.voter.username, "choice": b.choice, "content": b.content, "reason": b.reason} for b in ballots]
     return sorted(rows, key=lambda r: r["voter"])
+
+
+def voters_at_close(proposal: Proposal) -> list[int]:
+    """Who may still count when the vote closes: the kind's electorate, or the council's members, at the close.
+
+    A membership that ends at the very instant of the close (a removal decided by this vote) still counts: the vote was
+    counted before its decision took effect, and a later recount must find the same ballots.
+    """
+    from councils.assemblies.models import Membership
+
+    at = proposal.voting_ends
+    electorate = kinds.kind_of(proposal).electorate
+    if electorate is not None:
+        return list(electorate(proposal, at))
+    return list(Membership.objects.filter(council=proposal.council, joined_at__lte=at)
+                .filter(Q(left_at__isnull=True) | Q(left_at__gte=at)).values_list("member_id", flat=True))
 
 
 def current_counts(proposal: Proposal) -> dict[str, int]:
@@ -626,7 +737,8 @@ def current_counts(proposal: Proposal) -> dict[str, int]:
     for row in ballot_rows(proposal):
         if row["choice"]:
             counts[row["choice"]] += 1
-    counts["ballots"] = proposal.secret_ballots.count() if proposal.secret else proposal.ballots.count()
+    counts["ballots"] = sum(1 for _ in ballot_rows(proposal)) if proposal.voting_ends <= clock.now() else (
+        proposal.secret_ballots.count() if proposal.secret else proposal.ballots.count())
     return counts
 
 
@@ -646,10 +758,9 @@ def find_receipt(proposal: Proposal, receipt: str) -> dict | None:
     """After the close, anyone can look a receipt up and see the ballot counted under it."""
     if proposal.state(clock.now()) != ProposalState.CLOSED:
         raise Closed("Receipts are published when the vote closes.")
-    ballot = proposal.secret_ballots.filter(receipt=(receipt or "").strip()).first()
-    if ballot is None:
-        return None
-    return {"receipt": ballot.receipt, "choice": ballot.choice, "content": ballot.content, "reason": ballot.reason}
+    receipt = (receipt or "").strip()
+    # Only a ballot that was counted: one cast by a voter who had left before the close is not published.
+    return next((row for row in ballot_rows(proposal) if row["receipt"] == receipt), None)
 
 
 # ----- closing votes -------------------------------------------------------------
@@ -876,7 +987,7 @@ def add_minority_report(actor, decision: Decision, body: str) -> MinorityReport:
     require_member(actor, council, "write a minority report")
     if not on_losing_side(actor, decision):
         raise NotAllowed("A minority report is written by members who voted on the losing side.")
-    body = (body or "").strip()
+    body = refuse_control_characters((body or "").strip(), "body")
     if not body:
         raise Invalid("a minority report cannot be empty", field="body")
     if len(body) > 20_000:
@@ -919,4 +1030,14 @@ def check_ballot_digests() -> list[tuple[str, str]]:
     for proposal in Proposal.objects.filter(secret=True):
         if proposal.secret_ballots.count() != proposal.register.count():
             problems.append((proposal.subject, "secret ballots and registered voters differ in number (ballot stuffing or removal)"))
+        if hasattr(proposal, "decision"):
+            continue  # decided: the decision's digest covers the ballots
+        # Open (or closed and not yet counted): the box must be as its last seal in the record left it.
+        last = record_entries(proposal.council).filter(subject=f"box:{proposal.pk}").order_by("-seq").first()
+        if last is None:
+            if proposal.secret_ballots.exists():
+                problems.append((proposal.subject, "secret ballots in a box the record never sealed (ballot stuffing)"))
+        elif last.data.get("state") != box_seal(proposal):
+            problems.append((proposal.subject, "the secret ballot box differs from its last seal in the record (a ballot "
+                                               "flipped, added or removed behind the application's back)"))
     return problems

@@ -136,7 +136,6 @@ def proposal_detail(request, slug: str, pk: int):
         "my_ranks": _my_ranks(my_vote),
         "rank_choices": range(1, len(options) + 1),
         "score_choices": range(0, proposal.max_score + 1),
-        "receipt": request.session.pop(f"receipt-{proposal.pk}", None),
         "comment_form": CommentForm(),
         "hide_form": HideForm(),
         "amendment_form": AmendmentForm(),
@@ -217,9 +216,14 @@ def vote(request, slug: str, pk: int):
     result = services.cast_ballot(request.user, proposal, vote_from_post(proposal, request.POST),
                                   secret=request.POST.get("secret") or None)
     if isinstance(result, services.SecretReceipt):
-        request.session[f"receipt-{target.pk}"] = {"receipt": result.receipt, "secret": None if result.changed else result.secret,
-                                                    "changed": result.changed, "proposal": proposal.pk}
-        messages.success(request, "Your secret ballot is changed." if result.changed else "Your secret ballot is cast.")
+        # Shown once, on this response, and kept nowhere: a receipt and secret in the session would sit next to the
+        # voter's id in the sessions table until the next page.
+        response = render(request, "decisions/secret_receipt.html", {
+            "proposal": proposal, "target": target, "council": proposal.council,
+            "receipt": {"receipt": result.receipt, "secret": None if result.changed else result.secret, "changed": result.changed},
+        })
+        response["Cache-Control"] = "no-store"
+        return response
     else:
         messages.success(request, "Your vote is recorded. You may change it until voting ends.")
     return redirect(target)

@@ -17,12 +17,17 @@ member council's capabilities, needs or proposal: those routes are under
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Strict, StrictBool
+
+# Numbers the members type are JSON numbers, nothing else: pydantic's lax mode reads ``true`` as 1 and "5" as 5.0, so a
+# hand proposal of ``true`` units was taken for one unit. Strict types take ints and floats and refuse the rest (422).
+Number = Annotated[float, Strict()]
+WholeNumber = Annotated[int, Strict()]
 
 from councils import clock
 from councils.accounts.auth import member_auth, optional_auth
@@ -60,7 +65,7 @@ class ProductIn(Schema):
 
 
 class ProductChangeIn(Schema):
-    product: int = Field(..., description="the product's id")
+    product: WholeNumber = Field(..., description="the product's id")
     unit: str | None = Field(None, max_length=30, description="default: unchanged")
     description: str | None = Field(None, max_length=2000, description="default: unchanged")
 
@@ -69,7 +74,7 @@ class CatalogueChangeIn(Schema):
     title: str = Field("", max_length=200, description="default: a summary of the change")
     body: str = Field("", max_length=100_000)
     add: list[ProductIn] = Field(default_factory=list, max_length=500)
-    retire: list[int] = Field(default_factory=list, max_length=500, description="ids of products to retire")
+    retire: list[WholeNumber] = Field(default_factory=list, max_length=500, description="ids of products to retire")
     change: list[ProductChangeIn] = Field(default_factory=list, max_length=500, description="new units or descriptions")
     mandates_due: AwareDatetime | None = Field(None, description="default: now + the federation's mandate period")
     voting_ends: AwareDatetime | None = Field(None, description="default: mandates due + the federation's voting period")
@@ -108,14 +113,14 @@ class CapabilitiesOut(Schema):
 
 
 class CapabilityIn(Schema):
-    labour: float = Field(..., description="labour hours per unit (finite, not negative)")
-    capacity: float = Field(..., description="units per period (finite, not negative)")
-    inputs: dict[str, float] = Field(default_factory=dict, max_length=500,
+    labour: Number = Field(..., description="labour hours per unit (finite, not negative)")
+    capacity: Number = Field(..., description="units per period (finite, not negative)")
+    inputs: dict[str, Number] = Field(default_factory=dict, max_length=500,
                                      description="input product (id or name) -> units used per unit made")
 
 
 class WorkingHoursIn(Schema):
-    hours: float = Field(..., description="hours the members offer to work in a period (finite, not negative)")
+    hours: Number = Field(..., description="hours the members offer to work in a period (finite, not negative)")
 
 
 class WorkingHoursOut(Schema):
@@ -142,8 +147,8 @@ class DraftNeedOut(Schema):
 
 
 class DraftNeedIn(Schema):
-    quantity: float = Field(..., description="units needed in a period (finite, positive)")
-    priority: float = Field(1.0, description="weight of the need (finite, positive)")
+    quantity: Number = Field(..., description="units needed in a period (finite, positive)")
+    priority: Number = Field(1.0, description="weight of the need (finite, positive)")
 
 
 class NeedOut(Schema):
@@ -173,8 +178,8 @@ class NeedsProposalOut(ProposalOut):
 class PlanPeriodIn(Schema):
     title: str = Field(..., max_length=200)
     aim: Literal["weighted", "maxmin"] = Field("weighted", description="weighted: priority-weighted fulfilment; maxmin: the worst-served need first")
-    max_rounds: int = Field(10, description="the most rounds before the plan is put to the councils (1 to 100)")
-    round_length_hours: float = Field(24, description="time councils planning by hand have to revise after each round")
+    max_rounds: WholeNumber = Field(10, description="the most rounds before the plan is put to the councils (1 to 100)")
+    round_length_hours: Number = Field(24, description="time councils planning by hand have to revise after each round")
     body: str = Field("", max_length=100_000)
     mandates_due: AwareDatetime | None = None
     voting_ends: AwareDatetime | None = None
@@ -335,7 +340,7 @@ class PlanPeriodOut(PlanPeriodSummaryOut):
 
 
 class PlanningModeIn(Schema):
-    by_hand: bool
+    by_hand: StrictBool
 
 
 class PlanningModeOut(Schema):
@@ -347,7 +352,7 @@ class PlanningModeOut(Schema):
 
 
 class HandProposalIn(Schema):
-    quantities: dict[str, float] = Field(..., max_length=10_000,
+    quantities: dict[str, Number] = Field(..., max_length=10_000,
                                          description="capability id (a workplace) or need id (a neighbourhood) -> units")
 
 

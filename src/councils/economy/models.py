@@ -50,7 +50,7 @@ class Product(models.Model):
 
     def record_state(self) -> dict:
         return {"federation": self.federation_id, "name": self.name, "unit": self.unit, "description": self.description,
-                "retired_at": self.retired_at.isoformat() if self.retired_at else None}
+                "retired_at": self.retired_at if self.retired_at else None}
 
 
 class Capability(models.Model):
@@ -140,7 +140,7 @@ class Need(models.Model):
     def record_state(self) -> dict:
         return {"council": self.council_id, "product": self.product_id, "quantity": self.quantity,
                 "priority": self.priority, "adopted_by": self.adopted_by_id,
-                "ended_at": self.ended_at.isoformat() if self.ended_at else None}
+                "ended_at": self.ended_at if self.ended_at else None}
 
 
 class Aim(models.TextChoices):
@@ -217,7 +217,7 @@ class PlanPeriod(models.Model):
                 "status": self.status, "status_reason": self.status_reason, "attempt": self.attempt,
                 "economy_sha256": self.economy_sha256,
                 "result_sha256": hashlib.sha256(self.result_json.encode()).hexdigest() if self.result_json else None,
-                "adopted_at": self.adopted_at.isoformat() if self.adopted_at else None}
+                "adopted_at": self.adopted_at if self.adopted_at else None}
 
 
 class PlanningRound(models.Model):

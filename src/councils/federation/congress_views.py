@@ -1,18 +1,21 @@
 """Pages of a federation's congresses: the list, the congress, the projector, and the live stream of its state.
 
 Every page is complete when rendered on the server; ``live.js`` only keeps the
-current item, speaker and tally fresh from ``/events`` (server-sent events).
+current item, speaker and tally fresh by polling ``/live`` (JSON with an ETag; ``/events`` answers EventSource
+clients with one event and closes): no live view holds a server thread.
 There is deliberately no page, form or route to cancel or postpone a congress.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.core.cache import cache
+from django.http import Http404, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -28,9 +31,9 @@ from councils.federation.models import Congress, Delegate, Petition
 from councils.adapters.pages import acts
 from councils.federation.models import FederationKind
 
-# How long one stream stays open (each holds a worker thread), and how often it speaks.
-EVENTS_SECONDS = getattr(settings, "COUNCILS_CONGRESS_EVENTS_SECONDS", 120)
-EVENTS_INTERVAL = 1.0
+# How often a screen asks for the live state (EventSource's reconnection delay; live.js's polling interval).
+EVENTS_RETRY_MS = 2000
+LIVE_CACHE_SECONDS = 1
 
 
 def _federation(slug: str) -> Council:
@@ -97,6 +100,7 @@ def _context(request, congress: Congress) -> dict:
         "minutes_vote": minutes_vote,
         "minutes_votes": [{"proposal": p, "state": p.state(now)} for p in services.minutes_votes(congress)],
         "events_url": _url(congress, "congress-events"),
+        "live_url": _url(congress, "congress-live"),
     }
 
 
@@ -116,34 +120,50 @@ def _event(data: dict) -> str:
     return f"data: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+def _live_state(slug: str, pk: int) -> dict:
+    congress = _congress(slug, pk)
+
+    def state():
+        data = services.snapshot(congress, clock.now())
+        data["chart"] = services.tally_chart(data["tally"])
+        return data
+
+    # A hall full of screens asks for the same state: each process works it out at most once a second.
+    seconds = getattr(settings, "COUNCILS_LIVE_CACHE_SECONDS", LIVE_CACHE_SECONDS)
+    return cache.get_or_set(f"congress-live:{congress.pk}", state, seconds) if seconds else state()
+
+
+@require_GET
+def congress_live(request, slug: str, pk: int):
+    """The live state as JSON, for polling: the current item, speaker and tally.
+
+    Live updates hold no thread: each poll is one short request, and an unchanged state answers ``304 Not Modified``
+    to a poller that sends back the ``ETag`` it was given (browsers do so by themselves with ``cache: "no-cache"``).
+    Before, a server-sent events stream held a worker thread for two minutes; sixteen anonymous streams stalled the
+    whole site. Polls are cheap, so a screen polling every two seconds costs what a reader clicking would.
+    """
+    data = _live_state(slug, pk)
+    body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    # The tag leaves out the server's clock: a state in which only "now" moved is not a change worth sending.
+    tagged = json.dumps({k: v for k, v in data.items() if k != "now"}, separators=(",", ":"), sort_keys=True).encode()
+    etag = '"' + hashlib.sha256(tagged).hexdigest()[:32] + '"'
+    if etag in [tag.strip() for tag in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")]:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
 @require_GET
 def congress_events(request, slug: str, pk: int):
-    """Server-sent events: the current item, speaker and live tally, once a second, for a bounded time.
+    """Server-sent events, for EventSource clients: one event with the current state, and the stream ends at once.
 
-    The stream ends after ``EVENTS_SECONDS`` and the browser's EventSource reconnects by itself
-    (``retry``), so a worker thread is never held for long and a restarted server loses nothing.
+    ``retry`` tells the browser to reconnect after ``EVENTS_RETRY_MS``: the stream is a poll, never a held thread.
     """
-    congress = _congress(slug, pk)
-    federation_id, congress_id = congress.federation_id, congress.pk
-
-    def stream():
-        deadline = time.monotonic() + EVENTS_SECONDS
-        first = True
-        while True:
-            current = Congress.objects.select_related("federation", "current_item").filter(
-                pk=congress_id, federation_id=federation_id).first()
-            if current is None:
-                return
-            now = clock.now()
-            data = services.snapshot(current, now)
-            data["chart"] = services.tally_chart(data["tally"])
-            yield ("retry: 3000\n" if first else "") + _event(data)
-            first = False
-            if time.monotonic() + EVENTS_INTERVAL > deadline:
-                return
-            time.sleep(EVENTS_INTERVAL)
-
-    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    body = f"retry: {EVENTS_RETRY_MS}\n" + _event(_live_state(slug, pk))
+    response = StreamingHttpResponse(iter([body]), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -251,6 +271,7 @@ urlpatterns = [
     path("c/<slug:slug>/congress/<int:pk>/", congress_detail, name="congress"),
     path("c/<slug:slug>/congress/<int:pk>/projector", congress_projector, name="congress-projector"),
     path("c/<slug:slug>/congress/<int:pk>/events", congress_events, name="congress-events"),
+    path("c/<slug:slug>/congress/<int:pk>/live", congress_live, name="congress-live"),
     path("c/<slug:slug>/congress/<int:pk>/attend/", attend, name="congress-attend"),
     path("c/<slug:slug>/congress/<int:pk>/agenda/", agenda_add, name="congress-agenda"),
     path("c/<slug:slug>/congress/<int:pk>/advance/", advance, name="congress-advance"),

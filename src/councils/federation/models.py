@@ -56,8 +56,8 @@ class Affiliation(models.Model):
         return {
             "federation": self.federation_id,
             "council": self.council_id,
-            "joined_at": self.joined_at.isoformat(),
-            "left_at": self.left_at.isoformat() if self.left_at else None,
+            "joined_at": self.joined_at,
+            "left_at": self.left_at if self.left_at else None,
         }
 
 
@@ -127,9 +127,9 @@ class Delegate(models.Model):
             "council": self.council_id,
             "federation": self.federation_id,
             "member": self.member.username,
-            "starts_at": self.starts_at.isoformat(),
-            "ends_at": self.ends_at.isoformat(),
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "ended_at": self.ended_at if self.ended_at else None,
             "end_reason": self.end_reason,
             "elected_by": self.elected_by_id,
         }
@@ -234,7 +234,7 @@ class Petition(models.Model):
             "federation": self.federation_id, "kind": self.kind, "title": self.title, "body": self.body,
             "target": self.target_id, "congress": self.congress_id,
             "opened_by": self.opened_by.username if self.opened_by_id else None,
-            "fulfilled_at": self.fulfilled_at.isoformat() if self.fulfilled_at else None, "result": self.result_id,
+            "fulfilled_at": self.fulfilled_at if self.fulfilled_at else None, "result": self.result_id,
         }
 
 
@@ -279,9 +279,9 @@ class Congress(models.Model):
 
     def record_state(self) -> dict:
         return {
-            "federation": self.federation_id, "title": self.title, "starts_at": self.starts_at.isoformat(),
-            "ends_at": self.ends_at.isoformat(), "convened_by": self.convened_by, "petition": self.petition_id,
-            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None, "minutes": self.minutes,
+            "federation": self.federation_id, "title": self.title, "starts_at": self.starts_at,
+            "ends_at": self.ends_at, "convened_by": self.convened_by, "petition": self.petition_id,
+            "cancelled_at": self.cancelled_at if self.cancelled_at else None, "minutes": self.minutes,
             "minutes_approved_by": self.minutes_approved_by_id, "current_item": self.current_item_id,
         }
 
@@ -340,6 +340,6 @@ class Speaker(models.Model):
     def record_state(self) -> dict:
         return {
             "congress": self.congress_id, "item": self.item_id, "member": self.member.username,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None, "limit_seconds": self.limit_seconds,
+            "started_at": self.started_at if self.started_at else None,
+            "ended_at": self.ended_at if self.ended_at else None, "limit_seconds": self.limit_seconds,
         }

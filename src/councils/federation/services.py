@@ -366,9 +366,14 @@ def open_recall_petition(actor, delegate: Delegate) -> RecallPetition:
     delegate.refresh_from_db()
     if not delegate.active(now):
         raise Closed("This delegate no longer holds the seat.")
-    if RecallPetition.objects.filter(delegate=delegate, vote__isnull=True).exists():
-        raise Conflict("A recall petition against this delegate is already open: sign it.")
     with transaction.atomic():
+        # One recall at a time per delegate: a second petition, or a second vote beside an open one, would split the
+        # members' votes. Checked under the council's chain lock, so two petitions opened at once cannot both pass.
+        lock_chains(delegate.council)
+        if RecallPetition.objects.filter(delegate=delegate, vote__isnull=True).exists():
+            raise Conflict("A recall petition against this delegate is already open: sign it.")
+        if _open_recall_vote(delegate, now) is not None:
+            raise Conflict("A recall vote on this delegate is already open: vote in it.")
         petition = RecallPetition.objects.create(delegate=delegate, opened_by=actor, opened_at=now)
         append(delegate.council, kind="recall.petition_opened", subject=petition.subject, state=petition.record_state(), at=now, actor=actor)
         _sign_recall(actor, petition, now)
@@ -386,6 +391,14 @@ def sign_recall(actor, petition: RecallPetition) -> RecallPetition:
     with transaction.atomic():
         _sign_recall(actor, petition, now)
     return petition
+
+
+def _open_recall_vote(delegate: Delegate, now):
+    """The recall vote on ``delegate`` still running, if any."""
+    from councils.decisions.models import Proposal
+
+    return Proposal.objects.filter(kind=FederationKind.RECALL, delegate=delegate, voting_ends__gt=now,
+                                   withdrawn_at__isnull=True, decision__isnull=True).first()
 
 
 def recall_progress(petition: RecallPetition, now=None) -> tuple[int, int]:
@@ -407,7 +420,7 @@ def _sign_recall(actor, petition: RecallPetition, now) -> None:
     signature = Signature.objects.create(recall=petition, member=actor, signed_at=now)
     append(council, kind="recall.signed", subject=signature.subject, state=signature.record_state(), at=now, actor=actor)
     signed, needed = recall_progress(petition, now)
-    if signed >= needed:
+    if signed >= needed and _open_recall_vote(petition.delegate, now) is None:
         # At the threshold the recall vote opens by itself, in the same transaction as the signature that reached it.
         delegate = petition.delegate
         vote = new_proposal(

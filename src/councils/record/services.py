@@ -45,6 +45,30 @@ def stamp(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+def plain(value):
+    """``value`` as the record keeps it: every datetime, however deep, in UTC and one ISO 8601 format.
+
+    The one place times enter an entry's data. A model's ``record_state()`` hands its datetimes over as they are; a
+    time given with the caller's offset (+01:00) and the same time read back from the database (UTC) must write the
+    same entry, or ``councils verify`` cries tampering after an ordinary request. The format is the one rows read
+    back in (``isoformat()`` of the UTC time), so entries written before this normalisation still match.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("a time in the record needs a time zone")
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+# The chain of chains: the first entry of every other chain registers its name here, so a chain deleted whole (a
+# council removed with its record) is missed by ``verify_all`` instead of vanishing without a trace.
+REGISTRY = "record/chains"
+
+
 def lock_chains(*owners) -> None:
     """Take the chains' write locks in one order (by name), so two acts on the same pair cannot deadlock.
 
@@ -64,7 +88,9 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
     chain = chain_of(owner)
     lock_chains(chain)
     head_row = RecordEntry.objects.filter(chain=chain).order_by("-seq").first()
-    data = {"state": state, **extra}
+    if head_row is None and chain != REGISTRY:
+        append(REGISTRY, kind="chain.opened", subject=f"chain:{chain}", state={"name": chain}, at=at)
+    data = plain({"state": state, **extra})
     entry = next_entry(
         head_row.as_entry() if head_row else None,
         chain=chain,
@@ -136,10 +162,24 @@ def verify_all(owners=None) -> Report:
         for brk in result.breaks:
             report.problems.append(Problem(chain, brk.seq, None, brk.reason))
     if every:
+        _check_chain_list(report, last_state)
         _check_rows(report, last_state)
     else:
         _check_subjects(report, last_state)
     return report
+
+
+def _check_chain_list(report: Report, last_state) -> None:
+    """Every chain that has entries is registered in the chain of chains, and every registered chain is still there."""
+    registered = {subject.split(":", 1)[1] for subject, entries in last_state.items()
+                  if subject.startswith("chain:") and REGISTRY in entries}
+    present = set(RecordEntry.objects.values_list("chain", flat=True).distinct())
+    for name in sorted(registered - present):
+        report.problems.append(Problem(name, None, None, "the chain of chains registered this chain, and it is gone "
+                                                         "(deleted behind the application's back)"))
+    for name in sorted(present - registered - {REGISTRY}):
+        report.problems.append(Problem(name, None, None, "this chain is not registered in the chain of chains "
+                                                         "(made behind the application's back)"))
 
 
 def _check_rows(report: Report, last_state) -> None:
@@ -157,9 +197,9 @@ def _check_rows(report: Report, last_state) -> None:
             if not entries:
                 report.problems.append(Problem("-", None, subject, "row has no record entry (written behind the application's back)"))
                 continue
-            state = row.record_state()
+            state = plain(row.record_state())
             for chain, entry in entries.items():
-                if entry.data.get("state") != state:
+                if not _matches(entry.data.get("state"), state):
                     report.problems.append(
                         Problem(chain, entry.seq, subject, "row differs from the state its last record entry wrote (altered behind the application's back)")
                     )
@@ -195,8 +235,17 @@ def _check_subjects(report: Report, last_state) -> None:
                     report.problems.append(Problem(chain, entry.seq, subject, "recorded row is missing (deleted behind the application's back)"))
                 elif row is not None:
                     report.rows += 1
-                    if row.record_state() != state:
+                    if not _matches(state, plain(row.record_state())):
                         report.problems.append(Problem(chain, entry.seq, subject, "row differs from the state its last record entry wrote (altered behind the application's back)"))
+
+
+def _matches(recorded, state) -> bool:
+    """Whether a row's state is what its entry wrote. A field a model came to record later (a decision's tally, a
+    proposal's creation time) is compared wherever the entry has it; an entry written before it existed vouches for
+    the fields it has, every one of which must still match."""
+    if not isinstance(recorded, dict) or not isinstance(state, dict):
+        return recorded == state
+    return all(key in state and state[key] == value for key, value in recorded.items())
 
 
 def _is_row_subject(subject: str) -> bool:
@@ -217,5 +266,5 @@ def entries(owner, *, after: int = -1, limit: int | None = None):
     return rows[:limit] if limit is not None else rows
 
 
-__all__ = ["append", "lock_chains", "verify_all", "entries", "witnessed", "register_recorded", "register_check", "Report", "Problem",
-           "ChainBreak", "stamp"]
+__all__ = ["append", "lock_chains", "verify_all", "entries", "witnessed", "register_recorded", "register_check", "Report",
+           "Problem", "ChainBreak", "stamp", "plain", "REGISTRY"]

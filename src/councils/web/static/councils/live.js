@@ -1,18 +1,19 @@
-// Live congress state from server-sent events. The page is complete without this script;
+// Live congress state, polled. The page is complete without this script;
 // it only keeps the elements marked data-live (text) and data-live-html (server-rendered SVG) fresh.
+// Each poll is one short request: an unchanged state comes back as 304 (the browser sends the ETag it was given),
+// and no server thread is held between polls. Hidden tabs do not poll.
 (function () {
   "use strict";
   var root = document.querySelector("[data-live-src]");
-  if (!root || !window.EventSource) { return; }
+  if (!root || !window.fetch) { return; }
+  var url = root.getAttribute("data-live-src");
+  var every = 2000;
   function text(name, value) {
     var nodes = root.querySelectorAll('[data-live="' + name + '"]');
     for (var i = 0; i < nodes.length; i++) { nodes[i].textContent = value; }
   }
   function states(value) { return value.replace("_", " ").replace(/^./, function (c) { return c.toUpperCase(); }); }
-  var source = new EventSource(root.getAttribute("data-live-src"));
-  source.onmessage = function (event) {
-    var data;
-    try { data = JSON.parse(event.data); } catch (e) { return; }
+  function show(data) {
     text("state", states(data.state));
     text("chair", data.chair || "none yet");
     text("item", data.item ? data.item.title : "none");
@@ -24,6 +25,21 @@
     // The chart is SVG drawn and escaped on the server (councils.adapters.charts.bar_chart).
     if (chart && typeof data.chart === "string") { chart.innerHTML = data.chart; }
     root.classList.toggle("over-time", !!(data.speaker && data.speaker.over_time));
-  };
-  // The server closes each stream after a while; EventSource reconnects by itself (retry: 3000).
+  }
+  var last = null;
+  function poll() {
+    if (document.hidden) { window.setTimeout(poll, every); return; }
+    // "no-cache": the browser revalidates with If-None-Match and hands back its cached copy on a 304.
+    fetch(url, { cache: "no-cache", credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (body) {
+        if (body && body !== last) {
+          last = body;
+          try { show(JSON.parse(body)); } catch (e) { /* keep the page as it is */ }
+        }
+      })
+      .catch(function () { /* offline a moment: the next poll tries again */ })
+      .then(function () { window.setTimeout(poll, every); });
+  }
+  poll();
 }());

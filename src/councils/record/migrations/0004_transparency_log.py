@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('record', '0002_chains_by_name'),
+        ('record', '0003_chain_of_chains'),
     ]
 
     operations = [

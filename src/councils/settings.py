@@ -138,6 +138,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
+# A password-reset link is good for a day (Django's default is three).
+PASSWORD_RESET_TIMEOUT = 86400
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -147,7 +149,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("COUNCILS_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# The lock-out page says when the lock lifts and offers a password reset (a reset lifts it too).
+AXES_LOCKOUT_CALLABLE = "councils.accounts.views.locked_out"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"

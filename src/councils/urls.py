@@ -29,6 +29,7 @@ urlpatterns = [
     path("profile/notifications/", accounts.notifications, name="notifications"),
     path("profile/tokens/<int:token_id>/revoke/", accounts.revoke_token, name="token-revoke"),
     path("councils/", assemblies.council_list, name="council-list"),
+    path("congresses/", web.congresses, name="congresses"),
     path("councils/new/", assemblies.council_create, name="council-create"),
     path("c/<slug:slug>/", assemblies.council_detail, name="council"),
     path("c/<slug:slug>/join/", assemblies.join, name="council-join"),
@@ -74,3 +75,8 @@ urlpatterns = [
     path("c/<slug:slug>/plan/<int:pk>/economy.json", economy.economy_file, name="plan-economy-file"),
     path("api/", api.urls),
 ]
+
+handler400 = "councils.web.views.bad_request"
+handler403 = "councils.web.views.permission_denied"
+handler404 = "councils.web.views.page_not_found"
+handler500 = "councils.web.views.server_error"

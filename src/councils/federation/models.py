@@ -172,13 +172,18 @@ class RecallPetition(models.Model):
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField()
     vote = models.OneToOneField("decisions.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="recall_petition")
+    # Why its opener asks for the recall, shown to the members who are asked to sign (empty only for older petitions).
+    reason = models.TextField(blank=True, default="")
 
     @property
     def subject(self) -> str:
         return f"recall_petition:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"delegate": self.delegate_id, "opened_by": self.opened_by.username, "vote": self.vote_id}
+        state = {"delegate": self.delegate_id, "opened_by": self.opened_by.username, "vote": self.vote_id}
+        if self.reason:  # absent when empty, so petitions recorded before reasons existed still verify
+            state["reason"] = self.reason
+        return state
 
 
 class Signature(models.Model):

@@ -133,6 +133,7 @@ def proposal_detail(request, slug: str, pk: int):
         "membership": membership,
         "is_author": request.user.is_authenticated and request.user.pk == proposal.author_id,
         "can_withdraw": kinds.kind_of(proposal).withdrawable,
+        "second_round": Proposal.objects.filter(fallback_of=proposal, published_at__isnull=False).select_related("decision").first(),
         "is_officer": services.is_officer(request.user, council, now),
         "options": options,
         "my_vote": my_vote,

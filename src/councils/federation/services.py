@@ -363,6 +363,8 @@ def open_recall_petition(actor, delegate: Delegate, reason: str = "") -> RecallP
     reason = (reason or "").strip()
     if len(reason) > 5000:
         raise Invalid("a reason has at most 5000 characters", field="reason")
+    if "\x00" in reason:
+        raise Invalid("a reason cannot contain NUL characters", field="reason")
     from councils.decisions.services import settle_due
 
     settle_due(delegate.council, now)

@@ -52,3 +52,10 @@ def server_error(request):
 def bad_request(request, exception=None):
     return render(request, "web/error.html", {"status": 400, "title": "Bad request",
                                               "text": "The request could not be understood. Go back and try again."}, status=400)
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "web/error.html", {
+        "status": 403, "title": "This form has expired",
+        "text": "The form was sent without its security token: it may be older than your log-in, or cookies may be off. "
+                "Go back, reload the page, and send it again."}, status=403)

@@ -63,3 +63,10 @@ def duration(value) -> str:
 def quantity(value, unit="") -> str:
     """A quantity with at most two decimals: "725.54 km", "20 000 kg"."""
     return words.quantity(value, unit or "")
+
+
+@register.filter
+def said(value) -> str:
+    """An internal name as words: "in_session" is "In session"."""
+    text = str(value or "").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]

@@ -185,6 +185,9 @@ class RecallPetition(models.Model):
             state["reason"] = self.reason
         return state
 
+    def __str__(self):
+        return f"recall of {self.delegate.member.username}"
+
 
 class Signature(models.Model):
     """A member's signature on a recall petition or a referendum petition."""
@@ -242,6 +245,9 @@ class Petition(models.Model):
             "fulfilled_at": self.fulfilled_at.isoformat() if self.fulfilled_at else None, "result": self.result_id,
         }
 
+    def __str__(self):
+        return self.title
+
 
 class CouncilDemand(models.Model):
     """A member council's own decision to back a petition."""
@@ -289,6 +295,9 @@ class Congress(models.Model):
             "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None, "minutes": self.minutes,
             "minutes_approved_by": self.minutes_approved_by_id, "current_item": self.current_item_id,
         }
+
+    def __str__(self):
+        return self.title
 
 
 class AgendaItem(models.Model):

@@ -102,8 +102,10 @@ def test_the_tour_is_accessible_and_fits_a_phone(browser, live_server, tmp_path)
             if logged_in:
                 log_in(page)
             for name, url in pages:
-                page.goto(url)
+                response = page.goto(url)
                 where = f"{name} ({'ana' if logged_in else 'visitor'}, {viewport['width']} px)"
+                if response.status != (404 if name == "not-found" else 200):
+                    problems.append(f"{where}: HTTP {response.status}")
                 problems += [f"{where}: {v}" for v in serious_violations(page)]
                 if viewport is PHONE:
                     overflow = sideways(page)

@@ -60,13 +60,28 @@ def test_no_page_of_the_demo_leaks_internal_values():
     assert not found, "\n".join(found[:30])
 
 
-def test_record_page_says_each_act_in_words_with_its_json_behind_a_link():
+def test_the_demo_links_what_a_newcomer_looks_for():
     load_demo()
     bakery = Council.objects.get(name__startswith="Riverside")
+    # The record page: each act in words, linked, with its JSON behind a disclosure.
     html = Client().get(f"/c/{bakery.slug}/record/").content.decode()
     election = Proposal.objects.get(title="Elect a second delivery coordinator")
     assert f'href="{election.get_absolute_url()}">Elect a second delivery coordinator</a>' in html
     assert "voted on" in html and "<details><summary>The entry as recorded" in html
+    # The blocked consensus links to its second round.
+    first, second = Proposal.objects.filter(title="House rules for the courtyard").order_by("pk")
+    assert f'href="{second.get_absolute_url()}"' in Client().get(first.get_absolute_url()).content.decode()
+    # The congress in session is in the navigation's list and on the federation's page, with the recall petition.
+    from councils.federation.models import Congress
+
+    congress = Congress.objects.get()
+    assert congress.title in Client().get("/congresses/").content.decode()
+    federation = congress.federation
+    page = Client().get(federation.get_absolute_url()).content.decode()
+    assert congress.title in page and "Recall petitions against delegates" in page
+    assert "before our council had decided its mandate" in page
+    live = Client().get(f"/c/{federation.slug}/congress/{congress.pk}/").content.decode()
+    assert "In session" in live and "Speakers list" in live and "Votes cast so far" in live and "Minutes" in live
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -148,9 +148,16 @@ def not_authenticated(request, exc):
     request.auth = None
     if not _address_throttle.allow_request(request):
         return throttled(request, Throttled(wait=_address_throttle.wait()))
-    return api.create_response(
-        request, {"detail": "Authentication required: send a personal token as 'Authorization: Bearer <token>' or log in."}, status=401
-    )
+    if "Authorization" in request.headers:
+        detail = "The token is missing, wrong or revoked: send a personal token from your profile as 'Authorization: Bearer <token>'."
+        challenge = 'Bearer realm="councils", error="invalid_token"'
+    else:
+        detail = "Authentication required: send a personal token as 'Authorization: Bearer <token>' or log in."
+        challenge = 'Bearer realm="councils"'
+    response = api.create_response(request, {"detail": detail}, status=401)
+    # RFC 6750: a 401 says how to authenticate.
+    response["WWW-Authenticate"] = challenge
+    return response
 
 
 def _register():

@@ -13,7 +13,10 @@ from django.db import transaction
 from councils import clock
 from councils.assemblies.models import Council
 from councils.assemblies.services import create_council, join_council
+from councils.federation import congress as congresses
 from councils.federation import petitions
+from councils.federation.models import Congress, Petition
+from councils.federation.services import charter_of
 from councils.federation.services import create_federation_proposal, current_delegates, open_recall_petition
 from councils.decisions.services import (
     add_comment,
@@ -197,6 +200,8 @@ def load_demo() -> bool:
         time.advance(days=3)
         _economy(time, real_now, federation, delegates, bakery, street, farm, bakery_members, street_members, farm_members, encoded)
 
+    # The past took its time to write (a minute or more on a busy machine): the open business starts from the present.
+    real_now = max(real_now, clock.now().replace(microsecond=0))
     settle_due(None, real_now)
     # Open business, on the real clock: read again, since building the past can take more than a minute on a busy
     # machine, and a vote cannot open in the past.
@@ -211,7 +216,8 @@ def load_demo() -> bool:
             mandate = open_question.mandates.get(council=council)
             for member, vote in zip(members, votes):
                 cast_ballot(member, mandate, "yes" if vote == "y" else "no")
-        open_recall_petition(bakery_members[6], delegates[bakery])
+        open_recall_petition(bakery_members[6], delegates[bakery],
+                             "Our delegate voted for the mill's rota before our council had decided its mandate.")
         voting = create_proposal(
             bakery_members[0], bakery, title="Elect a second delivery coordinator",
             body="Deliveries doubled since the neighbourhood joined; one coordinator is not enough.",
@@ -219,6 +225,8 @@ def load_demo() -> bool:
         )
         for member in bakery_members[1:5]:
             cast_ballot(member, voting, "yes")
+        _congress_in_session(federation, delegates, ((bakery, bakery_members), (street, street_members), (farm, farm_members)),
+                             open_question)
         create_proposal(
             street_members[1], street, title="A community kitchen in the old library",
             body="The library building is empty since spring. We propose a **community kitchen** run by the council.",
@@ -283,6 +291,60 @@ def _federation_business(time, federation, councils):
     for i, member in enumerate(street_members):
         cast_ballot(member, demand, "no" if i == 5 else "yes")
     return delegates
+
+
+# The congress on the winter plan opened this long before the demo is loaded: it is in session for a visitor.
+CONGRESS_OPENED_AGO = timedelta(hours=3)
+
+
+def _convene_congress(time, real_now, federation, councils):
+    """Two more councils back Northside's petition for a congress, each by its own vote, so that the charter's
+    delay brings the congress into session a few hours before the demo's present."""
+    petition = Petition.objects.get(federation=federation, kind="convocation", title="A congress on the winter plan")
+    delay = charter_of(federation).convocation_delay
+    opening = real_now - CONGRESS_OPENED_AGO - delay - timedelta(days=1)
+    if time.now() > opening:
+        raise RuntimeError("demo: the congress's petition comes too late to convene it before now")
+    time.set(opening)
+    for council, members in councils:
+        demand = create_proposal(members[3], council, kind="convocation", federation=federation, petition=petition,
+                                 title="Back the congress on the winter plan", deliberation_ends=time.now(),
+                                 voting_ends=time.now() + timedelta(days=1))
+        _vote(members, demand, "y" * 7)
+    time.advance(days=1, minutes=1)
+    settle_due(None)
+    if not Congress.objects.filter(federation=federation, petition=petition).exists():
+        raise RuntimeError("demo: the petition did not convene the congress")
+
+
+def _congress_in_session(federation, delegates, councils, trucks):
+    """The congress on the winter plan, on the real clock: delegates present, an agenda of two items, the speakers
+    list, minutes put to the delegates' live vote."""
+    congress = Congress.objects.get(federation=federation, title__icontains="winter plan")
+    (bakery, bakery_members), (street, street_members), (farm, farm_members) = councils
+    chair, *others = [delegates[farm].member, delegates[bakery].member, delegates[street].member]
+    for person in (chair, *others):
+        congresses.register_attendance(person, congress)
+    congresses.add_to_agenda(chair, congress, trucks)
+    congresses.advance_agenda(chair, congress)
+    congresses.request_to_speak(others[1], congress)
+    congresses.request_to_speak(street_members[5], congress)
+    congresses.next_speaker(chair, congress, limit_seconds=300)
+    congresses.next_speaker(chair, congress, limit_seconds=300)
+    congresses.write_minutes(chair, congress, (
+        f"{chair.username} (Valley Farms) chairs; the delegates of the three founding councils are present.\n\n"
+        "1. *Pool the farms' trucks for one delivery round*: Northside asked for Saturday deliveries to be kept; the "
+        "mandates of the councils are still being voted.\n"
+        "2. These minutes, put to the delegates present."))
+    minutes = congresses.submit_minutes(chair, congress)
+    congresses.add_to_agenda(chair, congress, minutes)
+    congresses.advance_agenda(chair, congress)
+    congresses.request_to_speak(others[0], congress)
+    congresses.request_to_speak(bakery_members[5], congress)
+    congresses.next_speaker(chair, congress, limit_seconds=180)
+    congresses.vote_on_minutes(chair, congress, "yes")
+    congresses.vote_on_minutes(others[0], congress, "yes")
+    return congress
 
 
 MILL_NAMES = ["emil", "fatima", "gabriel", "hana"]
@@ -472,6 +534,7 @@ def _economy(time, real_now, federation, delegates, bakery, street, farm, bakery
     # Winter: the farm records its smaller greenhouse harvest, and a second period opens on the economy as recorded
     # then. The bakery's planning delegate answers by hand (an oven is being relined); the revision window after the
     # last round is open on the real clock, for a visitor to revise the bakery's proposal again.
+    _convene_congress(time, real_now, federation, ((bakery, bakery_members), (farm, farm_members)))
     time.set(max(time.now(), real_now - timedelta(days=5)))
     record_capability(farm_members[6], farm, product="vegetables", labour=0.1, capacity=5000, inputs={"transport": 0.01})
     opening = propose_plan_period(

@@ -140,6 +140,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
+# A password-reset link is good for a day (Django's default is three).
+PASSWORD_RESET_TIMEOUT = 86400
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -149,7 +151,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("COUNCILS_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# The lock-out page says when the lock lifts and offers a password reset (a reset lifts it too).
+AXES_LOCKOUT_CALLABLE = "councils.accounts.views.locked_out"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"
@@ -172,6 +175,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "councils.web.views.csrf_failure"  # the site's own page, with a way back
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

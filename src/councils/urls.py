@@ -16,11 +16,21 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", accounts.profile, name="profile"),
+    path("profile/email/", accounts.change_email, name="email-change"),
+    path("profile/email/verify/<str:token>/", accounts.verify_email, name="email-verify"),
+    path("profile/password/", accounts.PasswordChangeView.as_view(), name="password-change"),
+    path("password-reset/", accounts.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+         name="password-reset-done"),
+    path("password-reset/<uidb64>/<token>/", accounts.PasswordResetConfirmView.as_view(), name="password-reset-confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),
+         name="password-reset-complete"),
     path("profile/tokens/", accounts.create_token, name="token-create"),
     path("profile/notifications/", accounts.notifications, name="notifications"),
     path("profile/sessions/end-others/", accounts.end_other_sessions, name="end-other-sessions"),
     path("profile/tokens/<int:token_id>/revoke/", accounts.revoke_token, name="token-revoke"),
     path("councils/", assemblies.council_list, name="council-list"),
+    path("congresses/", web.congresses, name="congresses"),
     path("councils/new/", assemblies.council_create, name="council-create"),
     path("c/<slug:slug>/", assemblies.council_detail, name="council"),
     path("c/<slug:slug>/join/", assemblies.join, name="council-join"),
@@ -66,3 +76,8 @@ urlpatterns = [
     path("c/<slug:slug>/plan/<int:pk>/economy.json", economy.economy_file, name="plan-economy-file"),
     path("api/", api.urls),
 ]
+
+handler400 = "councils.web.views.bad_request"
+handler403 = "councils.web.views.permission_denied"
+handler404 = "councils.web.views.page_not_found"
+handler500 = "councils.web.views.server_error"

@@ -104,7 +104,8 @@ def test_revoked_or_wrong_tokens_are_refused(clock, make_user):
 
 def test_tokens_cannot_mint_tokens(clock, api_as):
     client, _ = api_as()
-    assert post(client, "/api/me/tokens", {"name": "more"}).status_code == 401
+    response = post(client, "/api/me/tokens", {"name": "more"})
+    assert response.status_code == 403 and "cannot manage tokens" in response.json()["detail"]
 
 
 def test_session_api_calls_need_csrf(clock, make_user, make_council):

@@ -48,7 +48,7 @@ def test_a_draft_is_seen_only_by_its_author_until_published(clock, make_council,
     assert RecordEntry.objects.filter(subject=draft.subject, kind="proposal.created").exists()
 
 
-def test_author_withdraws_before_voting_but_not_after(clock, make_council, members_of, make_proposal):
+def test_author_withdraws_until_the_vote_closes_but_not_after(clock, make_council, members_of, make_proposal):
     council = make_council(members=1)
     author, other = members_of(council)
     proposal = make_proposal(council, author)
@@ -58,8 +58,12 @@ def test_author_withdraws_before_voting_but_not_after(clock, make_council, membe
     assert proposal.state(clock.now()) == "withdrawn"
     clock.advance(hours=5)
     assert get_decision(proposal) is None and not settle_due(council)
+    during = make_proposal(council, author)
+    clock.advance(hours=1)  # voting is open: still the author's to withdraw
+    withdraw_proposal(author, during)
+    assert during.state(clock.now()) == "withdrawn"
     late = make_proposal(council, author)
-    clock.advance(hours=1)
+    clock.advance(hours=4)  # closed and decided
     with pytest.raises(Closed):
         withdraw_proposal(author, late)
 

@@ -107,8 +107,9 @@ def test_delegates_and_recall_round_trip(fed, members_of):
     assert api()("post", f"/delegates/{delegate.pk}/recall").status_code == 401
     outsider = api(members_of(bakery)[1])("post", f"/delegates/{delegate.pk}/recall")
     assert outsider.status_code == 403 and outsider.json()["detail"]
-    opened = api(members_of(street)[1])("post", f"/delegates/{delegate.pk}/recall")
+    opened = api(members_of(street)[1])("post", f"/delegates/{delegate.pk}/recall", {"reason": "Ignored our mandate."})
     assert opened.status_code == 201 and opened.json()["signatures"] == 1 and opened.json()["needed"] == 1
+    assert opened.json()["reason"] == "Ignored our mandate."
     again = api(members_of(street)[2])("post", f"/recall-petitions/{opened.json()['id']}/sign")
     assert again.status_code == 409 and again.json()["detail"]  # the vote is already open: vote in it
 

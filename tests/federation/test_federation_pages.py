@@ -93,10 +93,21 @@ def test_member_opens_and_signs_a_recall_from_the_delegate_page(federation_of, m
     page = client_for(member).get(f"/delegates/{delegate.pk}/").content.decode()
     assert "Open a recall petition" in page
     assert "Open a recall petition" not in client_for().get(f"/delegates/{delegate.pk}/").content.decode()
-    client_for(member).post(f"/delegates/{delegate.pk}/recall/")
+    # The button leads to a page that asks for a reason and for confirmation; nothing is opened before it is sent.
+    confirm = client_for(member).get(f"/delegates/{delegate.pk}/recall/").content.decode()
+    assert "cannot be undone" in confirm and 'name="reason"' in confirm
+    assert client_for(member).post(f"/delegates/{delegate.pk}/recall/", {"reason": " "}).status_code == 200
+    assert not RecallPetition.objects.exists()
+    client_for(member).post(f"/delegates/{delegate.pk}/recall/", {"reason": "Voted against our mandate on the van."})
     petition = RecallPetition.objects.get(delegate=delegate)
     html = client_for(other).get(f"/delegates/{delegate.pk}/").content.decode()
     assert "1 of 2 signatures" in html and "Sign the recall petition" in html
+    assert "Voted against our mandate on the van." in html
+    # The federation's page shows it too, with its reason.
+    federation_page = client_for().get(federation.get_absolute_url()).content.decode()
+    assert "Recall petitions against delegates" in federation_page and "Voted against our mandate on the van." in federation_page
+    assert "Voted against our mandate" in client_for(other).get(f"/recall-petitions/{petition.pk}/sign/").content.decode()
+    assert petition.signatures.count() == 1  # the confirmation page signs nothing
     client_for(other).post(f"/recall-petitions/{petition.pk}/sign/")
     petition.refresh_from_db()
     assert petition.vote is not None  # the second signature reached the threshold
@@ -120,7 +131,7 @@ def test_petition_progress_is_shown_with_councils_and_signatures(scene, members_
     assert f"Councils backing: 0 of {needed} needed" in html
     signatures = petitions.progress(referendum)["signatures_needed"]
     assert f"Signatures: 0 of {signatures} needed" in html
-    assert html.count(">Sign</button>") == 1  # the referendum; congresses are demanded by councils' decisions
+    assert html.count(">Sign…</a>") == 1  # the referendum; congresses are demanded by councils' decisions
     assert f"?kind=convocation&amp;federation={federation.slug}" in html
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 
 from councils import clock
 from councils.accounts.models import ApiToken
@@ -29,14 +35,74 @@ def sign_up(username: str, password: str, email: str = ""):
         raise Invalid("a user name has at most 150 characters", field="username")
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict("that user name is taken", field="username")
-    candidate = User(username=username, email=email or "")
+    email = _clean_email(email) if (email or "").strip() else ""
+    # The address is kept only once its owner has followed the link sent to it: notifications and password
+    # resets go to verified addresses, never to one a stranger typed.
+    candidate = User(username=username, email="")
     try:
         password_validation.validate_password(password or "", candidate)
     except ValidationError as exc:
         raise Invalid(" ".join(exc.messages), field="password") from None
     candidate.set_password(password)
     candidate.save()
+    if email:
+        send_email_verification(candidate, email)
     return candidate
+
+
+# How long the link that verifies an email address stays good.
+EMAIL_LINK_DAYS = 3
+_EMAIL_SALT = "councils.accounts.email"
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Invalid("enter an email address such as ana@example.org", field="email") from None
+    return get_user_model().objects.normalize_email(email)
+
+
+def email_verification_token(user, email: str) -> str:
+    """A signed, dated token naming the person, the new address and the address they have now: once
+    the address changes (this link or another was followed) the token no longer applies."""
+    return signing.dumps({"u": user.pk, "e": email, "was": user.email}, salt=_EMAIL_SALT, compress=True)
+
+
+def send_email_verification(actor, email: str) -> str:
+    """Sends a link to ``email``; following it makes it the person's address. Returns the cleaned address."""
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAllowed("Log in to change your email address.")
+    email = _clean_email(email)
+    if email.lower() == (actor.email or "").lower():
+        raise Invalid("that is already your address", field="email")
+    link = settings.SITE_URL.rstrip("/") + reverse("email-verify", args=[email_verification_token(actor, email)])
+    body = render_to_string("accounts/email/verify.txt", {"user": actor, "email": email, "link": link, "days": EMAIL_LINK_DAYS})
+    send_mail("Confirm your email address for Councils", body, None, [email])
+    return email
+
+
+def verify_email(token: str):
+    """Follows a verification link: the address in it becomes the person's. Returns the person."""
+    try:
+        data = signing.loads(token, salt=_EMAIL_SALT, max_age=EMAIL_LINK_DAYS * 86400)
+    except signing.SignatureExpired:
+        raise Invalid(f"this link is older than {EMAIL_LINK_DAYS} days: ask for a new one on your profile") from None
+    except signing.BadSignature:
+        raise Invalid("this link is not valid: copy the whole link from the email, or ask for a new one") from None
+    User = get_user_model()
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=data.get("u"), is_active=True).first()
+        if user is None:
+            raise NotFound("this account no longer exists")
+        if user.email == data["e"]:
+            return user
+        if (user.email or "") != (data.get("was") or ""):
+            raise Invalid("your address changed since this link was sent: ask for a new one on your profile")
+        user.email = data["e"]
+        user.save(update_fields=["email"])
+    return user
 
 
 def create_token(actor, name: str) -> tuple[ApiToken, str]:

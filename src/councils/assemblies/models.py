@@ -181,6 +181,9 @@ class Membership(models.Model):
             "left_at": self.left_at if self.left_at else None,
         }
 
+    def __str__(self):
+        return f"{self.member.username} in {self.council.name}"
+
 
 class OfficeRole(models.TextChoices):
     FACILITATOR = "facilitator", "Facilitator"

@@ -13,7 +13,7 @@ from councils.assemblies.models import Council, Membership
 from councils.assemblies.permissions import membership_of
 from councils.errors import CouncilsError
 from councils.record import services as record
-from councils.adapters.pages import acts, form_error
+from councils.adapters.pages import acts, confirm_page, form_error
 
 
 def council_list(request):
@@ -58,7 +58,10 @@ def council_record(request, slug: str):
     entries = record.entries(council).order_by("-seq")
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     report = record.verify_all([council]) if request.GET.get("verify") else None
+    from councils.assemblies.record_words import in_words
+
     return render(request, "record/council_record.html", {"council": council, "page": page, "report": report,
+                                                          "rows": in_words(page.object_list),
                                                           "witnessed": record.witnessed(council)})
 
 
@@ -76,10 +79,17 @@ def join(request, slug: str):
 
 
 @login_required
-@require_POST
 @acts
 def leave(request, slug: str):
     council = get_object_or_404(Council, slug=slug)
+    if request.method != "POST":
+        again = ("You can ask to join again; the members decide by vote." if council.charter.admission == "vote"
+                 else "You can join again later like anyone else.")
+        return confirm_page(request, title=f"Leave {council.name}?", question="You leave at once; this cannot be undone.",
+                            consequences=["Your ballots in votes still open are withdrawn.",
+                                          "Any office or delegation you hold for this council ends.", again,
+                                          "Your leaving is written to the council's public record."],
+                            button="Leave the council", back=council.get_absolute_url())
     services.leave_council(request.user, council)
     messages.success(request, f"You have left {council.name}.")
     return redirect(council)

@@ -26,22 +26,23 @@ class ProposalForm(forms.Form):
                            label="Text", help_text="Markdown: *emphasis*, lists, links, tables.")
     decision_method = forms.ChoiceField(label="How the council decides")
     options = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Options (one per line)",
-                              help_text="For approval, score, ranked and STV votes.")
-    office = forms.ChoiceField(choices=[("", "—")] + list(OfficeRole.choices), required=False, label="Office (elections)")
+                              help_text="For approval, score, ranked and STV votes; a yes/no motion needs none.")
+    office = forms.ChoiceField(choices=[("", "—")] + list(OfficeRole.choices), required=False, label="Office")
     candidates = forms.ModelMultipleChoiceField(queryset=get_user_model().objects.none(), required=False,
-                                                to_field_name="username", label="Candidates (elections)",
+                                                to_field_name="username", label="Candidates",
                                                 widget=forms.CheckboxSelectMultiple)
-    seats = forms.IntegerField(min_value=1, max_value=50, initial=1, label="Seats (STV and elections)")
-    max_score = forms.IntegerField(min_value=1, max_value=100, initial=5, label="Highest score (score votes)")
+    seats = forms.IntegerField(min_value=1, max_value=50, initial=1, label="Seats",
+                               help_text="One seat: instant-runoff. Several: single transferable vote (STV).")
+    max_score = forms.IntegerField(min_value=1, max_value=100, initial=5, label="Highest score")
     secret = forms.BooleanField(required=False, label="Secret ballot", help_text="Who voted is known; how, only by receipt.")
     deliberation_ends = deadline_field("Deliberation ends (voting opens)")
     voting_ends = deadline_field("Voting ends")
     subject_member = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
-                                            label="Member to remove (removal only)", to_field_name="username")
+                                            label="Member to remove", to_field_name="username")
     federation = forms.ModelChoiceField(queryset=Council.objects.none(), required=False,
-                                        label="Federation (joining, leaving, delegates, demands)", to_field_name="slug")
+                                        label="Federation", to_field_name="slug")
     petition = forms.TypedChoiceField(coerce=int, empty_value=None, choices=[], required=False,
-                                      label="Petition this council backs (demands only)")
+                                      label="Petition this council backs")
     draft = forms.BooleanField(required=False, label="Keep as a draft", help_text="Only you see it until you publish it.")
 
     def __init__(self, *args, council=None, **kwargs):
@@ -62,6 +63,42 @@ class ProposalForm(forms.Form):
             self.fields["secret"].initial = True
             self.fields["secret"].disabled = True
             self.fields["secret"].help_text = "The charter makes every vote secret."
+        self._show_only_the_chosen_kinds_fields()
+
+    # Fields every kind takes; the others are shown only for the kinds that take them (``kinds_taking``).
+    COMMON = ("kind", "title", "body", "secret", "deliberation_ends", "voting_ends", "draft")
+
+    def kinds_taking(self, name: str, kinds_here: list) -> list[str]:
+        """The kinds (of this council's proposable ones) whose proposals take the field ``name``."""
+        def takes(k) -> bool:
+            if name in ("office", "subject_member", "federation", "petition"):
+                return name in k.takes
+            if name == "candidates":
+                return k.method == "election"
+            if name == "seats":
+                return (k.method == "election" and k.seats is None) or k.method is None
+            if name in ("decision_method", "options", "max_score"):
+                return k.method is None
+            return True
+        return [k.name for k in kinds_here if takes(k)]
+
+    def _show_only_the_chosen_kinds_fields(self) -> None:
+        """Each field not common to all kinds says which kinds take it (``data-kinds`` on the page, for the script
+        that switches them as the kind changes); those the chosen kind does not take are hidden and disabled, so the
+        page without JavaScript shows only the chosen kind's fields and nothing else is sent."""
+        kinds_here = kinds.proposable(self.council)
+        chosen = (self.data.get("kind") if self.is_bound else None) or self.initial.get("kind") or ProposalKind.MOTION
+        self.chosen_kind = kinds.get(chosen, self.council) or (kinds_here[0] if kinds_here else None)
+        self.kind_names = " ".join(k.name for k in kinds_here)
+        for name, field in self.fields.items():
+            if name in self.COMMON:
+                continue
+            taking = self.kinds_taking(name, kinds_here)
+            field.kinds = " ".join(taking)
+            if self.chosen_kind is None or self.chosen_kind.name not in taking:
+                field.disabled = True
+                field.hidden_now = True
+        self.fields["kind"].widget = forms.HiddenInput()
 
     def is_election(self, kind: str) -> bool:
         kind_def = kinds.get(kind, self.council)

@@ -242,6 +242,9 @@ class Comment(models.Model):
             "hidden_reason": self.hidden_reason,
         }
 
+    def __str__(self):
+        return f"comment by {self.author.username}"
+
 
 class Ballot(models.Model):
     """An open ballot: who voted what is visible to members and in the record.
@@ -379,6 +382,9 @@ class Decision(models.Model):
             "tally": self.tally,
             "ballots_digest": self.ballots_digest,
         }
+
+    def __str__(self):
+        return f"decision on {self.proposal.title}"
 
 
 class MinorityReport(models.Model):

@@ -172,3 +172,27 @@ def _send(notice: Notice) -> None:
     # A subject is one line: a title cannot inject headers.
     subject = " ".join(subject.split())
     send_mail(subject, body.strip() + "\n", None, [notice.user.email], fail_silently=False)
+
+
+def tell_withdrawn(proposal: Proposal, voter_ids: list[int]) -> int:
+    """Tell those who had voted that the proposal was withdrawn and their ballot is void (after the act's commit).
+
+    Everyone who voted and has a confirmed address is told, whatever their notification setting: this is not news
+    of the council but an answer about their own ballot. A failed email is logged; the withdrawal stands."""
+    from django.contrib.auth import get_user_model
+
+    base = site_url()
+    sent = 0
+    for user in get_user_model().objects.filter(pk__in=voter_ids, is_active=True).exclude(email="").order_by("pk"):
+        body = render_to_string("decisions/email/withdrawn.txt", {
+            "user": user, "proposal": proposal, "council": proposal.council,
+            "proposal_url": base + proposal.get_absolute_url(), "profile_url": base + reverse("profile"),
+        })
+        subject = " ".join(f"[{proposal.council.name}] Withdrawn, your ballot is void: {proposal.title}".split())
+        try:
+            send_mail(subject, body.strip() + "\n", None, [user.email], fail_silently=False)
+        except Exception:
+            log.exception("could not tell %s that proposal %s was withdrawn", user, proposal.pk)
+            continue
+        sent += 1
+    return sent

@@ -306,21 +306,37 @@ def publish_draft(actor, proposal: Proposal, *, deliberation_ends=None, voting_e
 
 
 def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
-    """The author may withdraw before voting opens; after that the council's vote runs its course."""
+    """The author may withdraw their proposal until its vote closes: a proposal put forward by mistake (or twice)
+    must not be forced to a decision. Ballots already cast are void (kept, never counted), the record says how many,
+    and their voters are told by email."""
     now = clock.now()
+    settle_due(proposal.council, now)
     _require_author(actor, proposal, "withdraw it")
     if not kinds.kind_of(proposal).withdrawable:
         raise NotAllowed("The procedure that opened this vote needs its result; it runs its course.")
     state = proposal.state(now)
-    if state not in (ProposalState.DRAFT, ProposalState.DELIBERATION) and not (
-        proposal.kind == ProposalKind.AMENDMENT and state == ProposalState.VOTING
-    ):
-        raise Closed("Voting has opened: the proposal can no longer be withdrawn.")
+    if state not in (ProposalState.DRAFT, ProposalState.DELIBERATION, ProposalState.VOTING):
+        raise Closed("The vote has closed: a decided proposal can no longer be withdrawn.")
+    voters: set[int] = set()
+    if state == ProposalState.VOTING:
+        voters = set(Ballot.objects.filter(proposal=proposal).values_list("voter_id", flat=True))
+        voters |= set(VoterRegister.objects.filter(proposal=proposal).values_list("voter_id", flat=True))
     with transaction.atomic():
         proposal.withdrawn_at = now
         proposal.save(update_fields=["withdrawn_at"])
         if proposal.published_at is not None:
-            append(proposal.council, kind="proposal.withdrawn", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
+            reason = f"withdrawn while voting was open: {len(voters)} ballot(s) void" if state == ProposalState.VOTING else ""
+            append(proposal.council, kind="proposal.withdrawn", subject=proposal.subject, state=proposal.record_state(), at=now,
+                   actor=actor, **({"reason": reason} if reason else {}))
+        if voters:
+            voter_ids = sorted(voters - {actor.pk})
+
+            def tell_voters():
+                from councils.decisions.notifications import tell_withdrawn
+
+                tell_withdrawn(proposal, voter_ids)
+
+            transaction.on_commit(tell_voters)
     return proposal
 
 

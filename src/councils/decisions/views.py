@@ -26,7 +26,8 @@ from councils.decisions.forms import (
 )
 from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalState
 from councils.errors import Closed, CouncilsError, Invalid, NotFound
-from councils.adapters.pages import acts, form_error
+from councils.adapters.pages import acts, confirm_page, form_error
+from councils.adapters.words import percent
 
 
 @login_required
@@ -60,7 +61,8 @@ def proposal_create(request, slug: str):
     elif request.method == "GET" and not membership_of(request.user, council):
         messages.error(request, f"Only members of {council.name} may make proposals.")
         return redirect(council)
-    return render(request, "decisions/proposal_form.html", {"form": form, "council": council})
+    return render(request, "decisions/proposal_form.html", {"form": form, "council": council,
+                                                            "kinds": kinds.proposable(council), "chosen": form.chosen_kind})
 
 
 def council_page_part(council, user, now) -> dict:
@@ -130,6 +132,8 @@ def proposal_detail(request, slug: str, pk: int):
         "decision": decision,
         "membership": membership,
         "is_author": request.user.is_authenticated and request.user.pk == proposal.author_id,
+        "can_withdraw": kinds.kind_of(proposal).withdrawable,
+        "second_round": Proposal.objects.filter(fallback_of=proposal, published_at__isnull=False).select_related("decision").first(),
         "is_officer": services.is_officer(request.user, council, now),
         "options": options,
         "my_vote": my_vote,
@@ -245,7 +249,9 @@ def _post_action(service, success: str):
 def _comment_action(request, proposal):
     form = CommentForm(request.POST)
     if not form.is_valid():
-        raise Invalid("A comment cannot be empty.", field="body")
+        if not (form.data.get("body") or "").strip():
+            raise Invalid("A comment cannot be empty.", field="body")
+        raise Invalid(" ".join(form.errors.get("body", ["The comment is not valid."])), field="body")
     services.add_comment(request.user, proposal, form.cleaned_data["body"])
     return proposal
 
@@ -279,12 +285,55 @@ def _minority(request, proposal):
 
 comment = _post_action(_comment_action, "Your comment is added.")
 amend = _post_action(_amend, "Your amendment is moved: the members vote on it until deliberation ends.")
-accept_amendment = _post_action(lambda r, p: services.accept_amendment(r.user, p), "The amendment is part of the text.")
+_accept_amendment = _post_action(lambda r, p: services.accept_amendment(r.user, p), "The amendment is part of the text.")
 publish = _post_action(lambda r, p: services.publish_draft(r.user, p), "Your proposal is before the council.")
-withdraw = _post_action(lambda r, p: services.withdraw_proposal(r.user, p), "The proposal is withdrawn.")
+_withdraw = _post_action(lambda r, p: services.withdraw_proposal(r.user, p), "The proposal is withdrawn.")
 schedule = _post_action(_schedule, "The deadlines are moved.")
-fallback = _post_action(lambda r, p: services.call_fallback_round(r.user, p), "The second round is open.")
+_fallback = _post_action(lambda r, p: services.call_fallback_round(r.user, p), "The second round is open.")
 minority_report = _post_action(_minority, "Your minority report is attached to the decision.")
+
+
+def _confirmed(act, describe):
+    """GET: the confirmation page ``describe(proposal, now)`` words; POST: the act itself."""
+
+    @login_required
+    def view(request, slug: str, pk: int):
+        if request.method == "POST":
+            return act(request, slug=slug, pk=pk)
+        proposal = _get_proposal(request, slug, pk)
+        return confirm_page(request, back=(proposal.parent or proposal).get_absolute_url(), **describe(proposal, clock.now()))
+
+    return view
+
+
+def _describe_withdrawal(proposal, now):
+    voting = proposal.state(now) == ProposalState.VOTING
+    lines = ["It is not decided, and cannot be published again: to try again, make a new proposal.",
+             "The withdrawal is written to the council's public record."]
+    if voting:
+        cast = services.current_counts(proposal)["ballots"]
+        lines.insert(0, f"Voting is open: the {cast} ballot{'s' if cast != 1 else ''} already cast will be void, "
+                        "and those who voted are told by email.")
+    return {"title": f"Withdraw “{proposal.title}”?", "question": "Withdrawing cannot be undone.",
+            "consequences": lines, "button": "Withdraw the proposal"}
+
+
+def _describe_acceptance(proposal, now):
+    return {"title": f"Accept “{proposal.title}” into your text?", "question": "The text changes at once and cannot be changed back.",
+            "consequences": ["The amendment's vote ends without a count: it is moot.", "The change is written to the public record."],
+            "button": "Accept the amendment", "danger": False}
+
+
+def _describe_fallback(proposal, now):
+    return {"title": "Call the second round?", "question": "A new vote opens at once and cannot be called off.",
+            "consequences": [f"The members vote again; it passes with {percent(proposal.consensus_fallback)} of the votes.",
+                             "The blocks of the first round stay on its record."],
+            "button": "Call the second round", "danger": False}
+
+
+withdraw = _confirmed(_withdraw, _describe_withdrawal)
+accept_amendment = _confirmed(_accept_amendment, _describe_acceptance)
+fallback = _confirmed(_fallback, _describe_fallback)
 
 
 def _get_comment(request, slug: str, comment_id: int) -> Comment:

@@ -118,11 +118,14 @@ def _states(proposals, now) -> list[dict]:
 def num(value) -> str:
     """A quantity for reading: whole numbers without decimals, others to four places at most, thousands separated."""
     value = float(value)
+    if abs(value) < 5e-7:
+        return "0"  # never "-0" nor "1e-12": the engine's rounding noise is nothing to a reader
     if abs(value - round(value)) < 5e-7:
         return f"{round(value):,}"
-    if abs(value) >= 1000:
-        return f"{value:,.1f}"
-    return f"{value:.4f}".rstrip("0").rstrip(".")
+    if abs(value) >= 100:
+        return f"{value:,.1f}".replace(".0", "") if f"{value:,.1f}".endswith(".0") else f"{value:,.1f}"
+    # Small quantities keep what a person can tell apart (0.0125 hours of labour a loaf), no more.
+    return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def plain(value) -> str:
@@ -131,8 +134,9 @@ def plain(value) -> str:
 
 
 def _share(value: float) -> str:
-    value = 100 * float(value)
-    return "0%" if value == 0 else f"{value:.3g}%"
+    from councils.adapters.words import percent
+
+    return percent(value, 1)
 
 
 def _offices(council: Council, role: str, now):

@@ -136,6 +136,7 @@ class RecallOut(Schema):
     signatures: int
     needed: int
     vote: int | None = Field(..., description="the recall vote, opened by itself at the threshold")
+    reason: str = Field("", description="why its opener asks for the recall, shown to the members")
 
 
 class DelegateDetailOut(DelegateOut):
@@ -221,7 +222,8 @@ def delegate_out(delegate: Delegate, now) -> dict:
 def recall_out(petition: RecallPetition, now) -> dict:
     signed, needed = services.recall_progress(petition, now)
     return {"id": petition.pk, "delegate": petition.delegate_id, "opened_by": petition.opened_by.username,
-            "opened_at": petition.opened_at, "signatures": signed, "needed": needed, "vote": petition.vote_id}
+            "opened_at": petition.opened_at, "signatures": signed, "needed": needed, "vote": petition.vote_id,
+            "reason": petition.reason}
 
 
 def petition_out(petition: Petition, now) -> dict:
@@ -341,11 +343,23 @@ def get_delegate(request, delegate_id: int):
             "recall_petitions": [recall_out(p, now) for p in delegate.recall_petitions.select_related("opened_by").order_by("pk")]}
 
 
-@router.post("/delegates/{delegate_id}/recall", response={201: RecallOut, **errors(401, 403, 404, 409)}, auth=member_auth,
-             summary="Open a recall petition (members of the delegate's council); it carries your signature")
+@router.post("/delegates/{delegate_id}/recall", response={201: RecallOut, **errors(401, 403, 404, 409, 422)}, auth=member_auth,
+             summary="Open a recall petition (members of the delegate's council); it carries your signature",
+             openapi_extra={"requestBody": {"required": False, "content": {"application/json": {"schema": {
+                 "type": "object", "properties": {"reason": {"type": "string", "maxLength": 5000,
+                                                             "description": "why, shown to the members"}}}}}}})
 def open_recall(request, delegate_id: int):
     delegate = get_object_or_404(Delegate, pk=delegate_id)
-    petition = services.open_recall_petition(request.auth, delegate)
+    # The body is optional (a bare POST opens a petition without a reason, as before reasons existed), so it is read
+    # here rather than declared: ninja refuses an empty body for a declared one.
+    raw = request.body.strip() if request.content_type == "application/json" else b""
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("reason", ""), str):
+        raise Invalid('the body is {"reason": "..."} or empty', field="reason")
+    petition = services.open_recall_petition(request.auth, delegate, data.get("reason", ""))
     return Status(201, recall_out(petition, clock.now()))
 
 

@@ -43,3 +43,8 @@ class PetitionForm(forms.Form):
     target = forms.IntegerField(required=False, label="Decision to put to a referendum (its number)",
                                 help_text="A referendum may ask whether one of the federation's decisions stands.")
     congress = forms.IntegerField(required=False, label="Congress to cancel (its number)")
+
+
+class RecallForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000, label="Why should the delegate be recalled?",
+                             help_text="Shown to every member of the council with the petition, and kept in the public record.")

@@ -172,13 +172,21 @@ class RecallPetition(models.Model):
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField()
     vote = models.OneToOneField("decisions.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="recall_petition")
+    # Why its opener asks for the recall, shown to the members who are asked to sign (empty only for older petitions).
+    reason = models.TextField(blank=True, default="")
 
     @property
     def subject(self) -> str:
         return f"recall_petition:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"delegate": self.delegate_id, "opened_by": self.opened_by.username, "vote": self.vote_id}
+        state = {"delegate": self.delegate_id, "opened_by": self.opened_by.username, "vote": self.vote_id}
+        if self.reason:  # absent when empty, so petitions recorded before reasons existed still verify
+            state["reason"] = self.reason
+        return state
+
+    def __str__(self):
+        return f"recall of {self.delegate.member.username}"
 
 
 class Signature(models.Model):
@@ -237,6 +245,9 @@ class Petition(models.Model):
             "fulfilled_at": self.fulfilled_at if self.fulfilled_at else None, "result": self.result_id,
         }
 
+    def __str__(self):
+        return self.title
+
 
 class CouncilDemand(models.Model):
     """A member council's own decision to back a petition."""
@@ -284,6 +295,9 @@ class Congress(models.Model):
             "cancelled_at": self.cancelled_at if self.cancelled_at else None, "minutes": self.minutes,
             "minutes_approved_by": self.minutes_approved_by_id, "current_item": self.current_item_id,
         }
+
+    def __str__(self):
+        return self.title
 
 
 class AgendaItem(models.Model):

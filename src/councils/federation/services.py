@@ -356,9 +356,15 @@ def on_member_leaving(sender, *, member, council, at, **kwargs) -> None:
 # ----- recall ---------------------------------------------------------------------------------
 
 
-def open_recall_petition(actor, delegate: Delegate) -> RecallPetition:
-    """Any member of the delegate's council may open a recall petition; it carries their signature."""
+def open_recall_petition(actor, delegate: Delegate, reason: str = "") -> RecallPetition:
+    """Any member of the delegate's council may open a recall petition; it carries their signature and their reason,
+    which the members asked to sign (and, at the threshold, to vote) read."""
     now = clock.now()
+    reason = (reason or "").strip()
+    if len(reason) > 5000:
+        raise Invalid("a reason has at most 5000 characters", field="reason")
+    if "\x00" in reason:
+        raise Invalid("a reason cannot contain NUL characters", field="reason")
     from councils.decisions.services import settle_due
 
     settle_due(delegate.council, now)
@@ -374,7 +380,7 @@ def open_recall_petition(actor, delegate: Delegate) -> RecallPetition:
             raise Conflict("A recall petition against this delegate is already open: sign it.")
         if _open_recall_vote(delegate, now) is not None:
             raise Conflict("A recall vote on this delegate is already open: vote in it.")
-        petition = RecallPetition.objects.create(delegate=delegate, opened_by=actor, opened_at=now)
+        petition = RecallPetition.objects.create(delegate=delegate, opened_by=actor, opened_at=now, reason=reason)
         append(delegate.council, kind="recall.petition_opened", subject=petition.subject, state=petition.record_state(), at=now, actor=actor)
         _sign_recall(actor, petition, now)
     return petition
@@ -425,7 +431,8 @@ def _sign_recall(actor, petition: RecallPetition, now) -> None:
         delegate = petition.delegate
         vote = new_proposal(
             council, petition.opened_by, now, kind=FederationKind.RECALL, title=f"Recall {delegate.member.username} as delegate to {delegate.federation.name}?",
-            body=f"{signed} members signed the petition opened by {petition.opened_by.username}.", deliberation_ends=now,
+            body=f"{signed} members signed the petition opened by {petition.opened_by.username}."
+                 + (f"\n\nThe reason given: {petition.reason}" if petition.reason else ""), deliberation_ends=now,
             voting_ends=now + council.charter.voting_period, delegate=delegate, decision_method=DecisionMethod.MAJORITY,
         )
         petition.vote = vote

@@ -164,10 +164,11 @@ def federation_tree_svg(federation: Council, now: datetime, tree: Node | None = 
     title = f"The councils of {federation.name}"
     desc = _describe(root)[0] + "."
     return format_html(
-        '<svg class="federation-tree" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="100%" '
+        # Drawn at its own size (never shrunk below legibility on a phone): the page's figure scrolls sideways instead.
+        '<svg class="federation-tree" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="{}" height="{}" '
         'role="img" aria-labelledby="tree-title-{} tree-desc-{}" font-family="system-ui, sans-serif">'
         '<title id="tree-title-{}">{}</title><desc id="tree-desc-{}">{}</desc>{}{}</svg>',
-        f"{width:.0f}", f"{height:.0f}", federation.pk, federation.pk,
+        f"{width:.0f}", f"{height:.0f}", f"{width:.0f}", f"{height:.0f}", federation.pk, federation.pk,
         federation.pk, title, federation.pk, desc, mark_safe("".join(edges)), mark_safe("".join(_node_svg(n) for n in nodes)),
     )
 

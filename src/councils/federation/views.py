@@ -23,10 +23,10 @@ from councils.decisions.services import settle_due
 from councils.errors import CouncilsError, Invalid
 from councils.federation import petitions, services
 from councils.federation.services import federation_proposal_kinds
-from councils.federation.forms import FederationProposalForm, FreeVoteForm, PetitionForm
+from councils.federation.forms import FederationProposalForm, FreeVoteForm, PetitionForm, RecallForm
 from councils.federation.models import Congress, Delegate, FederationBallot, Petition, RecallPetition
 from councils.federation.tree import build_tree, federation_tree_svg
-from councils.adapters.pages import acts, form_error
+from councils.adapters.pages import acts, confirm_page, form_error
 from councils.federation.models import FederationKind
 
 DEMAND_KIND_OF = {"convocation": FederationKind.CONVOCATION, "cancel_congress": FederationKind.CANCEL_CONGRESS,
@@ -123,8 +123,22 @@ def federation_context(federation: Council, user, now) -> dict:
         "decided": Proposal.objects.filter(council=federation, kind__in=federation_proposal_kinds(), decision__isnull=False)
         .select_related("decision").order_by("-voting_ends")[:20],
         "my_delegations": my_delegations, "my_councils": member_of, "petition_kinds": Petition.KINDS,
-        "demand_kind_of": DEMAND_KIND_OF,
+        "demand_kind_of": DEMAND_KIND_OF, "recalls": federation_recall_rows(federation, user, now),
+        "congresses": Congress.objects.filter(federation=federation).order_by("-pk")[:10],
     }
+
+
+def federation_recall_rows(federation: Council, user, now) -> list[dict]:
+    """Recall petitions against the federation's delegates that are gathering signatures or whose vote is open:
+    the federation's members see who may lose their seat, and why."""
+    rows = []
+    open_petitions = RecallPetition.objects.filter(delegate__federation=federation).filter(
+        Q(vote__isnull=True) | Q(vote__decision__isnull=True)).select_related("delegate__member", "delegate__council", "opened_by", "vote")
+    for petition in open_petitions.filter(delegate__ended_at__isnull=True).order_by("-opened_at"):
+        for row in recall_rows(petition.delegate, user, now):
+            if row["petition"].pk == petition.pk:
+                rows.append({**row, "petition": petition})
+    return rows
 
 
 # ----- pages ------------------------------------------------------------------------------
@@ -232,30 +246,52 @@ def petition_create(request, slug: str):
 
 
 @login_required
-@require_POST
 @acts
 def petition_sign(request, slug: str, pk: int):
     petition = get_object_or_404(Petition, pk=pk, federation__slug=slug)
+    if request.method != "POST":
+        return confirm_page(request, title=f"Sign “{petition.title}”?", question="A signature cannot be taken back.",
+                            consequences=["Your name is added to the petition and to the federation's public record."],
+                            button="Sign the petition", back=reverse("council", args=[slug]) + "#petitions-h", danger=False)
     petitions.sign_petition(request.user, petition)
     messages.success(request, "You signed the petition.")
     return redirect(reverse("council", args=[slug]) + "#petitions-h")
 
 
 @login_required
-@require_POST
 @acts
 def recall_open(request, pk: int):
-    delegate = get_object_or_404(Delegate, pk=pk)
-    services.open_recall_petition(request.user, delegate)
-    messages.success(request, "The recall petition is open, with your signature.")
-    return redirect("delegate", pk=delegate.pk)
+    delegate = get_object_or_404(Delegate.objects.select_related("member", "council", "federation"), pk=pk)
+    form = RecallForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.open_recall_petition(request.user, delegate, form.cleaned_data["reason"])
+        except CouncilsError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "The recall petition is open, with your signature.")
+            return redirect("delegate", pk=delegate.pk)
+    return confirm_page(
+        request, title=f"Open a recall petition against {delegate.member.username}?",
+        question="Opening it cannot be undone, and it carries your signature.",
+        consequences=[f"The members of {delegate.council.name} see your name and your reason, and may sign it.",
+                      "When enough of them sign (the charter's threshold), the recall vote opens by itself; "
+                      f"on a majority {delegate.member.username} loses the seat at once.",
+                      "The petition and your reason are written to the council's public record."],
+        button="Open the recall petition", back=reverse("delegate", args=[delegate.pk]), form=form)
 
 
 @login_required
-@require_POST
 @acts
 def recall_sign(request, pk: int):
-    petition = get_object_or_404(RecallPetition.objects.select_related("delegate"), pk=pk)
+    petition = get_object_or_404(RecallPetition.objects.select_related("delegate__member", "opened_by"), pk=pk)
+    if request.method != "POST":
+        lines = [f"{petition.opened_by.username}'s reason: “{petition.reason}”" if petition.reason else
+                 f"{petition.opened_by.username} gave no reason (the petition is older than reasons).",
+                 "At the charter's threshold the recall vote opens by itself."]
+        return confirm_page(request, title=f"Sign the recall of {petition.delegate.member.username}?",
+                            question="A signature cannot be taken back.", consequences=lines,
+                            button="Sign the recall petition", back=reverse("delegate", args=[petition.delegate_id]))
     services.sign_recall(request.user, petition)
     petition.refresh_from_db()
     messages.success(request, "You signed the recall petition." + (" It reached the threshold: the recall vote is open." if petition.vote_id else ""))

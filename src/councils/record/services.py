@@ -36,6 +36,11 @@ def register_recorded(label: str, prefix: str, field: str = "pk") -> None:
     _SUBJECT_FIELD[label] = field
 
 
+def recorded_model(prefix: str) -> str | None:
+    """The model label ("app.Model") whose rows have subjects "<prefix>:<id>", or None (the record page names them)."""
+    return next((label for label, known in _RECORDED.items() if known == prefix), None)
+
+
 def register_check(check: Callable[[], Iterable[tuple[str, str]]]) -> None:
     if check not in _CHECKS:
         _CHECKS.append(check)

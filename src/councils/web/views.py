@@ -18,3 +18,44 @@ def home(request):
         "awaiting": awaiting,
         "recent_councils": Council.objects.order_by("-created_at")[:10],
     })
+
+
+def congresses(request):
+    """Every federation's congresses, newest first: the navigation's way to them."""
+    from councils.federation.models import Congress
+
+    now = clock.now()
+    rows = Congress.objects.select_related("federation").order_by("-starts_at", "-pk")[:100]
+    federations = Council.objects.filter(kind="federation").order_by("name")
+    return render(request, "web/congresses.html", {"congresses": rows, "federations": federations, "now": now})
+
+
+def page_not_found(request, exception=None):
+    return render(request, "web/error.html", {"status": 404, "title": "Page not found",
+                                              "text": "There is no page at this address. It may have moved, or the link may be mistyped."}, status=404)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "web/error.html", {"status": 403, "title": "Not allowed",
+                                              "text": "This page or act is not open to you. If you are a member, log in first."}, status=403)
+
+
+def server_error(request):
+    # No database, no context processors that might fail again: a plain render of the layout.
+    from django.template import loader
+    from django.http import HttpResponseServerError
+
+    template = loader.get_template("web/error_500.html")
+    return HttpResponseServerError(template.render({}))
+
+
+def bad_request(request, exception=None):
+    return render(request, "web/error.html", {"status": 400, "title": "Bad request",
+                                              "text": "The request could not be understood. Go back and try again."}, status=400)
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "web/error.html", {
+        "status": 403, "title": "This form has expired",
+        "text": "The form was sent without its security token: it may be older than your log-in, or cookies may be off. "
+                "Go back, reload the page, and send it again."}, status=403)

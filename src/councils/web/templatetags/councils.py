@@ -5,7 +5,7 @@ import nh3
 from django import template
 from django.utils.safestring import mark_safe
 
-from councils.adapters import charts
+from councils.adapters import charts, words
 
 register = template.Library()
 
@@ -48,8 +48,25 @@ def get(mapping, key):
 
 
 @register.filter
-def percent(value) -> str:
-    try:
-        return f"{float(value) * 100:.0f}%"
-    except (TypeError, ValueError):
-        return ""
+def percent(value, digits=0) -> str:
+    """A share as a percentage: 0.25 is "25%"; never "-0%" nor an exponent."""
+    return words.percent(value, int(digits or 0))
+
+
+@register.filter
+def duration(value) -> str:
+    """A duration in words: "2 days", "1 day and 6 hours", "no time"."""
+    return words.duration(value)
+
+
+@register.filter
+def quantity(value, unit="") -> str:
+    """A quantity with at most two decimals: "725.54 km", "20 000 kg"."""
+    return words.quantity(value, unit or "")
+
+
+@register.filter
+def said(value) -> str:
+    """An internal name as words: "in_session" is "In session"."""
+    text = str(value or "").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]

@@ -27,7 +27,7 @@ MAX_PERIOD = timedelta(days=365)
 CHARTER_FIELDS = {
     "admission", "decision_method", "quorum", "deliberation_period", "voting_period", "min_deliberation_period",
     "min_voting_period", "max_voting_period", "allowed_methods", "consensus_fallback", "secret_ballots", "officer_term",
-    "mandate", "recall_threshold", "recall_replacement",
+    "mandate", "recall_threshold", "recall_replacement", "officer_term_limit", "charter_change_method",
 }
 
 
@@ -71,6 +71,13 @@ def _clean_charter(charter: dict | None) -> dict:
         charter["recall_threshold"] = _share(charter["recall_threshold"], "recall_threshold")
         if charter["recall_threshold"] == 0:
             raise Invalid("a recall needs at least one signature: the threshold is above 0", field="recall_threshold")
+    if "officer_term_limit" in charter and (not isinstance(charter["officer_term_limit"], int)
+                                            or isinstance(charter["officer_term_limit"], bool)
+                                            or not 1 <= charter["officer_term_limit"] <= 50):
+        raise Invalid("the officers' term limit is a whole number of consecutive terms from 1 to 50", field="officer_term_limit")
+    if "charter_change_method" in charter and charter["charter_change_method"] not in (
+            DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.MAJORITY_OF_MEMBERS):
+        raise Invalid("the charter is changed by majority, two_thirds or majority_of_members", field="charter_change_method")
     if "secret_ballots" in charter and not isinstance(charter["secret_ballots"], bool):
         raise Invalid("secret ballots is yes or no", field="secret_ballots")
     bounds = {

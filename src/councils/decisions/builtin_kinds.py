@@ -16,6 +16,12 @@ from councils import clock
 
 def clean_election(draft: Draft) -> dict:
     check_office_for(draft.council, draft.office)
+    limit = draft.council.charter.officer_term_limit
+    for candidate in draft.candidates:
+        member = candidate.get("member")
+        if member is not None and services.consecutive_office_terms(member, draft.council, draft.office) >= limit:
+            raise Invalid(f"{member.username} has served {limit} consecutive terms as {draft.office}: the charter asks "
+                          "for rotation", field="options")
     return {"office": draft.office}
 
 

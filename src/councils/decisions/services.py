@@ -23,6 +23,7 @@ from councils import clock
 from councils.assemblies.models import (
     CONSENSUS_METHODS,
     OPTION_METHODS,
+    STV_METHODS,
     YES_NO_METHODS,
     Council,
     DecisionMethod,
@@ -162,7 +163,7 @@ def clean_options(options, method: str, seats: int, council: Council, *, eligibl
         raise Invalid(f"at most {MAX_OPTIONS} options", field="options")
     if len({o["label"] for o in cleaned}) != len(cleaned):
         raise Invalid("two options have the same label", field="options")
-    if method == DecisionMethod.STV and not (1 <= seats <= len(cleaned) if election else 1 <= seats < len(cleaned)):
+    if method in STV_METHODS and not (1 <= seats <= len(cleaned) if election else 1 <= seats < len(cleaned)):
         raise Invalid("STV needs fewer seats than candidates", field="seats")
     return cleaned
 
@@ -182,8 +183,12 @@ def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
         return yes_no_method(council)
     if kind.method == "election":
         method = method or (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV)
-        if method not in (DecisionMethod.IRV, DecisionMethod.STV):
-            raise Invalid("officers and delegates are elected by instant-runoff (one seat) or STV (several)", field="decision_method")
+        if method not in (DecisionMethod.IRV, *STV_METHODS):
+            raise Invalid("officers and delegates are elected by instant-runoff (one seat) or STV, Scottish or Meek "
+                          "(several)", field="decision_method")
+        # Scottish STV is every council's default for several seats; Meek STV where the charter allows it.
+        if method == DecisionMethod.STV_MEEK and not council.charter.allows(method):
+            raise Invalid(f"the charter does not allow {DecisionMethod(method).label}", field="decision_method")
         if (method == DecisionMethod.IRV) != (seats == 1):
             raise Invalid("instant-runoff fills one seat; STV fills several", field="seats")
         return method
@@ -192,7 +197,7 @@ def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
         raise Invalid(f"unknown decision method {method!r}", field="decision_method")
     if not council.charter.allows(method):
         raise Invalid(f"the charter does not allow {DecisionMethod(method).label}", field="decision_method")
-    if method != DecisionMethod.STV and seats != 1:
+    if method not in STV_METHODS and seats != 1:
         raise Invalid("only STV fills several seats", field="seats")
     return method
 
@@ -675,6 +680,13 @@ def _seed(proposal: Proposal, ballots_digest: str) -> int:
     return int(hashlib.sha256(f"{proposal.pk}:{ballots_digest}".encode()).hexdigest()[:8], 16)
 
 
+def lot_seed(proposal: Proposal, ballots_digest: str) -> int:
+    """The seed of every lot drawn in counting ``proposal`` (its own count, a federation's count of its member councils'
+    ballots, a countback after a recall): derived from the digest of the ballots counted. ``councils tally FILE
+    --method M --seed N`` with the ballots downloaded after the close draws the same lots."""
+    return _seed(proposal, ballots_digest)
+
+
 def count_votes(proposal: Proposal, members: int, rows: list[dict], ballots_digest: str) -> dict:
     """Run the engine for this proposal's method. Returns the decision's fields."""
     method = proposal.decision_method
@@ -715,12 +727,14 @@ def count_votes(proposal: Proposal, members: int, rows: list[dict], ballots_dige
             result = tally.tally_schulze(profile, seed=seed)
         elif method == DecisionMethod.RANKED_PAIRS:
             result = tally.tally_ranked_pairs(profile, seed=seed)
+        elif method == DecisionMethod.STV_MEEK:
+            result = tally.tally_stv_meek(profile, proposal.seats, seed=seed)
         else:
             result = tally.tally_stv_scottish(profile, proposal.seats, seed=seed)
     winners = list(result.winners[: proposal.seats])
     outcome = Outcome.DECIDED if quorum_met else Outcome.NO_QUORUM
     return {**fields, "outcome": outcome, "quorum_met": quorum_met, "winners": winners if quorum_met else [],
-            "tally": result.to_dict()}
+            "tally": {**result.to_dict(), "seed": seed}}
 
 
 def settle_proposal(proposal: Proposal) -> Decision | None:
@@ -805,13 +819,35 @@ def install_officers(decision: Decision) -> None:
         office.save(update_fields=["ended_at"])
         append(council, kind="office.ended", subject=office.subject, state=office.record_state(), at=at, decision=decision.pk)
     by_label = {o.label: o for o in proposal.options.all()}
+    limit = council.charter.officer_term_limit
     for label in decision.winners:
         holder = by_label[label].member
         if holder is None or membership_of(holder, council) is None:
             continue  # a winner who has left the council takes no office
+        # Rotation is checked when the office is taken: another election may have seated the winner since this opened.
+        if consecutive_office_terms(holder, council, proposal.office, before=decision) >= limit:
+            append(council, kind="office.not_taken", subject=decision.subject, state=decision.record_state(), at=at,
+                   member=holder.username, reason=f"served {limit} consecutive terms as {proposal.office}: the charter asks for rotation")
+            continue
         office = Office.objects.create(council=council, role=proposal.office, holder=holder, starts_at=at,
                                        ends_at=at + council.charter.officer_term, elected_by=decision)
         append(council, kind="office.taken", subject=office.subject, state=office.record_state(), at=at, decision=decision.pk)
+
+
+def consecutive_office_terms(member, council: Council, role: str, *, before: Decision | None = None) -> int:
+    """How many of the council's latest elections to ``role``, in a row, gave this member the office (``before``: only
+    those decided before this decision, when seating its winners)."""
+    elections = Proposal.objects.filter(council=council, kind=ProposalKind.ELECTION, office=role,
+                                        decision__outcome=Outcome.DECIDED).order_by("-voting_ends", "-pk")
+    if before is not None:
+        elections = elections.exclude(decision=before).filter(voting_ends__lte=before.decided_at)
+    count = 0
+    for election in elections.select_related("decision"):
+        if Office.objects.filter(elected_by=election.decision, holder=member).exists():
+            count += 1
+        else:
+            break
+    return count
 
 
 def get_decision(proposal: Proposal, now: datetime | None = None) -> Decision | None:

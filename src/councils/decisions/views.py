@@ -48,7 +48,7 @@ def proposal_create(request, slug: str):
                 request.user, council, title=data["title"], body=data["body"], kind=data["kind"],
                 deliberation_ends=data["deliberation_ends"], voting_ends=data["voting_ends"],
                 subject_member=data["subject_member"], federation=data["federation"],
-                decision_method=None if form.is_election(data["kind"]) and data["decision_method"] not in ("irv", "stv") else data["decision_method"],
+                decision_method=None if form.is_election(data["kind"]) and data["decision_method"] not in ("irv", "stv", "stv_meek") else data["decision_method"],
                 options=form.option_list(), seats=data["seats"], max_score=data["max_score"], secret=data["secret"],
                 office=data["office"] or "", draft=data["draft"], petition=data["petition"],
             )

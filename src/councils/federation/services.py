@@ -46,7 +46,7 @@ def federation_proposal_kinds() -> list[str]:
     return kinds.names(mandated=True)
 
 FEDERATION_METHODS = (DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.IRV, DecisionMethod.SCHULZE,
-                      DecisionMethod.RANKED_PAIRS, DecisionMethod.STV)
+                      DecisionMethod.RANKED_PAIRS, DecisionMethod.STV, DecisionMethod.STV_MEEK)
 
 
 def is_constituent(user, council: Council, at=None) -> bool:
@@ -279,10 +279,13 @@ def delegations_of(user, now: datetime | None = None):
         "council", "federation")
 
 
-def consecutive_terms(member, council: Council, federation: Council) -> int:
-    """How many of the council's latest delegate elections for this federation, in a row, seated this member."""
+def consecutive_terms(member, council: Council, federation: Council, *, before=None) -> int:
+    """How many of the council's latest delegate elections for this federation, in a row, seated this member
+    (``before``: only the elections decided before this decision, when seating its winners)."""
     elections = Proposal.objects.filter(council=council, federation=federation, kind=FederationKind.DELEGATE_ELECTION,
                                         decision__outcome=Outcome.DECIDED).order_by("-voting_ends")
+    if before is not None:
+        elections = elections.exclude(decision=before).filter(voting_ends__lte=before.decided_at)
     count = 0
     for election in elections:
         if Delegate.objects.filter(elected_by=election.decision, member=member).exists():
@@ -316,14 +319,20 @@ def seat_delegates(decision) -> list[Delegate]:
     lock_chains(council, federation)
     for delegate in Delegate.objects.filter(council=council, federation=federation, ended_at__isnull=True, ends_at__gt=at):
         _end_delegate(delegate, at, "replaced by election")
-    term = charter_of(federation).delegate_term
+    charter = charter_of(federation)
     by_label = {o.label: o for o in proposal.options.all()}
     seated = []
     for label in decision.winners:
         member = by_label[label].member
         if member is None or not is_constituent(member, council, at):
             continue
-        seated.append(_seat(council, federation, member, at, at + term, decision, how="elected"))
+        # The limit is checked when the seat is taken: another election may have seated the winner since this one opened.
+        if consecutive_terms(member, council, federation, before=decision) >= charter.delegate_term_limit:
+            append(council, kind="delegate.not_seated", subject=decision.subject, state=decision.record_state(), at=at,
+                   member=member.username,
+                   reason=f"served {charter.delegate_term_limit} consecutive terms: the charter asks for rotation")
+            continue
+        seated.append(_seat(council, federation, member, at, at + charter.delegate_term, decision, how="elected"))
     return seated
 
 
@@ -441,7 +450,7 @@ def countback(recalled: Delegate, at) -> Delegate | None:
     """Re-run the election's own count without the recalled delegate; the first winner not already seated takes the seat."""
     from councils import tally
     from councils.decisions.ballots import engine_input
-    from councils.decisions.services import ballot_rows
+    from councils.decisions.services import ballot_rows, lot_seed
 
     election = recalled.elected_by.proposal
     options = list(election.options.select_related("member"))
@@ -453,7 +462,15 @@ def countback(recalled: Delegate, at) -> Delegate | None:
         return None
     profile = tally.Profile.from_rankings([o.label for o in options], rankings).without([recalled_label])
     seats = min(election.seats, len(remaining))
-    result = tally.tally_irv(profile, seed=0) if seats == 1 else tally.tally_stv_scottish(profile, seats, seed=0)
+    # The election's own seed (from its ballots' digest, recorded by its decision): the countback draws the lots the
+    # election's count would have drawn, and anyone can re-run it from the downloaded ballots.
+    seed = lot_seed(election, recalled.elected_by.ballots_digest)
+    if seats == 1:
+        result = tally.tally_irv(profile, seed=seed)
+    elif election.decision_method == DecisionMethod.STV_MEEK:
+        result = tally.tally_stv_meek(profile, seats, seed=seed)
+    else:
+        result = tally.tally_stv_scottish(profile, seats, seed=seed)
     seated = set(current_delegates(recalled.council, recalled.federation, at).values_list("member_id", flat=True))
     by_label = {o.label: o for o in options}
     for label in result.winners:
@@ -636,6 +653,14 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
     council = delegate.council
     if proposal.published_at is None or proposal.withdrawn_at or not now < proposal.voting_ends:
         raise Closed("This federation vote is not open.")
+    if proposal.congress_id is not None:
+        # A congress's minutes are approved by the delegates who attended it, and only through the one path that
+        # checks attendance, whatever mandate their council gives them.
+        from councils.federation.congress import MINUTES_MATTER, vote_on_minutes
+
+        if proposal.matter == MINUTES_MATTER:
+            choice = vote if isinstance(vote, str) else vote.get("choice") if isinstance(vote, dict) else None
+            return vote_on_minutes(actor, proposal.congress, choice)
     if proposal.mandate_for_id is None and proposal.kind not in federation_proposal_kinds():
         raise Invalid("delegates vote on federation decisions", field="proposal")
     if council.charter.mandate != "free":
@@ -681,7 +706,8 @@ def count_federation_vote(proposal: Proposal, at) -> dict:
     from fractions import Fraction
 
     from councils import tally
-    from councils.decisions.services import METHOD_RULES
+    from councils.decisions.ballots import digest
+    from councils.decisions.services import METHOD_RULES, lot_seed
 
     federation = proposal.council
     members = list(member_councils(federation, at))
@@ -715,15 +741,19 @@ def count_federation_vote(proposal: Proposal, at) -> dict:
         return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.NO_QUORUM if not quorum_met else Outcome.NO_RESULT,
                 "quorum_met": quorum_met, "winners": [], "tally": {"method": proposal.decision_method, "options": list(labels.values())}}
     profile = tally.Profile.from_rankings(list(labels.values()), rankings, counts=weights)
+    # Lots come from the member councils' ballots, as a council's own: nobody knows the seed before the close.
+    seed = lot_seed(proposal, digest(federation_rows(proposal)))
     if proposal.decision_method == DecisionMethod.STV:
-        result = tally.tally_stv_scottish(profile, proposal.seats, seed=proposal.pk)
+        result = tally.tally_stv_scottish(profile, proposal.seats, seed=seed)
+    elif proposal.decision_method == DecisionMethod.STV_MEEK:
+        result = tally.tally_stv_meek(profile, proposal.seats, seed=seed)
     else:
         method = {DecisionMethod.IRV: tally.tally_irv, DecisionMethod.SCHULZE: tally.tally_schulze,
                   DecisionMethod.RANKED_PAIRS: tally.tally_ranked_pairs}[proposal.decision_method]
-        result = method(profile, seed=proposal.pk)
+        result = method(profile, seed=seed)
     return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.DECIDED if quorum_met else Outcome.NO_QUORUM,
             "quorum_met": quorum_met, "winners": list(result.winners[: proposal.seats]) if quorum_met else [],
-            "tally": result.to_dict()}
+            "tally": {**result.to_dict(), "seed": seed}}
 
 
 def apply_competences(decision) -> FederationCharter:

@@ -27,6 +27,7 @@ urlpatterns = [
     path("c/<slug:slug>/record/", assemblies.council_record, name="council-record"),
     path("c/<slug:slug>/calendar.ics", feeds.council_calendar, name="council-calendar"),
     path("c/<slug:slug>/proposals/new/", decisions.proposal_create, name="proposal-create"),
+    path("c/<slug:slug>/charter/change/", decisions.charter_change, name="charter-change"),
     path("c/<slug:slug>/p/<int:pk>/", decisions.proposal_detail, name="proposal"),
     path("c/<slug:slug>/p/<int:pk>/vote/", decisions.vote, name="proposal-vote"),
     path("c/<slug:slug>/p/<int:pk>/comment/", decisions.comment, name="proposal-comment"),

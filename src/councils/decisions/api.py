@@ -48,6 +48,9 @@ class ProposalIn(Schema):
     subject_member: str | None = Field(None, description="for a removal: the member's user name")
     federation: str | None = Field(None, description="joining or leaving a federation, electing delegates to it, backing its petition: its slug")
     petition: int | None = Field(None, description="backing a federation's petition (convocation, cancel_congress, referendum_demand): its id")
+    charter_changes: dict[str, Any] | None = Field(
+        None, description="a change of the charter (kind charter): the fields to change and their new values "
+                          "(periods in seconds, shares between 0 and 1)")
 
 
 class OptionOut(Schema):
@@ -77,8 +80,10 @@ class ResultOut(Schema):
     quorum_met: bool
     decided_at: datetime
     ballots_digest: str
+    seed: int | None = Field(None, description="the seed of any lot the count drew, derived from the ballots' digest")
     tally: dict[str, Any]
     minority_reports: list[MinorityReportOut]
+    overruled_by: int | None = Field(None, description="the referendum (its proposal id) whose members overruled this decision")
 
 
 class ProposalOut(Schema):
@@ -107,6 +112,7 @@ class ProposalOut(Schema):
     secret: bool
     options: list[OptionOut]
     amendments: list[int]
+    charter_changes: dict[str, Any] | None = Field(None, description="a change of the charter: the fields and new values")
     ballots: int
     result: ResultOut | None
 
@@ -190,6 +196,7 @@ def result_out(decision: Decision | None) -> dict | None:
         "abstain": decision.abstain, "blocks": decision.blocks, "ballots": decision.ballots, "members": decision.members,
         "turnout": decision.turnout, "quorum": float(decision.proposal.quorum), "quorum_met": decision.quorum_met,
         "decided_at": decision.decided_at, "ballots_digest": decision.ballots_digest, "tally": decision.tally,
+        "seed": decision.tally.get("seed"), "overruled_by": getattr(services.overruling_referendum(decision), "pk", None),
         "minority_reports": [{"author": r.author.username, "body": r.body, "created_at": r.created_at}
                              for r in decision.minority_reports.select_related("author")],
     }
@@ -211,6 +218,7 @@ def proposal_out(proposal: Proposal) -> dict:
         "options": [{"id": o.pk, "label": o.label, "description": o.description,
                      "member": o.member.username if o.member_id else None} for o in proposal.options.select_related("member")],
         "amendments": list(proposal.amendments.filter(published_at__isnull=False).values_list("pk", flat=True)),
+        "charter_changes": proposal.payload if proposal.kind == "charter" else None,
         "ballots": services.current_counts(proposal)["ballots"],
         "result": result_out(services.get_decision(proposal, now)),
     }
@@ -274,6 +282,7 @@ def create_proposal(request, slug: str, payload: ProposalIn):
         voting_ends=payload.voting_ends, kind=payload.kind, subject_member=subject_member, federation=federation,
         decision_method=payload.decision_method, options=options, seats=payload.seats, max_score=payload.max_score,
         secret=payload.secret, office=payload.office, draft=payload.draft, petition=payload.petition,
+        payload=payload.charter_changes,
     )
     return Status(201, proposal_out(proposal))
 

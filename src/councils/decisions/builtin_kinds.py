@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from councils.assemblies.models import check_office_for
 from councils.assemblies.permissions import membership_of
-from councils.assemblies.services import admit_by_decision, end_membership_by_decision
+import json
+
+from councils.assemblies.services import admit_by_decision, amend_charter, clean_charter_change, end_membership_by_decision
 from councils.decisions import kinds, services
 from councils.decisions.kinds import BASE, Draft, Kind
 from councils.decisions.models import ProposalKind
@@ -34,6 +36,16 @@ def clean_removal(draft: Draft) -> dict:
     return {"subject_member": member}
 
 
+def clean_charter(draft: Draft) -> dict:
+    """A change of the council's own charter: the fields and their new values, checked against the charter in force."""
+    return {"payload_json": json.dumps(clean_charter_change(draft.council, draft.payload), sort_keys=True)}
+
+
+def apply_charter(decision) -> None:
+    proposal = decision.proposal
+    amend_charter(proposal.council, proposal.payload, decision.decided_at, decision=decision)
+
+
 def register() -> None:
     kinds.register(Kind(ProposalKind.MOTION, ProposalKind.MOTION.label, proposable=True))
     kinds.register(Kind(ProposalKind.ELECTION, ProposalKind.ELECTION.label, proposable=True, clean=clean_election,
@@ -47,3 +59,6 @@ def register() -> None:
                         apply=services.adopt_amendment))
     kinds.register(Kind(ProposalKind.APPEAL, ProposalKind.APPEAL.label, method="yes_no", fixed_schedule=True,
                         apply=services.restore_comment))
+    # A council changes its own rules by its own vote, by the method its charter sets for that (two thirds by default).
+    kinds.register(Kind(ProposalKind.CHARTER, ProposalKind.CHARTER.label, councils=BASE, proposable=True,
+                        clean=clean_charter, takes=frozenset({"payload"}), method="charter_change", apply=apply_charter))

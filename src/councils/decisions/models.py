@@ -22,6 +22,7 @@ class ProposalKind(models.TextChoices):
     AMENDMENT = "amendment", "Amendment"
     ELECTION = "election", "Election of officers"
     APPEAL = "appeal", "Appeal against hiding a comment"
+    CHARTER = "charter", "Change of the charter"
 
 
 class ProposalState(models.TextChoices):

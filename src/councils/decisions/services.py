@@ -181,6 +181,8 @@ def yes_no_method(council: Council) -> str:
 def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
     if kind.method == "yes_no":
         return yes_no_method(council)
+    if kind.method == "charter_change":
+        return council.charter.charter_change_method
     if kind.method == "election":
         method = method or (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV)
         if method not in (DecisionMethod.IRV, *STV_METHODS):
@@ -202,7 +204,8 @@ def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
     return method
 
 
-_FIELD_WORDS = {"federation": "a federation", "petition": "a petition", "subject_member": "a member", "office": "an office"}
+_FIELD_WORDS = {"federation": "a federation", "petition": "a petition", "subject_member": "a member", "office": "an office",
+               "payload": "charter changes"}
 
 
 def create_proposal(
@@ -224,6 +227,7 @@ def create_proposal(
     office: str = "",
     draft: bool = False,
     petition=None,
+    payload=None,
 ) -> Proposal:
     """Any member may propose. Deadlines default to the charter's periods; a draft waits for its author to publish it.
 
@@ -240,12 +244,13 @@ def create_proposal(
         raise Invalid("seats is a whole number of at least 1", field="seats")
     if not isinstance(max_score, int) or not 1 <= max_score <= 100:
         raise Invalid("the highest score is a whole number from 1 to 100", field="max_score")
-    given = {"federation": federation, "petition": petition, "subject_member": subject_member, "office": office}
+    given = {"federation": federation, "petition": petition, "subject_member": subject_member, "office": office,
+             "payload": payload}
     for name, value in given.items():
         if value not in (None, "") and name not in kind_def.takes:
             raise Invalid(f"a {kind_def.label.lower()} does not name {_FIELD_WORDS[name]}", field=name)
     draft_in = kinds.Draft(council=council, author=actor, seats=seats, federation=federation, petition=petition,
-                           subject_member=subject_member, office=office or "")
+                           subject_member=subject_member, office=office or "", payload=payload)
     if kind_def.seats is not None and not decision_method:
         seats = kind_def.seats(draft_in) or seats
     method = _clean_method(council, kind_def, decision_method, seats)
@@ -848,6 +853,12 @@ def consecutive_office_terms(member, council: Council, role: str, *, before: Dec
         else:
             break
     return count
+
+
+def overruling_referendum(decision: Decision) -> Proposal | None:
+    """The vote that overruled ``decision``: a vote put to the members on whether it stands (``overrules``), rejected."""
+    return (Proposal.objects.filter(overrules=decision, decision__outcome=Outcome.REJECTED)
+            .select_related("council").order_by("voting_ends", "pk").first())
 
 
 def get_decision(proposal: Proposal, now: datetime | None = None) -> Decision | None:

@@ -17,6 +17,7 @@ from councils.decisions.ballots import ballots_for_display
 from councils.decisions.exports import FORMATS, export_ballots
 from councils.decisions.forms import (
     AmendmentForm,
+    CharterChangeForm,
     CommentForm,
     HideForm,
     MinorityReportForm,
@@ -61,6 +62,28 @@ def proposal_create(request, slug: str):
         messages.error(request, f"Only members of {council.name} may make proposals.")
         return redirect(council)
     return render(request, "decisions/proposal_form.html", {"form": form, "council": council})
+
+
+@login_required
+def charter_change(request, slug: str):
+    """A member proposes a change of the council's charter; the members decide it by the charter's own method."""
+    council = get_object_or_404(Council.objects.select_related("charter"), slug=slug)
+    form = CharterChangeForm(request.POST or None, council=council)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            proposal = services.create_proposal(request.user, council, title=data["title"], body=data["body"],
+                                                kind=ProposalKind.CHARTER, payload=form.changes())
+        except CouncilsError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Your change of the charter is before the council.")
+            return redirect(proposal)
+    elif request.method == "GET" and not membership_of(request.user, council):
+        messages.error(request, f"Only members of {council.name} may propose a change of its charter.")
+        return redirect(council)
+    return render(request, "decisions/charter_change_form.html", {
+        "form": form, "council": council, "method": DecisionMethod(council.charter.charter_change_method).label})
 
 
 def council_page_part(council, user, now) -> dict:
@@ -154,6 +177,8 @@ def proposal_detail(request, slug: str, pk: int):
         "counts": services.current_counts(proposal),
         "amendments": amendments,
         "downloads": [f for f in FORMATS if f == "csv" or proposal.is_ranked],
+        "charter_changes": sorted(proposal.payload.items()) if proposal.kind == ProposalKind.CHARTER and proposal.payload else [],
+        "overruled_by": services.overruling_referendum(decision) if decision is not None else None,
         **kinds.page_parts(proposal, request.user, now),
         "now": now,
     })

@@ -44,11 +44,12 @@ from councils.decisions.models import (
     Proposal,
     ProposalKind,
     ProposalState,
+    Report,
     SecretBallot,
     VoterRegister,
 )
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
-from councils.record.services import append, lock_chains
+from councils.record.services import append, lock_chains, set_content_hidden
 from councils import tally
 
 MAX_HORIZON = timedelta(days=366)
@@ -476,7 +477,94 @@ def hide_comment(actor, comment: Comment, reason: str) -> Comment:
         comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, actor, reason[:5000]
         comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
         append(council, kind="comment.hidden", subject=comment.subject, state=comment.record_state(), at=now, actor=actor)
+        # The entries keep the text's hash; the text itself leaves every public view.
+        set_content_hidden(comment.subject, now)
     return comment
+
+
+def report_content(actor, *, reason: str, comment: Comment | None = None, proposal: Proposal | None = None) -> Report:
+    """Any member reports a comment, or a proposal's or amendment's text, to the officers, with a reason (recorded)."""
+    now = clock.now()
+    if (comment is None) == (proposal is None):
+        raise Invalid("report one comment or one proposal", field="comment")
+    council = (comment.proposal if comment is not None else proposal).council
+    settle_due(council, now)
+    require_member(actor, council, "report")
+    if proposal is not None and proposal.published_at is None:
+        raise NotFound("no such proposal")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("a report needs a reason", field="reason")
+    if len(reason) > 5000:
+        raise Invalid("a reason has at most 5,000 characters", field="reason")
+    with transaction.atomic():
+        report = Report.objects.create(comment=comment, proposal=proposal, reporter=actor, reason=reason, created_at=now)
+        append(council, kind="content.reported", subject=report.subject, state=report.record_state(), at=now, actor=actor)
+    return report
+
+
+def hide_proposal_text(actor, proposal: Proposal, reason: str) -> Proposal:
+    """An officer hides a proposal's (or an amendment's) text; its title, its vote and its result stay. The reason is
+    shown in its place, recorded, and open to appeal."""
+    now = clock.now()
+    council = proposal.council
+    settle_due(council, now)
+    require_member(actor, council, "moderate")
+    if not is_officer(actor, council, now):
+        raise NotAllowed("Only the council's elected facilitator or secretary may hide a proposal's text.")
+    if proposal.published_at is None:
+        raise NotFound("no such proposal")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("hiding a text needs a reason, shown to all", field="reason")
+    if proposal.hidden_at is not None:
+        raise Conflict("this text is already hidden")
+    with transaction.atomic():
+        proposal.hidden_at, proposal.hidden_by, proposal.hidden_reason = now, actor, reason[:5000]
+        proposal.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        append(council, kind="proposal.hidden", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
+        set_content_hidden(proposal.subject, now)
+    return proposal
+
+
+def appeal_hidden_text(actor, proposal: Proposal) -> Proposal:
+    """The author or any member appeals the hiding of a proposal's text: the council's yes/no vote on restoring it
+    opens at once. The appeal does not repeat the text: members read it on the proposal's page while the appeal runs."""
+    now = clock.now()
+    council = proposal.council
+    settle_due(council, now)
+    if getattr(actor, "pk", None) != proposal.author_id:
+        require_member(actor, council, "appeal")
+    if proposal.hidden_at is None:
+        raise Invalid("this text is not hidden", field="proposal")
+    if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, hidden_proposal=proposal).exists():
+        raise Conflict("an appeal about this text is already open")
+    with transaction.atomic():
+        return new_proposal(
+            council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the text of “{proposal.title}”?"[:200],
+            body=f"{proposal.hidden_by.username} hid the text of this proposal, giving the reason: {proposal.hidden_reason}\n\n"
+                 "Members of the council can read the hidden text on the proposal's page while this appeal is open.",
+            deliberation_ends=now, voting_ends=now + council.charter.voting_period, hidden_proposal=proposal,
+        )
+
+
+def hidden_text_for(user, item) -> str | None:
+    """The hidden text of a comment or proposal, for who may read it: its author always; the council's members while
+    an appeal about it is open. Anyone else (and the public views) gets None."""
+    if getattr(item, "hidden_at", None) is None or not getattr(user, "is_authenticated", False):
+        return None
+    is_comment = isinstance(item, Comment)
+    council = item.proposal.council if is_comment else item.council
+    text = item.body if is_comment else "\n\n".join(t for t in (item.passage and f"Passage: {item.passage}",
+                                                                    item.replacement and f"Replacement: {item.replacement}",
+                                                                    item.body) if t)
+    if item.author_id == user.pk:
+        return text
+    appeals = open_proposals(council, clock.now()).filter(kind=ProposalKind.APPEAL)
+    appeals = appeals.filter(comment=item) if is_comment else appeals.filter(hidden_proposal=item)
+    if appeals.exists() and membership_of(user, council) is not None:
+        return text
+    return None
 
 
 def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
@@ -484,7 +572,8 @@ def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
     now = clock.now()
     council = comment.proposal.council
     settle_due(council, now)
-    require_member(actor, council, "appeal")
+    if getattr(actor, "pk", None) != comment.author_id:
+        require_member(actor, council, "appeal")
     if comment.hidden_at is None:
         raise Invalid("this comment is not hidden", field="comment")
     if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, comment=comment).exists():
@@ -492,8 +581,11 @@ def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
     with transaction.atomic():
         return new_proposal(
             council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the comment by {comment.author.username}?",
+            # The appeal does not repeat the hidden text (that would publish it again): members read it on the
+            # proposal's page while the appeal is open.
             body=f"{comment.hidden_by.username} hid this comment on “{comment.proposal.title}”, giving the reason: "
-                 f"{comment.hidden_reason}\n\nThe comment:\n\n> " + comment.body.replace("\n", "\n> "),
+                 f"{comment.hidden_reason}\n\nMembers of the council can read the hidden comment on the proposal's page "
+                 "while this appeal is open.",
             deliberation_ends=now, voting_ends=now + council.charter.voting_period, comment=comment,
         )
 
@@ -802,13 +894,27 @@ def rows_of(proposal: Proposal) -> list[dict]:
 
 
 def restore_comment(decision: Decision) -> None:
-    """An appeal adopted: the hidden comment is shown again."""
+    """An appeal adopted: the hidden comment (or proposal text) is shown again."""
     proposal = decision.proposal
+    if proposal.hidden_proposal_id is not None:
+        restore_proposal_text(decision)
+        return
     comment = proposal.comment
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = None, None, ""
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
     append(proposal.council, kind="comment.restored", subject=comment.subject, state=comment.record_state(),
            at=decision.decided_at, decision=decision.pk)
+    set_content_hidden(comment.subject, None)
+
+
+def restore_proposal_text(decision: Decision) -> None:
+    """An appeal adopted: the hidden text of a proposal is shown again."""
+    target = decision.proposal.hidden_proposal
+    target.hidden_at, target.hidden_by, target.hidden_reason = None, None, ""
+    target.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    append(decision.proposal.council, kind="proposal.restored", subject=target.subject, state=target.record_state(),
+           at=decision.decided_at, decision=decision.pk)
+    set_content_hidden(target.subject, None)
 
 
 def adopt_amendment(decision: Decision) -> None:

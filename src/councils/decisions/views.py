@@ -25,7 +25,9 @@ from councils.decisions.forms import (
     ReceiptForm,
     ScheduleForm,
 )
-from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalState
+from django.db.models import Q
+
+from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalState, Report
 from councils.errors import Closed, CouncilsError, Invalid, NotFound
 from councils.adapters.pages import acts, form_error
 
@@ -142,7 +144,8 @@ def proposal_detail(request, slug: str, pk: int):
     rows = services.ballot_rows(proposal) if (not proposal.secret or state == ProposalState.CLOSED) else []
     my_vote = services.my_vote(request.user, proposal)
     amendments = [
-        {"proposal": a, "state": a.state(now), "diff": _amendment_diff(a), "my_vote": services.my_vote(request.user, a),
+        {"proposal": a, "state": a.state(now), "diff": [] if a.hidden_at else _amendment_diff(a),
+         "my_vote": services.my_vote(request.user, a),
          "decision": services.get_decision(a, now)}
         for a in proposal.amendments.filter(published_at__isnull=False).order_by("pk")
     ]
@@ -172,7 +175,11 @@ def proposal_detail(request, slug: str, pk: int):
         "can_call_fallback": (decision is not None and proposal.decision_method == DecisionMethod.CONSENSUS
                               and proposal.consensus_fallback is not None and decision.outcome == "rejected"
                               and decision.blocks > 0 and not Proposal.objects.filter(fallback_of=proposal).exists()),
-        "comments": proposal.comments.select_related("author", "hidden_by"),
+        "comments": _comments_for(request.user, proposal),
+        "hidden_text": services.hidden_text_for(request.user, proposal),
+        "reports": (list(Report.objects.filter(Q(proposal=proposal) | Q(comment__proposal=proposal)).select_related("reporter"))
+                    if services.is_officer(request.user, council, now) else []),
+        "text_appeal": Proposal.objects.filter(hidden_proposal=proposal).order_by("-pk").first(),
         "ballot_lines": list(zip(rows, ballots_for_display(proposal, rows, labels))),
         "counts": services.current_counts(proposal),
         "amendments": amendments,
@@ -182,6 +189,15 @@ def proposal_detail(request, slug: str, pk: int):
         **kinds.page_parts(proposal, request.user, now),
         "now": now,
     })
+
+
+def _comments_for(user, proposal: Proposal) -> list:
+    """The comments, each hidden one with its text where this user may read it (its author; members during its appeal)."""
+    comments = list(proposal.comments.select_related("author", "hidden_by"))
+    for comment in comments:
+        comment.readable_hidden_text = services.hidden_text_for(user, comment)
+        comment.open_appeal = comment.hidden_at is not None and comment.appeals.filter(voting_ends__gt=clock.now()).first()
+    return comments
 
 
 def _my_ranks(my_vote) -> dict:
@@ -330,6 +346,44 @@ def hide_comment(request, slug: str, comment_id: int):
 @acts
 def appeal_comment(request, slug: str, comment_id: int):
     appeal = services.appeal_hidden_comment(request.user, _get_comment(request, slug, comment_id))
+    messages.success(request, "Your appeal is before the assembly.")
+    return redirect(appeal)
+
+
+@login_required
+@require_POST
+@acts
+def report_comment(request, slug: str, comment_id: int):
+    services.report_content(request.user, comment=_get_comment(request, slug, comment_id), reason=request.POST.get("reason", ""))
+    messages.success(request, "Your report is recorded; the officers see it on the proposal's page.")
+    return redirect(_get_comment(request, slug, comment_id).proposal)
+
+
+@login_required
+@require_POST
+@acts
+def report_proposal(request, slug: str, pk: int):
+    proposal = _get_proposal(request, slug, pk)
+    services.report_content(request.user, proposal=proposal, reason=request.POST.get("reason", ""))
+    messages.success(request, "Your report is recorded; the officers see it on this page.")
+    return redirect(proposal)
+
+
+@login_required
+@require_POST
+@acts
+def hide_proposal(request, slug: str, pk: int):
+    proposal = _get_proposal(request, slug, pk)
+    services.hide_proposal_text(request.user, proposal, request.POST.get("reason", ""))
+    messages.success(request, "The text is hidden; the reason is shown in its place.")
+    return redirect(proposal)
+
+
+@login_required
+@require_POST
+@acts
+def appeal_proposal(request, slug: str, pk: int):
+    appeal = services.appeal_hidden_text(request.user, _get_proposal(request, slug, pk))
     messages.success(request, "Your appeal is before the assembly.")
     return redirect(appeal)
 

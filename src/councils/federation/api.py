@@ -195,7 +195,7 @@ def _federation(slug: str) -> Council:
 def federation_proposal_out(proposal: Proposal, now) -> dict:
     return {
         "id": proposal.pk, "federation": proposal.council.slug, "kind": proposal.kind, "title": proposal.title,
-        "body": proposal.body, "author": proposal.author.username, "matter": proposal.matter,
+        "body": proposal.public_text("body"), "author": proposal.author.username, "matter": proposal.matter,
         "competences": json.loads(proposal.competences_json) if proposal.competences_json else None,
         "decision_method": proposal.decision_method, "mandates_due": proposal.deliberation_ends,
         "voting_ends": proposal.voting_ends,

@@ -35,7 +35,7 @@ KIND_OF_DEMAND = {
 }
 
 
-def open_petition(actor, federation: Council, *, kind: str, title: str, body: str = "", target: Decision | None = None,
+def open_petition(actor, federation: Council, *, kind: str, title: str, body: str = "", target: Decision | Proposal | None = None,
                   congress: Congress | None = None) -> Petition:
     """Any member of a member council may open a petition; councils then back it by their own decisions."""
     now = clock.now()

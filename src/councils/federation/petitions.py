@@ -224,7 +224,8 @@ def referendum_targets(federation: Council):
     from councils.decisions.services import overruling_referendum
 
     decisions = (Decision.objects.filter(proposal__council=federation, outcome__in=(Outcome.ADOPTED, Outcome.DECIDED))
-                 .exclude(proposal__kind=FederationKind.REFERENDUM).select_related("proposal").order_by("-decided_at"))
+                 .exclude(proposal__kind__in=(FederationKind.REFERENDUM, FederationKind.MANDATE))
+                 .select_related("proposal").order_by("-decided_at"))
     return [d for d in decisions if overruling_referendum(d) is None]
 
 

@@ -31,6 +31,8 @@ class CharterOut(Schema):
     quorum: float
     deliberation_hours: float
     voting_hours: float
+    officer_term_limit: int = Field(2, description="consecutive terms one member may serve in one office")
+    charter_change_method: str = Field("two_thirds", description="how the members change this charter")
 
 
 class CouncilIn(Schema):
@@ -77,6 +79,8 @@ def council_out(council: Council) -> dict:
             "quorum": float(charter.quorum),
             "deliberation_hours": charter.deliberation_period.total_seconds() / 3600,
             "voting_hours": charter.voting_period.total_seconds() / 3600,
+            "officer_term_limit": charter.officer_term_limit,
+            "charter_change_method": charter.charter_change_method,
         },
         "federations": [],
         "member_councils": [],

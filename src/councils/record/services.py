@@ -193,6 +193,10 @@ def content_ref(subject: str, text: str) -> dict:
 
     text_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     row = Content.objects.filter(subject=subject, text_sha256=text_sha).first()
+    if row is None and not connection.in_atomic_block:
+        # Outside an act (``councils verify`` reading a row): nothing is written; a text no entry references
+        # (one edited behind the application's back) matches no entry.
+        return {"sha256": None}
     if row is None:
         nonce = secrets.token_hex(16)
         row = Content.objects.create(sha256=content_hash(nonce, text), nonce=nonce, subject=subject, text=text,

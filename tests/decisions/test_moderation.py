@@ -193,3 +193,18 @@ def test_moderation_by_the_pages_and_the_api(clock, moderated):
     answer = member.post(f"/api/proposals/{proposal.pk}/appeal", content_type="application/json")
     assert answer.status_code == 201 and answer.json()["kind"] == "appeal"
     assert member.get(f"/api/proposals/{proposal.pk}/hidden-text").json()["text"] == "Buy a wood oven for the bakery."
+
+
+def test_verify_finds_a_text_edited_behind_the_applications_back(clock, moderated):
+    from councils.decisions.models import Comment
+
+    council, (author, officer, writer, other), proposal = moderated
+    comment = add_comment(writer, proposal, "What I said.")
+    assert verify_all().ok
+    Comment.objects.filter(pk=comment.pk).update(body="What I never said.")
+    assert not verify_all().ok
+    Comment.objects.filter(pk=comment.pk).update(body="What I said.")
+    assert verify_all().ok
+    Content.objects.filter(subject=comment.subject).update(text="What I never said.")
+    problems = verify_all().problems
+    assert any("no longer matches its hash" in p.reason for p in problems)

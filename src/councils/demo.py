@@ -18,12 +18,17 @@ from councils.federation import petitions
 from councils.federation.models import Congress, Petition
 from councils.federation.services import charter_of
 from councils.federation.services import create_federation_proposal, current_delegates, open_recall_petition
+from councils.decisions.models import Proposal
 from councils.decisions.services import (
     add_comment,
+    appeal_hidden_comment,
     call_fallback_round,
     cast_ballot,
     create_proposal,
+    current_officers,
+    hide_comment,
     move_amendment,
+    report_content,
     settle_due,
 )
 from councils.economy.models import PeriodStatus, PlanPeriod
@@ -198,6 +203,7 @@ def load_demo() -> bool:
             else:
                 cast_ballot(member, second, "agree")
         time.advance(days=3)
+        _promises(time, federation, ((bakery, bakery_members), (street, street_members), (farm, farm_members)), delegates)
         _economy(time, real_now, federation, delegates, bakery, street, farm, bakery_members, street_members, farm_members, encoded)
 
     # The past took its time to write (a minute or more on a busy machine): the open business starts from the present.
@@ -255,6 +261,57 @@ def load_demo() -> bool:
             deliberation_ends=real_now, voting_ends=real_now + timedelta(days=5),
         )
     return True
+
+
+def _promises(time, federation, councils, delegates):
+    """A charter changed by the council's own vote, a hidden comment and its appeal, and a federation decision that
+    the members overruled by referendum (its page says so, and the competences it added are gone again)."""
+    (bakery, bakery_members), (street, street_members), (farm, farm_members) = councils
+    settle_due(None)
+    # The street council changes its own charter, by its charter's own supermajority (two thirds).
+    charter = create_proposal(
+        street_members[0], street, kind="charter", title="A quorum of one third, and secret ballots",
+        body="Neighbours asked for secret ballots on matters between neighbours, and a higher quorum.",
+        payload={"quorum": "0.333", "secret_ballots": True}, deliberation_ends=time.now(),
+        voting_ends=time.now() + timedelta(days=1),
+    )
+    for i, member in enumerate(street_members):
+        cast_ballot(member, charter, "no" if i in (4, 9) else "yes")
+    # A rude comment in the bakery: a member reports it, the facilitator hides it, its author appeals, the council decides.
+    facilitator = next(o.holder for o in current_officers(bakery) if o.role == "facilitator")
+    week = Proposal.objects.get(council=bakery, title="Move to a four-day week from next month")
+    rude = add_comment(bakery_members[8], week, "Whoever voted no is lazy, and I know where you live.")
+    report_content(bakery_members[6], comment=rude, reason="A threat against the members who voted no.")
+    hide_comment(facilitator, rude, "A threat against members for how they voted.")
+    appeal = appeal_hidden_comment(bakery_members[8], rude)
+    for i, member in enumerate(bakery_members):
+        cast_ballot(member, appeal, "yes" if i == 8 else "no")
+    # The delegates' congress adds "housing" to the federation's competences; the members overrule it by referendum.
+    housing = create_federation_proposal(
+        delegates[bakery].member, federation, title="Add housing to the federation's competences", kind="competences",
+        competences=["bread and flour", "transport", "shared equipment", PLANNING_MATTER, "housing"],
+        body="Let the federation allocate the empty flats in the valley.",
+        mandates_due=time.now() + timedelta(days=1), voting_ends=time.now() + timedelta(days=2),
+    )
+    members_of = dict((council.pk, members) for council, members in councils)
+    _mandates(housing, members_of)
+    time.advance(days=2, minutes=1)
+    settle_due(None)
+    petition = petitions.open_petition(
+        farm_members[3], federation, kind="referendum", title="Housing stays with the neighbourhoods",
+        body="Flats are allocated by the neighbourhood councils that live there, not by the federation.",
+        target=housing,
+    )
+    for member in (farm_members[3], street_members[5], bakery_members[4]):
+        petitions.sign_petition(member, petition)
+    petition.refresh_from_db()
+    referendum = petition.result
+    time.set(referendum.deliberation_ends + timedelta(minutes=1))
+    for i, member in enumerate(bakery_members + street_members + farm_members):
+        if i % 5 != 4:
+            cast_ballot(member, referendum, "no" if i % 3 else "yes")
+    time.set(referendum.voting_ends + timedelta(minutes=1))
+    settle_due(None)
 
 
 def _federation_business(time, federation, councils):

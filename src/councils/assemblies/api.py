@@ -12,6 +12,7 @@ from councils.assemblies import hooks, services
 from councils.assemblies.models import Council
 from councils.record import services as record
 from councils.adapters.api import errors
+from councils.errors import NotFound
 
 router = Router(tags=["councils"])
 
@@ -37,6 +38,8 @@ class CharterOut(Schema):
     min_deliberation_hours: float
     min_voting_hours: float
     max_postponement_hours: float
+    officer_term_limit: int = Field(2, description="consecutive terms one member may serve in one office")
+    charter_change_method: str = Field("two_thirds", description="how the members change this charter")
 
 
 class CouncilIn(Schema):
@@ -86,6 +89,8 @@ def council_out(council: Council) -> dict:
             "min_deliberation_hours": charter.min_deliberation_period.total_seconds() / 3600,
             "min_voting_hours": charter.min_voting_period.total_seconds() / 3600,
             "max_postponement_hours": charter.max_postponement.total_seconds() / 3600,
+            "officer_term_limit": charter.officer_term_limit,
+            "charter_change_method": charter.charter_change_method,
         },
         "federations": [],
         "member_councils": [],
@@ -196,6 +201,24 @@ def list_entries(request, slug: str, after: int = Query(-1, ge=-1, description="
                  limit: int = Query(500, ge=1, le=5000)):
     council = get_object_or_404(Council, slug=slug)
     return [row.as_entry().to_dict() for row in record.entries(council, after=after, limit=limit)]
+
+
+class ContentOut(Schema):
+    sha256: str
+    subject: str
+    hidden: bool
+    nonce: str | None
+    text: str | None
+
+
+@router.get("/record/content/{sha256}", response={200: ContentOut, **errors(404)}, tags=["record"],
+            summary="A text an entry references by hash: the text and its nonce (check: SHA-256 of "
+                    "'councils-content:' + nonce + ':' + text), or only that moderation hides it")
+def record_content(request, sha256: str):
+    found = record.published_content(sha256)
+    if found is None:
+        raise NotFound("no such text")
+    return found
 
 
 @router.get("/councils/{slug}/record/verify", response={200: VerifyOut, **errors(404)}, summary="Recompute the chain",

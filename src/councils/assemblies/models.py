@@ -36,13 +36,17 @@ class DecisionMethod(models.TextChoices):
     SCHULZE = "schulze", "Schulze (ranked, Condorcet)"
     RANKED_PAIRS = "ranked_pairs", "Ranked pairs (ranked, Condorcet)"
     STV = "stv", "Single transferable vote (several seats)"
+    STV_MEEK = "stv_meek", "Meek STV (several seats, surpluses passed on exactly)"
     # Only ever the second round of a failed consensus, at the charter's fallback threshold.
     FALLBACK = "fallback", "Fallback supermajority after a failed consensus"
 
 
 YES_NO_METHODS = {DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.MAJORITY_OF_MEMBERS}
 CONSENSUS_METHODS = {DecisionMethod.CONSENSUS, DecisionMethod.FALLBACK}
-RANKED_METHODS = {DecisionMethod.IRV, DecisionMethod.SCHULZE, DecisionMethod.RANKED_PAIRS, DecisionMethod.STV}
+RANKED_METHODS = {DecisionMethod.IRV, DecisionMethod.SCHULZE, DecisionMethod.RANKED_PAIRS, DecisionMethod.STV,
+                  DecisionMethod.STV_MEEK}
+# The methods that fill several seats: Scottish STV and Meek STV.
+STV_METHODS = {DecisionMethod.STV, DecisionMethod.STV_MEEK}
 OPTION_METHODS = RANKED_METHODS | {DecisionMethod.APPROVAL, DecisionMethod.SCORE}
 ALL_METHODS = [m for m in DecisionMethod.values if m != DecisionMethod.FALLBACK]
 
@@ -111,6 +115,14 @@ class Charter(models.Model):
     )
     secret_ballots = models.BooleanField(default=False, help_text="every vote of this council is secret")
     officer_term = models.DurationField(default=timedelta(days=365))
+    # Rotation: how many consecutive terms in the same office one member may serve (checked when the seat is taken).
+    officer_term_limit = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(50)], help_text="consecutive terms in one office")
+    # The yes/no method by which the council changes this charter: a supermajority by default, so that a bare
+    # majority of a moment cannot rewrite the rules everyone votes under.
+    charter_change_method = models.CharField(max_length=30, choices=[(m.value, m.label) for m in (
+        DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.MAJORITY_OF_MEMBERS)],
+        default=DecisionMethod.TWO_THIRDS)
     # How this council's delegates vote in its federations: as the council mandates, or at their discretion.
     mandate = models.CharField(max_length=10, choices=[("bound", "Bound mandate"), ("free", "Free mandate")], default="bound")
     recall_threshold = models.DecimalField(
@@ -146,6 +158,10 @@ class Charter(models.Model):
             "mandate": self.mandate,
             "recall_threshold": str(self.recall_threshold),
             "recall_replacement": self.recall_replacement,
+            # only where changed from the default, so that entries written before these fields existed still match
+            **({"officer_term_limit": self.officer_term_limit} if self.officer_term_limit != 2 else {}),
+            **({"charter_change_method": self.charter_change_method}
+               if self.charter_change_method != DecisionMethod.TWO_THIRDS else {}),
         }
 
 

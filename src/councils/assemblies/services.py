@@ -27,7 +27,7 @@ MAX_PERIOD = timedelta(days=365)
 CHARTER_FIELDS = {
     "admission", "decision_method", "quorum", "deliberation_period", "voting_period", "min_deliberation_period",
     "min_voting_period", "max_voting_period", "allowed_methods", "consensus_fallback", "secret_ballots", "officer_term",
-    "mandate", "recall_threshold", "recall_replacement", "max_postponement",
+    "mandate", "recall_threshold", "recall_replacement", "max_postponement", "officer_term_limit", "charter_change_method",
 }
 
 
@@ -71,6 +71,13 @@ def _clean_charter(charter: dict | None) -> dict:
         charter["recall_threshold"] = _share(charter["recall_threshold"], "recall_threshold")
         if charter["recall_threshold"] == 0:
             raise Invalid("a recall needs at least one signature: the threshold is above 0", field="recall_threshold")
+    if "officer_term_limit" in charter and (not isinstance(charter["officer_term_limit"], int)
+                                            or isinstance(charter["officer_term_limit"], bool)
+                                            or not 1 <= charter["officer_term_limit"] <= 50):
+        raise Invalid("the officers' term limit is a whole number of consecutive terms from 1 to 50", field="officer_term_limit")
+    if "charter_change_method" in charter and charter["charter_change_method"] not in (
+            DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.MAJORITY_OF_MEMBERS):
+        raise Invalid("the charter is changed by majority, two_thirds or majority_of_members", field="charter_change_method")
     if "secret_ballots" in charter and not isinstance(charter["secret_ballots"], bool):
         raise Invalid("secret ballots is yes or no", field="secret_ballots")
     bounds = {
@@ -215,3 +222,67 @@ def members_at(council: Council, at):
     from django.db.models import Q
 
     return Membership.objects.filter(council=council, joined_at__lte=at).filter(Q(left_at__isnull=True) | Q(left_at__gt=at))
+
+
+# ----- changing the charter ---------------------------------------------------------------------------------------
+# A council changes its own rules by its own vote (the kind "charter", run by decisions): the proposal carries the
+# fields it changes and their new values, as JSON (periods in seconds, shares as decimal strings), frozen when
+# proposed. Votes already open keep the rules they were opened under: each proposal stores its method, quorum,
+# deadlines and secrecy when it is made.
+
+_PERIOD_FIELDS = {"deliberation_period", "voting_period", "min_deliberation_period", "min_voting_period",
+                  "max_voting_period", "officer_term"}
+_SHARE_FIELDS = {"quorum", "consensus_fallback", "recall_threshold"}
+
+
+def charter_values_from_json(changes: dict) -> dict:
+    """The model values of a charter change stored as JSON."""
+    values = {}
+    for name, value in changes.items():
+        if name in _PERIOD_FIELDS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = timedelta(seconds=value)
+        values[name] = value
+    return values
+
+
+def _charter_json(name: str, value):
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def clean_charter_change(council: Council, changes) -> dict:
+    """Check a proposed charter change against the charter as it would then be; returns the changed fields as JSON.
+
+    Periods may be given as durations or as seconds, shares as numbers or decimal strings."""
+    if not isinstance(changes, dict) or not changes:
+        raise Invalid("name the charter's fields to change and their new values", field="charter_changes")
+    unknown = set(changes) - CHARTER_FIELDS
+    if unknown:
+        raise Invalid(f"unknown charter field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    current = council.charter
+    proposed = charter_values_from_json(changes)
+    merged = {name: getattr(current, name) for name in CHARTER_FIELDS}
+    merged.update(proposed)
+    cleaned = _clean_charter(merged)
+    changed = {name: _charter_json(name, cleaned.get(name)) for name in proposed
+               if cleaned.get(name) != getattr(current, name)}
+    if not changed:
+        raise Invalid("the proposed charter is the charter in force: nothing would change", field="charter_changes")
+    return changed
+
+
+def amend_charter(council: Council, changes: dict, at, *, decision) -> Charter:
+    """Apply an adopted charter change at the moment its vote closed (inside the decision's transaction)."""
+    charter = Charter.objects.select_for_update().get(council=council)
+    values = charter_values_from_json(changes)
+    for name, value in values.items():
+        if name in _SHARE_FIELDS and value is not None:
+            value = Decimal(str(value))
+        setattr(charter, name, value)
+    charter.save(update_fields=list(values))
+    append(council, kind="charter.amended", subject=charter.subject, state=charter.record_state(), at=at,
+           decision=decision.pk, changes=changes)
+    return charter

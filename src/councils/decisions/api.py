@@ -16,7 +16,7 @@ from councils.assemblies.permissions import require_member
 from councils.decisions import kinds, services
 from councils.decisions.exports import FORMATS, export_ballots
 from councils.decisions.models import Comment, Decision, Proposal, ProposalState
-from councils.errors import Closed, Invalid, NotFound
+from councils.errors import Closed, Invalid, NotAllowed, NotFound
 from councils.accounts.idempotency import HELP as IDEMPOTENCY_HELP, PATTERN as IDEMPOTENCY_PATTERN, idempotent
 from councils.adapters.api import errors
 
@@ -48,6 +48,9 @@ class ProposalIn(Schema):
     subject_member: str | None = Field(None, description="for a removal: the member's user name")
     federation: str | None = Field(None, description="joining or leaving a federation, electing delegates to it, backing its petition: its slug")
     petition: int | None = Field(None, description="backing a federation's petition (convocation, cancel_congress, referendum_demand): its id")
+    charter_changes: dict[str, Any] | None = Field(
+        None, description="a change of the charter (kind charter): the fields to change and their new values "
+                          "(periods in seconds, shares between 0 and 1)")
 
 
 class OptionOut(Schema):
@@ -77,8 +80,10 @@ class ResultOut(Schema):
     quorum_met: bool
     decided_at: datetime
     ballots_digest: str
+    seed: int | None = Field(None, description="the seed of any lot the count drew, derived from the ballots' digest")
     tally: dict[str, Any]
     minority_reports: list[MinorityReportOut]
+    overruled_by: int | None = Field(None, description="the referendum (its proposal id) whose members overruled this decision")
 
 
 class ProposalOut(Schema):
@@ -107,6 +112,10 @@ class ProposalOut(Schema):
     secret: bool
     options: list[OptionOut]
     amendments: list[int]
+    hidden: bool = Field(False, description="moderation hid the text (body, passage, replacement): shown empty")
+    hidden_by: str | None = None
+    hidden_reason: str = ""
+    charter_changes: dict[str, Any] | None = Field(None, description="a change of the charter: the fields and new values")
     ballots: int
     result: ResultOut | None
 
@@ -190,6 +199,7 @@ def result_out(decision: Decision | None) -> dict | None:
         "abstain": decision.abstain, "blocks": decision.blocks, "ballots": decision.ballots, "members": decision.members,
         "turnout": decision.turnout, "quorum": float(decision.proposal.quorum), "quorum_met": decision.quorum_met,
         "decided_at": decision.decided_at, "ballots_digest": decision.ballots_digest, "tally": decision.tally,
+        "seed": decision.tally.get("seed"), "overruled_by": getattr(services.overruling_referendum(decision), "pk", None),
         "minority_reports": [{"author": r.author.username, "body": r.body, "created_at": r.created_at}
                              for r in decision.minority_reports.select_related("author")],
     }
@@ -199,10 +209,13 @@ def proposal_out(proposal: Proposal) -> dict:
     now = clock.now()
     return {
         "id": proposal.pk, "council": proposal.council.slug, "kind": proposal.kind, "title": proposal.title,
-        "body": proposal.body, "author": proposal.author.username,
+        "body": proposal.public_text("body"), "author": proposal.author.username,
+        "hidden": proposal.hidden_at is not None, "hidden_by": proposal.hidden_by.username if proposal.hidden_by_id else None,
+        "hidden_reason": proposal.hidden_reason,
         "subject_member": proposal.subject_member.username if proposal.subject_member_id else None,
         "federation": proposal.federation.slug if proposal.federation_id else None,
-        "parent": proposal.parent_id, "passage": proposal.passage, "replacement": proposal.replacement,
+        "parent": proposal.parent_id, "passage": proposal.public_text("passage"),
+        "replacement": proposal.public_text("replacement"),
         "office": proposal.office, "fallback_of": proposal.fallback_of_id,
         "created_at": proposal.created_at, "published_at": proposal.published_at,
         "deliberation_ends": proposal.deliberation_ends, "voting_ends": proposal.voting_ends,
@@ -211,6 +224,7 @@ def proposal_out(proposal: Proposal) -> dict:
         "options": [{"id": o.pk, "label": o.label, "description": o.description,
                      "member": o.member.username if o.member_id else None} for o in proposal.options.select_related("member")],
         "amendments": list(proposal.amendments.filter(published_at__isnull=False).values_list("pk", flat=True)),
+        "charter_changes": proposal.payload if proposal.kind == "charter" else None,
         "ballots": services.current_counts(proposal)["ballots"],
         "result": result_out(services.get_decision(proposal, now)),
     }
@@ -274,6 +288,7 @@ def create_proposal(request, slug: str, payload: ProposalIn):
         voting_ends=payload.voting_ends, kind=payload.kind, subject_member=subject_member, federation=federation,
         decision_method=payload.decision_method, options=options, seats=payload.seats, max_score=payload.max_score,
         secret=payload.secret, office=payload.office, draft=payload.draft, petition=payload.petition,
+        payload=payload.charter_changes,
     )
     return Status(201, proposal_out(proposal))
 
@@ -354,6 +369,72 @@ def hide_comment(request, comment_id: int, payload: HideIn):
              auth=member_auth, summary="Appeal a hidden comment to the assembly")
 def appeal(request, comment_id: int):
     return Status(201, proposal_out(services.appeal_hidden_comment(request.auth, _comment(request, comment_id))))
+
+
+class ReportIn(Schema):
+    reason: str = Field(..., max_length=5000)
+
+
+class ReportOut(Schema):
+    id: int
+    comment: int | None
+    proposal: int | None
+    reporter: str
+    reason: str
+    created_at: datetime
+
+
+class HiddenTextOut(Schema):
+    text: str
+
+
+def report_out(report) -> dict:
+    return {"id": report.pk, "comment": report.comment_id, "proposal": report.proposal_id,
+            "reporter": report.reporter.username, "reason": report.reason, "created_at": report.created_at}
+
+
+@router.post("/comments/{comment_id}/report", response={201: ReportOut, **errors(401, 403, 404, 422)},
+             auth=member_auth, summary="Report a comment to the officers, with a reason (members)")
+def report_comment(request, comment_id: int, payload: ReportIn):
+    return Status(201, report_out(services.report_content(request.auth, comment=_comment(request, comment_id),
+                                                          reason=payload.reason)))
+
+
+@router.post("/proposals/{proposal_id}/report", response={201: ReportOut, **errors(401, 403, 404, 422)},
+             auth=member_auth, summary="Report a proposal's or amendment's text to the officers, with a reason (members)")
+def report_proposal(request, proposal_id: int, payload: ReportIn):
+    return Status(201, report_out(services.report_content(request.auth, proposal=_proposal(request, proposal_id),
+                                                          reason=payload.reason)))
+
+
+@router.post("/proposals/{proposal_id}/hide", response={200: ProposalOut, **errors(401, 403, 404, 409, 422)},
+             auth=member_auth, summary="Hide a proposal's text, with a reason (officers)")
+def hide_proposal(request, proposal_id: int, payload: HideIn):
+    return proposal_out(services.hide_proposal_text(request.auth, _proposal(request, proposal_id), payload.reason))
+
+
+@router.post("/proposals/{proposal_id}/appeal", response={201: ProposalOut, **errors(401, 403, 404, 409, 422)},
+             auth=member_auth, summary="Appeal the hiding of a proposal's text to the assembly (its author or any member)")
+def appeal_proposal(request, proposal_id: int):
+    return Status(201, proposal_out(services.appeal_hidden_text(request.auth, _proposal(request, proposal_id))))
+
+
+@router.get("/comments/{comment_id}/hidden-text", response={200: HiddenTextOut, **errors(401, 403, 404)},
+            auth=member_auth, summary="A hidden comment's text: for its author, and the council's members during its appeal")
+def comment_hidden_text(request, comment_id: int):
+    text = services.hidden_text_for(request.auth, _comment(request, comment_id))
+    if text is None:
+        raise NotAllowed("A hidden text is read by its author, and by the council's members while an appeal is open.")
+    return {"text": text}
+
+
+@router.get("/proposals/{proposal_id}/hidden-text", response={200: HiddenTextOut, **errors(401, 403, 404)},
+            auth=member_auth, summary="A proposal's hidden text: for its author, and the council's members during its appeal")
+def proposal_hidden_text(request, proposal_id: int):
+    text = services.hidden_text_for(request.auth, _proposal(request, proposal_id))
+    if text is None:
+        raise NotAllowed("A hidden text is read by its author, and by the council's members while an appeal is open.")
+    return {"text": text}
 
 
 @router.put("/proposals/{proposal_id}/ballot", response={200: BallotOut | ReceiptOut, **errors(401, 403, 404, 409, 422)},

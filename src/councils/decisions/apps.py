@@ -17,6 +17,7 @@ class Config(AppConfig):
         hooks.register_page_part(views.council_page_part)
         for recorded in (("decisions.Proposal", "proposal"), ("decisions.Comment", "comment"),
                               ("decisions.Ballot", "ballot"), ("decisions.VoterRegister", "register"),
-                              ("decisions.Decision", "decision"), ("decisions.MinorityReport", "minority_report")):
+                              ("decisions.Decision", "decision"), ("decisions.MinorityReport", "minority_report"),
+                              ("decisions.Report", "report")):
             register_recorded(*recorded)
         register_check(services.check_ballot_digests)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from councils.assemblies.models import check_office_for
 from councils.assemblies.permissions import membership_of
-from councils.assemblies.services import admit_by_decision, end_membership_by_decision
+import json
+
+from councils.assemblies.services import admit_by_decision, amend_charter, clean_charter_change, end_membership_by_decision
 from councils.decisions import kinds, services
 from councils.decisions.kinds import BASE, Draft, Kind
 from councils.decisions.models import ProposalKind
@@ -16,6 +18,12 @@ from councils import clock
 
 def clean_election(draft: Draft) -> dict:
     check_office_for(draft.council, draft.office)
+    limit = draft.council.charter.officer_term_limit
+    for candidate in draft.candidates:
+        member = candidate.get("member")
+        if member is not None and services.consecutive_office_terms(member, draft.council, draft.office) >= limit:
+            raise Invalid(f"{member.username} has served {limit} consecutive terms as {draft.office}: the charter asks "
+                          "for rotation", field="options")
     return {"office": draft.office}
 
 
@@ -26,6 +34,16 @@ def clean_removal(draft: Draft) -> dict:
     if services.open_proposals(council, clock.now()).filter(kind=ProposalKind.REMOVAL, subject_member=member).exists():
         raise Conflict("a removal vote about this member is already open")
     return {"subject_member": member}
+
+
+def clean_charter(draft: Draft) -> dict:
+    """A change of the council's own charter: the fields and their new values, checked against the charter in force."""
+    return {"payload_json": json.dumps(clean_charter_change(draft.council, draft.payload), sort_keys=True)}
+
+
+def apply_charter(decision) -> None:
+    proposal = decision.proposal
+    amend_charter(proposal.council, proposal.payload, decision.decided_at, decision=decision)
 
 
 def register() -> None:
@@ -41,3 +59,6 @@ def register() -> None:
                         apply=services.adopt_amendment))
     kinds.register(Kind(ProposalKind.APPEAL, ProposalKind.APPEAL.label, method="yes_no", fixed_schedule=True,
                         apply=services.restore_comment))
+    # A council changes its own rules by its own vote, by the method its charter sets for that (two thirds by default).
+    kinds.register(Kind(ProposalKind.CHARTER, ProposalKind.CHARTER.label, councils=BASE, proposable=True,
+                        clean=clean_charter, takes=frozenset({"payload"}), method="charter_change", apply=apply_charter))

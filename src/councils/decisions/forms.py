@@ -138,3 +138,67 @@ class MinorityReportForm(forms.Form):
 
 class ReceiptForm(forms.Form):
     receipt = forms.CharField(max_length=40, label="Your receipt")
+
+
+class CharterChangeForm(forms.Form):
+    """A change of the council's charter: the charter in force, to edit; only the fields changed are proposed."""
+
+    title = forms.CharField(max_length=200, initial="Change of the charter")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=100_000,
+                           label="Why", help_text="Markdown.")
+    admission = forms.ChoiceField(choices=[("open", "Open: anyone who asks joins at once"),
+                                           ("vote", "By vote: the members decide each request")])
+    decision_method = forms.ChoiceField(choices=[], label="Default decision method")
+    quorum_percent = forms.DecimalField(min_value=0, max_value=100, decimal_places=1, label="Quorum (% of members)")
+    deliberation_days = forms.FloatField(min_value=0, max_value=365, label="Deliberation period (days)")
+    voting_days = forms.FloatField(min_value=0.001, max_value=365, label="Voting period (days)")
+    secret_ballots = forms.BooleanField(required=False, label="Every vote is secret")
+    officer_term_days = forms.FloatField(min_value=1, max_value=5 * 365, label="Officers' term (days)")
+    officer_term_limit = forms.IntegerField(min_value=1, max_value=50, label="Consecutive terms an officer may serve")
+    mandate = forms.ChoiceField(choices=[("bound", "Bound mandate"), ("free", "Free mandate")], label="Our delegates' mandate")
+    recall_threshold_percent = forms.DecimalField(min_value=0.1, max_value=100, decimal_places=1,
+                                                  label="Signatures that open a recall vote (% of members)")
+    charter_change_method = forms.ChoiceField(
+        choices=[(m.value, m.label) for m in (DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS,
+                                               DecisionMethod.MAJORITY_OF_MEMBERS)],
+        label="How the charter itself is changed")
+
+    def __init__(self, *args, council: Council, **kwargs):
+        charter = council.charter
+        kwargs.setdefault("initial", {}).update({
+            "admission": charter.admission, "decision_method": charter.decision_method,
+            "quorum_percent": charter.quorum * 100, "deliberation_days": charter.deliberation_period.total_seconds() / 86400,
+            "voting_days": charter.voting_period.total_seconds() / 86400, "secret_ballots": charter.secret_ballots,
+            "officer_term_days": charter.officer_term.total_seconds() / 86400,
+            "officer_term_limit": charter.officer_term_limit, "mandate": charter.mandate,
+            "recall_threshold_percent": charter.recall_threshold * 100,
+            "charter_change_method": charter.charter_change_method,
+        })
+        super().__init__(*args, **kwargs)
+        self.charter = charter
+        self.fields["decision_method"].choices = [(m.value, m.label) for m in DecisionMethod if m != DecisionMethod.FALLBACK]
+
+    def changes(self) -> dict:
+        """The fields whose new value differs from the charter in force (periods in seconds, shares as decimals)."""
+        from decimal import Decimal
+
+        data, charter = self.cleaned_data, self.charter
+        proposed = {
+            "admission": data["admission"], "decision_method": data["decision_method"],
+            "quorum": str((Decimal(data["quorum_percent"]) / 100).quantize(Decimal("0.001"))),
+            "deliberation_period": round(data["deliberation_days"] * 86400),
+            "voting_period": round(data["voting_days"] * 86400), "secret_ballots": data["secret_ballots"],
+            "officer_term": round(data["officer_term_days"] * 86400), "officer_term_limit": data["officer_term_limit"],
+            "mandate": data["mandate"],
+            "recall_threshold": str((Decimal(data["recall_threshold_percent"]) / 100).quantize(Decimal("0.001"))),
+            "charter_change_method": data["charter_change_method"],
+        }
+        current = {
+            "admission": charter.admission, "decision_method": charter.decision_method, "quorum": str(charter.quorum),
+            "deliberation_period": round(charter.deliberation_period.total_seconds()),
+            "voting_period": round(charter.voting_period.total_seconds()), "secret_ballots": charter.secret_ballots,
+            "officer_term": round(charter.officer_term.total_seconds()), "officer_term_limit": charter.officer_term_limit,
+            "mandate": charter.mandate, "recall_threshold": str(charter.recall_threshold),
+            "charter_change_method": charter.charter_change_method,
+        }
+        return {name: value for name, value in proposed.items() if value != current[name]}

@@ -32,6 +32,7 @@ class Draft:
     subject_member: Any = None
     office: str = ""
     candidates: list = field(default_factory=list)  # cleaned options, for elections (each with its ``member``)
+    payload: Any = None  # what a kind's vote is about besides its text (a charter change: the fields and new values)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Kind:
     # "subject_member", "office"): the others are refused, so nothing is silently ignored.
     takes: frozenset = frozenset()
     # "yes_no": the charter's yes/no method (or majority); "election": instant-runoff for one seat, STV for several;
+    # "charter_change": the charter's own method for changing the charter (a supermajority by default);
     # None: the author chooses among the methods the charter allows.
     method: str | None = None
     # Seats fixed by the kind (delegate elections: the federation's charter); None: the author says.
@@ -61,6 +63,10 @@ class Kind:
     # What adopting (or, with ``apply_always``, any outcome of) the vote does, inside the decision's transaction.
     apply: Callable[[Any], Any] | None = None
     apply_always: bool = False
+    # What overruling an adopted decision of this kind by referendum undoes, inside the referendum's transaction:
+    # ``undo(decision, referendum_decision)`` returns a sentence saying what was undone (shown and recorded).
+    # None: the kind defines no undoing (the decision is marked overruled, and the docs say why nothing more happens).
+    undo: Callable[[Any, Any], str] | None = None
     # The deadlines follow from the kind's rules: no author or officer moves them.
     fixed_schedule: bool = False
     # Opened by a procedure that needs its result: the author cannot withdraw it.

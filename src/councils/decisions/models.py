@@ -22,6 +22,7 @@ class ProposalKind(models.TextChoices):
     AMENDMENT = "amendment", "Amendment"
     ELECTION = "election", "Election of officers"
     APPEAL = "appeal", "Appeal against hiding a comment"
+    CHARTER = "charter", "Change of the charter"
 
 
 class ProposalState(models.TextChoices):
@@ -77,6 +78,12 @@ class Proposal(models.Model):
     congress = models.ForeignKey("federation.Congress", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     petition = models.ForeignKey("federation.Petition", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     overrules = models.ForeignKey("Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="overruled_by")
+    # Moderation: an officer may hide a proposal's text (its body; an amendment's passage and replacement too), with a
+    # reason shown in its place; the title stays. An appeal names the proposal whose text it would restore.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    hidden_reason = models.TextField(blank=True)
+    hidden_proposal = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="text_appeals")
     # Economy: what is voted on (a catalogue change, a needs list, a period's terms), frozen when proposed.
     payload_json = models.TextField(blank=True)
     plan_period = models.ForeignKey("economy.PlanPeriod", null=True, blank=True, on_delete=models.PROTECT, related_name="votes")
@@ -152,14 +159,15 @@ class Proposal(models.Model):
             "council": self.council_id,
             "kind": self.kind,
             "title": self.title,
-            "body": self.body,
+            # Texts are kept beside the chain, referenced by hash, so that moderation can hide them (record.Content).
+            "body": _text_ref(self.subject, self.body),
             "author": self.author.username,
             "subject_member": self.subject_member.username if self.subject_member_id else None,
             "federation": self.federation_id,
             "parent": self.parent_id,
             "fallback_of": self.fallback_of_id,
-            "passage": self.passage,
-            "replacement": self.replacement,
+            "passage": _text_ref(self.subject, self.passage),
+            "replacement": _text_ref(self.subject, self.replacement),
             "office": self.office,
             "comment": self.comment_id,
             "mandate_for": self.mandate_for_id,
@@ -186,7 +194,18 @@ class Proposal(models.Model):
             # only where set, so that entries written before these fields existed still match
             **({"payload": json.loads(self.payload_json)} if self.payload_json else {}),
             **({"plan_period": self.plan_period_id} if self.plan_period_id else {}),
+            **({"hidden_at": self.hidden_at.isoformat(), "hidden_by": self.hidden_by.username if self.hidden_by_id else None,
+                "hidden_reason": self.hidden_reason} if self.hidden_at else {}),
+            **({"hidden_proposal": self.hidden_proposal_id} if self.hidden_proposal_id else {}),
         }
+
+    @property
+    def text_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    def public_text(self, name: str) -> str:
+        """``body``, ``passage`` or ``replacement`` as every public view shows it: empty while moderation hides it."""
+        return "" if self.hidden_at is not None else getattr(self, name)
 
     @property
     def payload(self):
@@ -236,14 +255,41 @@ class Comment(models.Model):
 
     def record_state(self) -> dict:
         return {
-            "proposal": self.proposal_id, "author": self.author.username, "body": self.body, "created_at": self.created_at,
-            "hidden_at": self.hidden_at if self.hidden_at else None,
+            "proposal": self.proposal_id, "author": self.author.username, "body": _text_ref(self.subject, self.body),
+            "created_at": self.created_at, "hidden_at": self.hidden_at if self.hidden_at else None,
             "hidden_by": self.hidden_by.username if self.hidden_by_id else None,
             "hidden_reason": self.hidden_reason,
         }
 
     def __str__(self):
         return f"comment by {self.author.username}"
+
+
+class Report(models.Model):
+    """A member's report of a comment or a proposal's text to the council's officers, with a reason."""
+
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
+    proposal = models.ForeignKey(Proposal, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    @property
+    def subject(self) -> str:
+        return f"report:{self.pk}"
+
+    def record_state(self) -> dict:
+        return {"comment": self.comment_id, "proposal": self.proposal_id, "reporter": self.reporter.username,
+                "reason": self.reason}
+
+
+def _text_ref(subject: str, text: str):
+    from councils.record.services import content_ref
+
+    return content_ref(subject, text) if text else ""
 
 
 class Ballot(models.Model):

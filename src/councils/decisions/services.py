@@ -25,6 +25,7 @@ from councils import clock
 from councils.assemblies.models import (
     CONSENSUS_METHODS,
     OPTION_METHODS,
+    STV_METHODS,
     YES_NO_METHODS,
     Council,
     DecisionMethod,
@@ -45,12 +46,13 @@ from councils.decisions.models import (
     Proposal,
     ProposalKind,
     ProposalState,
+    Report,
     SecretBallot,
     VoterRegister,
 )
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound, refuse_control_characters
 from councils.record.chain import canonical_json
-from councils.record.services import append, entries as record_entries, lock_chains
+from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden
 from councils import tally
 
 MAX_HORIZON = timedelta(days=366)
@@ -167,7 +169,7 @@ def clean_options(options, method: str, seats: int, council: Council, *, eligibl
         raise Invalid(f"at most {MAX_OPTIONS} options", field="options")
     if len({o["label"] for o in cleaned}) != len(cleaned):
         raise Invalid("two options have the same label", field="options")
-    if method == DecisionMethod.STV and not (1 <= seats <= len(cleaned) if election else 1 <= seats < len(cleaned)):
+    if method in STV_METHODS and not (1 <= seats <= len(cleaned) if election else 1 <= seats < len(cleaned)):
         raise Invalid("STV needs fewer seats than candidates", field="seats")
     return cleaned
 
@@ -185,10 +187,16 @@ def yes_no_method(council: Council) -> str:
 def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
     if kind.method == "yes_no":
         return yes_no_method(council)
+    if kind.method == "charter_change":
+        return council.charter.charter_change_method
     if kind.method == "election":
         method = method or (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV)
-        if method not in (DecisionMethod.IRV, DecisionMethod.STV):
-            raise Invalid("officers and delegates are elected by instant-runoff (one seat) or STV (several)", field="decision_method")
+        if method not in (DecisionMethod.IRV, *STV_METHODS):
+            raise Invalid("officers and delegates are elected by instant-runoff (one seat) or STV, Scottish or Meek "
+                          "(several)", field="decision_method")
+        # Scottish STV is every council's default for several seats; Meek STV where the charter allows it.
+        if method == DecisionMethod.STV_MEEK and not council.charter.allows(method):
+            raise Invalid(f"the charter does not allow {DecisionMethod(method).label}", field="decision_method")
         if (method == DecisionMethod.IRV) != (seats == 1):
             raise Invalid("instant-runoff fills one seat; STV fills several", field="seats")
         return method
@@ -197,12 +205,13 @@ def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
         raise Invalid(f"unknown decision method {method!r}", field="decision_method")
     if not council.charter.allows(method):
         raise Invalid(f"the charter does not allow {DecisionMethod(method).label}", field="decision_method")
-    if method != DecisionMethod.STV and seats != 1:
+    if method not in STV_METHODS and seats != 1:
         raise Invalid("only STV fills several seats", field="seats")
     return method
 
 
-_FIELD_WORDS = {"federation": "a federation", "petition": "a petition", "subject_member": "a member", "office": "an office"}
+_FIELD_WORDS = {"federation": "a federation", "petition": "a petition", "subject_member": "a member", "office": "an office",
+               "payload": "charter changes"}
 
 
 def create_proposal(
@@ -224,6 +233,7 @@ def create_proposal(
     office: str = "",
     draft: bool = False,
     petition=None,
+    payload=None,
 ) -> Proposal:
     """Any member may propose. Deadlines default to the charter's periods; a draft waits for its author to publish it.
 
@@ -240,12 +250,13 @@ def create_proposal(
         raise Invalid("seats is a whole number of at least 1", field="seats")
     if not isinstance(max_score, int) or not 1 <= max_score <= 100:
         raise Invalid("the highest score is a whole number from 1 to 100", field="max_score")
-    given = {"federation": federation, "petition": petition, "subject_member": subject_member, "office": office}
+    given = {"federation": federation, "petition": petition, "subject_member": subject_member, "office": office,
+             "payload": payload}
     for name, value in given.items():
         if value not in (None, "") and name not in kind_def.takes:
             raise Invalid(f"a {kind_def.label.lower()} does not name {_FIELD_WORDS[name]}", field=name)
     draft_in = kinds.Draft(council=council, author=actor, seats=seats, federation=federation, petition=petition,
-                           subject_member=subject_member, office=office or "")
+                           subject_member=subject_member, office=office or "", payload=payload)
     if kind_def.seats is not None and not decision_method:
         seats = kind_def.seats(draft_in) or seats
     method = _clean_method(council, kind_def, decision_method, seats)
@@ -522,7 +533,94 @@ def hide_comment(actor, comment: Comment, reason: str) -> Comment:
         comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, actor, reason[:5000]
         comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
         append(council, kind="comment.hidden", subject=comment.subject, state=comment.record_state(), at=now, actor=actor)
+        # The entries keep the text's hash; the text itself leaves every public view.
+        set_content_hidden(comment.subject, now)
     return comment
+
+
+def report_content(actor, *, reason: str, comment: Comment | None = None, proposal: Proposal | None = None) -> Report:
+    """Any member reports a comment, or a proposal's or amendment's text, to the officers, with a reason (recorded)."""
+    now = clock.now()
+    if (comment is None) == (proposal is None):
+        raise Invalid("report one comment or one proposal", field="comment")
+    council = (comment.proposal if comment is not None else proposal).council
+    settle_due(council, now)
+    require_member(actor, council, "report")
+    if proposal is not None and proposal.published_at is None:
+        raise NotFound("no such proposal")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("a report needs a reason", field="reason")
+    if len(reason) > 5000:
+        raise Invalid("a reason has at most 5,000 characters", field="reason")
+    with transaction.atomic():
+        report = Report.objects.create(comment=comment, proposal=proposal, reporter=actor, reason=reason, created_at=now)
+        append(council, kind="content.reported", subject=report.subject, state=report.record_state(), at=now, actor=actor)
+    return report
+
+
+def hide_proposal_text(actor, proposal: Proposal, reason: str) -> Proposal:
+    """An officer hides a proposal's (or an amendment's) text; its title, its vote and its result stay. The reason is
+    shown in its place, recorded, and open to appeal."""
+    now = clock.now()
+    council = proposal.council
+    settle_due(council, now)
+    require_member(actor, council, "moderate")
+    if not is_officer(actor, council, now):
+        raise NotAllowed("Only the council's elected facilitator or secretary may hide a proposal's text.")
+    if proposal.published_at is None:
+        raise NotFound("no such proposal")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("hiding a text needs a reason, shown to all", field="reason")
+    if proposal.hidden_at is not None:
+        raise Conflict("this text is already hidden")
+    with transaction.atomic():
+        proposal.hidden_at, proposal.hidden_by, proposal.hidden_reason = now, actor, reason[:5000]
+        proposal.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        append(council, kind="proposal.hidden", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
+        set_content_hidden(proposal.subject, now)
+    return proposal
+
+
+def appeal_hidden_text(actor, proposal: Proposal) -> Proposal:
+    """The author or any member appeals the hiding of a proposal's text: the council's yes/no vote on restoring it
+    opens at once. The appeal does not repeat the text: members read it on the proposal's page while the appeal runs."""
+    now = clock.now()
+    council = proposal.council
+    settle_due(council, now)
+    if getattr(actor, "pk", None) != proposal.author_id:
+        require_member(actor, council, "appeal")
+    if proposal.hidden_at is None:
+        raise Invalid("this text is not hidden", field="proposal")
+    if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, hidden_proposal=proposal).exists():
+        raise Conflict("an appeal about this text is already open")
+    with transaction.atomic():
+        return new_proposal(
+            council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the text of “{proposal.title}”?"[:200],
+            body=f"{proposal.hidden_by.username} hid the text of this proposal, giving the reason: {proposal.hidden_reason}\n\n"
+                 "Members of the council can read the hidden text on the proposal's page while this appeal is open.",
+            deliberation_ends=now, voting_ends=now + council.charter.voting_period, hidden_proposal=proposal,
+        )
+
+
+def hidden_text_for(user, item) -> str | None:
+    """The hidden text of a comment or proposal, for who may read it: its author always; the council's members while
+    an appeal about it is open. Anyone else (and the public views) gets None."""
+    if getattr(item, "hidden_at", None) is None or not getattr(user, "is_authenticated", False):
+        return None
+    is_comment = isinstance(item, Comment)
+    council = item.proposal.council if is_comment else item.council
+    text = item.body if is_comment else "\n\n".join(t for t in (item.passage and f"Passage: {item.passage}",
+                                                                    item.replacement and f"Replacement: {item.replacement}",
+                                                                    item.body) if t)
+    if item.author_id == user.pk:
+        return text
+    appeals = open_proposals(council, clock.now()).filter(kind=ProposalKind.APPEAL)
+    appeals = appeals.filter(comment=item) if is_comment else appeals.filter(hidden_proposal=item)
+    if appeals.exists() and membership_of(user, council) is not None:
+        return text
+    return None
 
 
 def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
@@ -530,7 +628,8 @@ def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
     now = clock.now()
     council = comment.proposal.council
     settle_due(council, now)
-    require_member(actor, council, "appeal")
+    if getattr(actor, "pk", None) != comment.author_id:
+        require_member(actor, council, "appeal")
     if comment.hidden_at is None:
         raise Invalid("this comment is not hidden", field="comment")
     if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, comment=comment).exists():
@@ -538,8 +637,11 @@ def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
     with transaction.atomic():
         return new_proposal(
             council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the comment by {comment.author.username}?",
+            # The appeal does not repeat the hidden text (that would publish it again): members read it on the
+            # proposal's page while the appeal is open.
             body=f"{comment.hidden_by.username} hid this comment on “{comment.proposal.title}”, giving the reason: "
-                 f"{comment.hidden_reason}\n\nThe comment:\n\n> " + comment.body.replace("\n", "\n> "),
+                 f"{comment.hidden_reason}\n\nMembers of the council can read the hidden comment on the proposal's page "
+                 "while this appeal is open.",
             deliberation_ends=now, voting_ends=now + council.charter.voting_period, comment=comment,
         )
 
@@ -802,6 +904,13 @@ def _seed(proposal: Proposal, ballots_digest: str) -> int:
     return int(hashlib.sha256(f"{proposal.pk}:{ballots_digest}".encode()).hexdigest()[:8], 16)
 
 
+def lot_seed(proposal: Proposal, ballots_digest: str) -> int:
+    """The seed of every lot drawn in counting ``proposal`` (its own count, a federation's count of its member councils'
+    ballots, a countback after a recall): derived from the digest of the ballots counted. ``councils tally FILE
+    --method M --seed N`` with the ballots downloaded after the close draws the same lots."""
+    return _seed(proposal, ballots_digest)
+
+
 def count_votes(proposal: Proposal, members: int, rows: list[dict], ballots_digest: str) -> dict:
     """Run the engine for this proposal's method. Returns the decision's fields."""
     method = proposal.decision_method
@@ -842,12 +951,14 @@ def count_votes(proposal: Proposal, members: int, rows: list[dict], ballots_dige
             result = tally.tally_schulze(profile, seed=seed)
         elif method == DecisionMethod.RANKED_PAIRS:
             result = tally.tally_ranked_pairs(profile, seed=seed)
+        elif method == DecisionMethod.STV_MEEK:
+            result = tally.tally_stv_meek(profile, proposal.seats, seed=seed)
         else:
             result = tally.tally_stv_scottish(profile, proposal.seats, seed=seed)
     winners = list(result.winners[: proposal.seats])
     outcome = Outcome.DECIDED if quorum_met else Outcome.NO_QUORUM
     return {**fields, "outcome": outcome, "quorum_met": quorum_met, "winners": winners if quorum_met else [],
-            "tally": result.to_dict()}
+            "tally": {**result.to_dict(), "seed": seed}}
 
 
 def settle_proposal(proposal: Proposal) -> Decision | None:
@@ -910,13 +1021,27 @@ def rows_of(proposal: Proposal) -> list[dict]:
 
 
 def restore_comment(decision: Decision) -> None:
-    """An appeal adopted: the hidden comment is shown again."""
+    """An appeal adopted: the hidden comment (or proposal text) is shown again."""
     proposal = decision.proposal
+    if proposal.hidden_proposal_id is not None:
+        restore_proposal_text(decision)
+        return
     comment = proposal.comment
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = None, None, ""
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
     append(proposal.council, kind="comment.restored", subject=comment.subject, state=comment.record_state(),
            at=decision.decided_at, decision=decision.pk)
+    set_content_hidden(comment.subject, None)
+
+
+def restore_proposal_text(decision: Decision) -> None:
+    """An appeal adopted: the hidden text of a proposal is shown again."""
+    target = decision.proposal.hidden_proposal
+    target.hidden_at, target.hidden_by, target.hidden_reason = None, None, ""
+    target.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    append(decision.proposal.council, kind="proposal.restored", subject=target.subject, state=target.record_state(),
+           at=decision.decided_at, decision=decision.pk)
+    set_content_hidden(target.subject, None)
 
 
 def adopt_amendment(decision: Decision) -> None:
@@ -932,13 +1057,41 @@ def install_officers(decision: Decision) -> None:
         office.save(update_fields=["ended_at"])
         append(council, kind="office.ended", subject=office.subject, state=office.record_state(), at=at, decision=decision.pk)
     by_label = {o.label: o for o in proposal.options.all()}
+    limit = council.charter.officer_term_limit
     for label in decision.winners:
         holder = by_label[label].member
         if holder is None or membership_of(holder, council) is None:
             continue  # a winner who has left the council takes no office
+        # Rotation is checked when the office is taken: another election may have seated the winner since this opened.
+        if consecutive_office_terms(holder, council, proposal.office, before=decision) >= limit:
+            append(council, kind="office.not_taken", subject=decision.subject, state=decision.record_state(), at=at,
+                   member=holder.username, reason=f"served {limit} consecutive terms as {proposal.office}: the charter asks for rotation")
+            continue
         office = Office.objects.create(council=council, role=proposal.office, holder=holder, starts_at=at,
                                        ends_at=at + council.charter.officer_term, elected_by=decision)
         append(council, kind="office.taken", subject=office.subject, state=office.record_state(), at=at, decision=decision.pk)
+
+
+def consecutive_office_terms(member, council: Council, role: str, *, before: Decision | None = None) -> int:
+    """How many of the council's latest elections to ``role``, in a row, gave this member the office (``before``: only
+    those decided before this decision, when seating its winners)."""
+    elections = Proposal.objects.filter(council=council, kind=ProposalKind.ELECTION, office=role,
+                                        decision__outcome=Outcome.DECIDED).order_by("-voting_ends", "-pk")
+    if before is not None:
+        elections = elections.exclude(decision=before).filter(voting_ends__lte=before.decided_at)
+    count = 0
+    for election in elections.select_related("decision"):
+        if Office.objects.filter(elected_by=election.decision, holder=member).exists():
+            count += 1
+        else:
+            break
+    return count
+
+
+def overruling_referendum(decision: Decision) -> Proposal | None:
+    """The vote that overruled ``decision``: a vote put to the members on whether it stands (``overrules``), rejected."""
+    return (Proposal.objects.filter(overrules=decision, decision__outcome=Outcome.REJECTED)
+            .select_related("council").order_by("voting_ends", "pk").first())
 
 
 def get_decision(proposal: Proposal, now: datetime | None = None) -> Decision | None:

@@ -17,6 +17,7 @@ from councils.decisions.ballots import ballots_for_display
 from councils.decisions.exports import FORMATS, export_ballots
 from councils.decisions.forms import (
     AmendmentForm,
+    CharterChangeForm,
     CommentForm,
     HideForm,
     MinorityReportForm,
@@ -24,7 +25,9 @@ from councils.decisions.forms import (
     ReceiptForm,
     ScheduleForm,
 )
-from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalState
+from django.db.models import Q
+
+from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalState, Report
 from councils.errors import Closed, CouncilsError, Invalid, NotFound
 from councils.adapters.pages import acts, confirm_page, form_error
 from councils.adapters.words import percent
@@ -49,7 +52,7 @@ def proposal_create(request, slug: str):
                 request.user, council, title=data["title"], body=data["body"], kind=data["kind"],
                 deliberation_ends=data["deliberation_ends"], voting_ends=data["voting_ends"],
                 subject_member=data["subject_member"], federation=data["federation"],
-                decision_method=None if form.is_election(data["kind"]) and data["decision_method"] not in ("irv", "stv") else data["decision_method"],
+                decision_method=None if form.is_election(data["kind"]) and data["decision_method"] not in ("irv", "stv", "stv_meek") else data["decision_method"],
                 options=form.option_list(), seats=data["seats"], max_score=data["max_score"], secret=data["secret"],
                 office=data["office"] or "", draft=data["draft"], petition=data["petition"],
             )
@@ -63,6 +66,28 @@ def proposal_create(request, slug: str):
         return redirect(council)
     return render(request, "decisions/proposal_form.html", {"form": form, "council": council,
                                                             "kinds": kinds.proposable(council), "chosen": form.chosen_kind})
+
+
+@login_required
+def charter_change(request, slug: str):
+    """A member proposes a change of the council's charter; the members decide it by the charter's own method."""
+    council = get_object_or_404(Council.objects.select_related("charter"), slug=slug)
+    form = CharterChangeForm(request.POST or None, council=council)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            proposal = services.create_proposal(request.user, council, title=data["title"], body=data["body"],
+                                                kind=ProposalKind.CHARTER, payload=form.changes())
+        except CouncilsError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Your change of the charter is before the council.")
+            return redirect(proposal)
+    elif request.method == "GET" and not membership_of(request.user, council):
+        messages.error(request, f"Only members of {council.name} may propose a change of its charter.")
+        return redirect(council)
+    return render(request, "decisions/charter_change_form.html", {
+        "form": form, "council": council, "method": DecisionMethod(council.charter.charter_change_method).label})
 
 
 def council_page_part(council, user, now) -> dict:
@@ -121,7 +146,8 @@ def proposal_detail(request, slug: str, pk: int):
     rows = services.ballot_rows(proposal) if (not proposal.secret or state == ProposalState.CLOSED) else []
     my_vote = services.my_vote(request.user, proposal)
     amendments = [
-        {"proposal": a, "state": a.state(now), "diff": _amendment_diff(a), "my_vote": services.my_vote(request.user, a),
+        {"proposal": a, "state": a.state(now), "diff": [] if a.hidden_at else _amendment_diff(a),
+         "my_vote": services.my_vote(request.user, a),
          "decision": services.get_decision(a, now)}
         for a in proposal.amendments.filter(published_at__isnull=False).order_by("pk")
     ]
@@ -152,14 +178,29 @@ def proposal_detail(request, slug: str, pk: int):
         "can_call_fallback": (decision is not None and proposal.decision_method == DecisionMethod.CONSENSUS
                               and proposal.consensus_fallback is not None and decision.outcome == "rejected"
                               and decision.blocks > 0 and not Proposal.objects.filter(fallback_of=proposal).exists()),
-        "comments": proposal.comments.select_related("author", "hidden_by"),
+        "comments": _comments_for(request.user, proposal),
+        "hidden_text": services.hidden_text_for(request.user, proposal),
+        "reports": (list(Report.objects.filter(Q(proposal=proposal) | Q(comment__proposal=proposal)).select_related("reporter"))
+                    if services.is_officer(request.user, council, now) else []),
+        "text_appeal": Proposal.objects.filter(hidden_proposal=proposal).order_by("-pk").first(),
         "ballot_lines": list(zip(rows, ballots_for_display(proposal, rows, labels))),
         "counts": services.current_counts(proposal),
         "amendments": amendments,
         "downloads": [f for f in FORMATS if f == "csv" or proposal.is_ranked],
+        "charter_changes": sorted(proposal.payload.items()) if proposal.kind == ProposalKind.CHARTER and proposal.payload else [],
+        "overruled_by": services.overruling_referendum(decision) if decision is not None else None,
         **kinds.page_parts(proposal, request.user, now),
         "now": now,
     })
+
+
+def _comments_for(user, proposal: Proposal) -> list:
+    """The comments, each hidden one with its text where this user may read it (its author; members during its appeal)."""
+    comments = list(proposal.comments.select_related("author", "hidden_by"))
+    for comment in comments:
+        comment.readable_hidden_text = services.hidden_text_for(user, comment)
+        comment.open_appeal = comment.hidden_at is not None and comment.appeals.filter(voting_ends__gt=clock.now()).first()
+    return comments
 
 
 def _my_ranks(my_vote) -> dict:
@@ -358,6 +399,44 @@ def hide_comment(request, slug: str, comment_id: int):
 @acts
 def appeal_comment(request, slug: str, comment_id: int):
     appeal = services.appeal_hidden_comment(request.user, _get_comment(request, slug, comment_id))
+    messages.success(request, "Your appeal is before the assembly.")
+    return redirect(appeal)
+
+
+@login_required
+@require_POST
+@acts
+def report_comment(request, slug: str, comment_id: int):
+    services.report_content(request.user, comment=_get_comment(request, slug, comment_id), reason=request.POST.get("reason", ""))
+    messages.success(request, "Your report is recorded; the officers see it on the proposal's page.")
+    return redirect(_get_comment(request, slug, comment_id).proposal)
+
+
+@login_required
+@require_POST
+@acts
+def report_proposal(request, slug: str, pk: int):
+    proposal = _get_proposal(request, slug, pk)
+    services.report_content(request.user, proposal=proposal, reason=request.POST.get("reason", ""))
+    messages.success(request, "Your report is recorded; the officers see it on this page.")
+    return redirect(proposal)
+
+
+@login_required
+@require_POST
+@acts
+def hide_proposal(request, slug: str, pk: int):
+    proposal = _get_proposal(request, slug, pk)
+    services.hide_proposal_text(request.user, proposal, request.POST.get("reason", ""))
+    messages.success(request, "The text is hidden; the reason is shown in its place.")
+    return redirect(proposal)
+
+
+@login_required
+@require_POST
+@acts
+def appeal_proposal(request, slug: str, pk: int):
+    appeal = services.appeal_hidden_text(request.user, _get_proposal(request, slug, pk))
     messages.success(request, "Your appeal is before the assembly.")
     return redirect(appeal)
 

@@ -13,7 +13,7 @@ from councils.economy.models import EconomyKind
 def register() -> None:
     E = EconomyKind
     kinds.register(Kind(E.CATALOGUE, E.CATALOGUE.label, councils=FEDERATION, proposable=True, mandated=True,
-                        method="yes_no", apply=services.apply_catalogue))
+                        method="yes_no", apply=services.apply_catalogue, undo=services.undo_catalogue))
     kinds.register(Kind(E.NEEDS, E.NEEDS.label, councils=BASE, method="yes_no", apply=services.apply_needs))
     kinds.register(Kind(E.PLAN_PERIOD, E.PLAN_PERIOD.label, councils=FEDERATION, proposable=True, mandated=True,
                         method="yes_no", apply=services.open_plan_period))

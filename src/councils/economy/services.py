@@ -223,6 +223,46 @@ def apply_catalogue(decision: Decision) -> None:
                decision=decision.pk)
 
 
+def undo_catalogue(decision: Decision, referendum: Decision) -> str:
+    """The members overruled a catalogue change by referendum: the products it added are retired, the products it
+    retired return, and the products it changed get back the unit and description they had before it (from the record),
+    unless a later decision changed them again."""
+    from councils.record.models import RecordEntry
+
+    federation, at = decision.proposal.council, referendum.decided_at
+    done = []
+    for product in Product.objects.filter(federation=federation, added_by=decision, retired_at__isnull=True):
+        product.retired_at = at
+        product.save(update_fields=["retired_at"])
+        append(federation, kind="product.retired", subject=product.subject, state=product.record_state(), at=at,
+               decision=referendum.pk, reason="its addition was overruled by referendum")
+        done.append(f"retired {product.name}")
+    entries = RecordEntry.objects.filter(chain=federation.record_chain, kind__in=("product.retired", "product.changed"),
+                                         subject__startswith="product:").order_by("seq")
+    for entry in entries:
+        data = json.loads(entry.data_json)
+        if data.get("decision") != decision.pk:
+            continue
+        product = Product.objects.filter(pk=int(entry.subject.split(":")[1])).first()
+        if product is None or product.record_state() != data["state"]:
+            continue  # changed again since: the later decision stands
+        if entry.kind == "product.retired":
+            product.retired_at = None
+            done.append(f"restored {product.name}")
+        else:
+            earlier = (RecordEntry.objects.filter(chain=federation.record_chain, subject=entry.subject, seq__lt=entry.seq)
+                       .order_by("-seq").first())
+            if earlier is None:
+                continue
+            previous = json.loads(earlier.data_json)["state"]
+            product.unit, product.description = previous["unit"], previous["description"]
+            done.append(f"changed {product.name} back")
+        product.save(update_fields=["retired_at", "unit", "description"])
+        append(federation, kind="product.restored", subject=product.subject, state=product.record_state(), at=at,
+               decision=referendum.pk, overruled=decision.pk)
+    return ("Catalogue: " + "; ".join(done) + ".") if done else "The catalogue had already moved on: nothing to undo."
+
+
 # ----- capabilities -----------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
@@ -87,11 +87,16 @@ class FederationProposalOut(Schema):
 class FederationProposalIn(Schema):
     title: str = Field(..., max_length=200)
     body: str = Field("", max_length=100_000)
-    kind: Literal["federation_motion", "competences"] = "federation_motion"
+    kind: Literal["federation_motion", "competences", "federation_charter"] = "federation_motion"
     matter: str = Field("", max_length=200, description="one of the federation's competences (motions)")
     decision_method: Literal["majority", "two_thirds", "irv", "schulze", "ranked_pairs"] = "majority"
     options: list[str] = Field(default_factory=list, max_length=50, description="ranked questions: the options")
     competences: list[str] | None = Field(None, max_length=100, description="a change of competences: the new list")
+    charter_changes: dict[str, Any] | None = Field(
+        None, description="a change of the federation's charter: the fields to change (weighting, mandate_split, "
+                          "delegate_seats, delegate_term, delegate_term_limit, mandate_period, convocation_share, "
+                          "convocation_delay, referendum_council_share, referendum_member_share) and their new values; "
+                          "periods in seconds, shares between 0 and 1")
 
 
 class FederationBallotOut(Schema):
@@ -173,7 +178,8 @@ class PetitionIn(Schema):
     kind: Literal["convocation", "cancel_congress", "referendum"]
     title: str = Field(..., max_length=200)
     body: str = Field("", max_length=100_000)
-    target: int | None = Field(None, description="a referendum: the federation's decision it puts to the members")
+    target: int | None = Field(None, description="a referendum: the id of the federation's decided proposal whose "
+                                                 "decision it puts to the members")
     congress: int | None = Field(None, description="a cancellation: the congress")
 
 
@@ -190,7 +196,7 @@ def _federation(slug: str) -> Council:
 def federation_proposal_out(proposal: Proposal, now) -> dict:
     return {
         "id": proposal.pk, "federation": proposal.council.slug, "kind": proposal.kind, "title": proposal.title,
-        "body": proposal.body, "author": proposal.author.username, "matter": proposal.matter,
+        "body": proposal.public_text("body"), "author": proposal.author.username, "matter": proposal.matter,
         "competences": json.loads(proposal.competences_json) if proposal.competences_json else None,
         "decision_method": proposal.decision_method, "mandates_due": proposal.deliberation_ends,
         "voting_ends": proposal.voting_ends,
@@ -229,7 +235,7 @@ def recall_out(petition: RecallPetition, now) -> dict:
 def petition_out(petition: Petition, now) -> dict:
     return {
         "id": petition.pk, "federation": petition.federation.slug, "kind": petition.kind, "title": petition.title,
-        "body": petition.body, "target": petition.target_id, "congress": petition.congress_id,
+        "body": petition.body, "target": petition.target.proposal_id if petition.target_id else None, "congress": petition.congress_id,
         "opened_by": petition.opened_by.username if petition.opened_by_id else None, "opened_at": petition.opened_at,
         "fulfilled_at": petition.fulfilled_at, "result": petition.result_id,
         "backing": [d.council.slug for d in petition.demands.select_related("council").order_by("at")],
@@ -285,6 +291,7 @@ def create_federation_proposal(request, slug: str, payload: FederationProposalIn
     proposal = services.create_federation_proposal(
         request.auth, federation, title=payload.title, body=payload.body, matter=payload.matter, kind=payload.kind,
         decision_method=payload.decision_method, options=payload.options or None, competences=payload.competences,
+        payload=payload.charter_changes,
     )
     return Status(201, federation_proposal_out(proposal, clock.now()))
 
@@ -390,9 +397,10 @@ def open_petition(request, slug: str, payload: PetitionIn):
     federation = _federation(slug)
     target = congress = None
     if payload.target is not None:
-        target = Decision.objects.filter(pk=payload.target).select_related("proposal").first()
+        # The proposal's id, as every page and answer shows it; its decision is what the referendum puts to the members.
+        target = Proposal.objects.filter(pk=payload.target).first()
         if target is None:
-            raise Invalid("no such decision", field="target")
+            raise Invalid(f"no proposal {payload.target}", field="target")
     if payload.congress is not None:
         congress = Congress.objects.filter(pk=payload.congress).first()
         if congress is None:

@@ -260,7 +260,8 @@ def add_to_agenda(actor, congress: Congress, proposal: Proposal) -> AgendaItem:
     if state in (CongressState.ENDED, CongressState.CANCELLED):
         raise Closed("The agenda is closed: the congress has ended or was cancelled.")
     if (proposal.council_id != federation.pk or proposal.mandate_for_id is not None or proposal.published_at is None
-            or proposal.kind not in (FederationKind.FEDERATION_MOTION, FederationKind.COMPETENCES)):
+            or proposal.kind not in (FederationKind.FEDERATION_MOTION, FederationKind.COMPETENCES,
+                                     FederationKind.FEDERATION_CHARTER)):
         raise Invalid(f"the agenda lists {federation.name}'s own proposals", field="proposal")
     if proposal.state(now) in (ProposalState.CLOSED, ProposalState.WITHDRAWN):
         raise Invalid("this proposal is already decided or withdrawn", field="proposal")

@@ -61,17 +61,24 @@ def open_petitions(council) -> list[tuple[int, str]]:
 def register() -> None:
     F = FederationKind
     for name in (F.AFFILIATION, F.DISAFFILIATION):
+        # Overruled by referendum (a federation's own joining of a higher federation): it leaves again; a leaving is
+        # not undone (joining again is the other federation's admission).
         kinds.register(Kind(name, name.label, proposable=True, clean=_affiliation(name), takes=frozenset({"federation"}),
-                            method="yes_no", apply=services.apply_affiliation_decision))
+                            method="yes_no", apply=services.apply_affiliation_decision,
+                            undo=services.undo_affiliation if name == F.AFFILIATION else None))
     kinds.register(Kind(F.DELEGATE_ELECTION, F.DELEGATE_ELECTION.label, proposable=True, clean=clean_delegate_election,
                         takes=frozenset({"federation"}), method="election", seats=delegate_seats,
-                        eligible=services.is_constituent, apply=services.seat_delegates))
+                        eligible=services.is_constituent, apply=services.seat_delegates,
+                        undo=services.undo_delegate_election))
     kinds.register(Kind(F.MANDATE, F.MANDATE.label, councils=ANY, apply=services.cast_mandated_ballot,
                         apply_always=True))  # no quorum is a mandate to abstain
     kinds.register(Kind(F.RECALL, F.RECALL.label, councils=BASE, method="yes_no", apply=services.apply_recall))
     kinds.register(Kind(F.FEDERATION_MOTION, F.FEDERATION_MOTION.label, councils=FEDERATION, mandated=True))
     kinds.register(Kind(F.COMPETENCES, F.COMPETENCES.label, councils=FEDERATION, mandated=True,
-                        apply=services.apply_competences))
+                        apply=services.apply_competences, undo=services.undo_charter_change))
+    # The member councils change their federation's weighting, seats, terms, periods and shares by their mandates.
+    kinds.register(Kind(F.FEDERATION_CHARTER, F.FEDERATION_CHARTER.label, councils=FEDERATION, mandated=True,
+                        apply=services.apply_federation_charter, undo=services.undo_charter_change))
     for name in (F.CONVOCATION, F.CANCEL_CONGRESS, F.REFERENDUM_DEMAND):
         kinds.register(Kind(name, name.label, councils=BASE, proposable=True, clean=_demand(name),
                             takes=frozenset({"federation", "petition"}), method="yes_no", apply=petitions.apply_demand))
@@ -79,7 +86,7 @@ def register() -> None:
                         apply=petitions.apply_referendum, apply_always=True))
     # A federation admits a council (where its charter admits by vote) by its member councils' mandates.
     kinds.register(Kind(ProposalKind.ADMISSION, "Admission of a council", councils=FEDERATION, method="yes_no",
-                        fixed_schedule=True, apply=services.admit_council))
+                        fixed_schedule=True, apply=services.admit_council, undo=services.undo_admission_of_council))
     kinds.set_counting(Counting(prepare=services.settle_mandates, rows=services.federation_rows,
                                 count=services.count_federation_vote))
     kinds.register_field_choices("petition", open_petitions)

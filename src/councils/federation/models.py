@@ -18,6 +18,7 @@ class FederationKind(models.TextChoices):
     RECALL = "recall", "Recall of a delegate"
     FEDERATION_MOTION = "federation_motion", "Federation decision"
     COMPETENCES = "competences", "Amendment of the federation's competences"
+    FEDERATION_CHARTER = "federation_charter", "Change of the federation's charter"
     CONVOCATION = "convocation", "Demand for a congress"
     CANCEL_CONGRESS = "cancel_congress", "Demand to cancel a congress"
     REFERENDUM_DEMAND = "referendum_demand", "Demand for a referendum"

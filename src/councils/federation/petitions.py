@@ -35,7 +35,7 @@ KIND_OF_DEMAND = {
 }
 
 
-def open_petition(actor, federation: Council, *, kind: str, title: str, body: str = "", target: Decision | None = None,
+def open_petition(actor, federation: Council, *, kind: str, title: str, body: str = "", target: Decision | Proposal | None = None,
                   congress: Congress | None = None) -> Petition:
     """Any member of a member council may open a petition; councils then back it by their own decisions."""
     now = clock.now()
@@ -48,8 +48,15 @@ def open_petition(actor, federation: Council, *, kind: str, title: str, body: st
     title = (title or "").strip()
     if not title or len(title) > 200:
         raise Invalid("a petition needs a title of at most 200 characters", field="title")
+    if isinstance(target, Proposal):
+        target = Decision.objects.filter(proposal=target).first() or target
+    if isinstance(target, Proposal):
+        raise Invalid(f"“{target.title}” is not decided yet: a referendum puts a decision to the members", field="target")
     if target is not None and (kind != "referendum" or target.proposal.council_id != federation.pk):
         raise Invalid("a referendum may put one of this federation's decisions to the members", field="target")
+    if target is not None and target.pk not in {d.pk for d in referendum_targets(federation)}:
+        raise Invalid("a referendum puts an adopted decision of the federation, not yet overruled, to the members",
+                      field="target")
     if kind == "cancel_congress":
         if congress is None or congress.federation_id != federation.pk or congress.cancelled_at or congress.starts_at <= now:
             raise Invalid("name a congress of this federation that has not begun", field="congress")
@@ -169,13 +176,57 @@ def fulfil(petition: Petition, at) -> None:
 
 
 def apply_referendum(decision) -> None:
-    """The members' direct vote stands over the congress's: a 'no' on a decision's standing overrules it."""
+    """The members' direct vote stands over the congress's: a 'no' on a decision's standing overrules it, and undoes
+    what the decision did where its kind says how (``Kind.undo``); what was undone is recorded with the overruling."""
+    from councils.decisions import kinds
+
     proposal = decision.proposal
     target = proposal.overrules
     if target is None or decision.outcome != Outcome.REJECTED:
         return
+    undo = kinds.kind_of(target.proposal).undo
+    undone = undo(target, decision) if undo is not None else NOT_UNDONE.get(
+        target.proposal.kind, "This kind of decision changed nothing the application can change back: it no longer stands.")
     append(proposal.council, kind="decision.overruled", subject=target.subject, state=target.record_state(),
-           at=decision.decided_at, by_referendum=decision.pk)
+           at=decision.decided_at, by_referendum=decision.pk, undone=undone)
+
+
+# What an overruled decision of a kind without ``undo`` means, said honestly.
+NOT_UNDONE = {
+    FederationKind.FEDERATION_MOTION: "A federation decision binds by standing: overruled, it no longer stands.",
+    FederationKind.DISAFFILIATION: "Leaving is not undone: joining again takes a new decision, under the other "
+                                   "federation's admission rule.",
+    "plan_period": "A plan period already opened is not closed by the overruling: the planning goes on until the "
+                   "member councils decide otherwise.",
+    "plan_adoption": "An adopted plan is being carried out and cannot be unmade: the overruling is recorded, and the "
+                     "member councils change the plan by a new plan period.",
+}
+
+
+def overruling_of(decision: Decision) -> dict | None:
+    """The referendum that overruled ``decision`` and what it undid, from the record."""
+    import json
+
+    from councils.record.models import RecordEntry
+
+    entry = (RecordEntry.objects.filter(chain=decision.proposal.council.record_chain, kind="decision.overruled",
+                                        subject=decision.subject).order_by("-seq").first())
+    if entry is None:
+        return None
+    data = json.loads(entry.data_json)
+    referendum = Decision.objects.filter(pk=data.get("by_referendum")).select_related("proposal").first()
+    return {"referendum": referendum.proposal if referendum else None, "undone": data.get("undone", ""), "at": entry.at}
+
+
+def referendum_targets(federation: Council):
+    """The federation's decisions a referendum may put to the members: adopted (or, elections, decided) votes of the
+    federation itself, not referendums, not already put to a referendum that overruled them."""
+    from councils.decisions.services import overruling_referendum
+
+    decisions = (Decision.objects.filter(proposal__council=federation, outcome__in=(Outcome.ADOPTED, Outcome.DECIDED))
+                 .exclude(proposal__kind__in=(FederationKind.REFERENDUM, FederationKind.MANDATE))
+                 .select_related("proposal").order_by("-decided_at"))
+    return [d for d in decisions if overruling_referendum(d) is None]
 
 
 def overruled_by(decision: Decision) -> Decision | None:

@@ -46,7 +46,7 @@ def federation_proposal_kinds() -> list[str]:
     return kinds.names(mandated=True)
 
 FEDERATION_METHODS = (DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.IRV, DecisionMethod.SCHULZE,
-                      DecisionMethod.RANKED_PAIRS, DecisionMethod.STV)
+                      DecisionMethod.RANKED_PAIRS, DecisionMethod.STV, DecisionMethod.STV_MEEK)
 
 
 def is_constituent(user, council: Council, at=None) -> bool:
@@ -279,10 +279,13 @@ def delegations_of(user, now: datetime | None = None):
         "council", "federation")
 
 
-def consecutive_terms(member, council: Council, federation: Council) -> int:
-    """How many of the council's latest delegate elections for this federation, in a row, seated this member."""
+def consecutive_terms(member, council: Council, federation: Council, *, before=None) -> int:
+    """How many of the council's latest delegate elections for this federation, in a row, seated this member
+    (``before``: only the elections decided before this decision, when seating its winners)."""
     elections = Proposal.objects.filter(council=council, federation=federation, kind=FederationKind.DELEGATE_ELECTION,
                                         decision__outcome=Outcome.DECIDED).order_by("-voting_ends")
+    if before is not None:
+        elections = elections.exclude(decision=before).filter(voting_ends__lte=before.decided_at)
     count = 0
     for election in elections:
         if Delegate.objects.filter(elected_by=election.decision, member=member).exists():
@@ -316,14 +319,20 @@ def seat_delegates(decision) -> list[Delegate]:
     lock_chains(council, federation)
     for delegate in Delegate.objects.filter(council=council, federation=federation, ended_at__isnull=True, ends_at__gt=at):
         _end_delegate(delegate, at, "replaced by election")
-    term = charter_of(federation).delegate_term
+    charter = charter_of(federation)
     by_label = {o.label: o for o in proposal.options.all()}
     seated = []
     for label in decision.winners:
         member = by_label[label].member
         if member is None or not is_constituent(member, council, at):
             continue
-        seated.append(_seat(council, federation, member, at, at + term, decision, how="elected"))
+        # The limit is checked when the seat is taken: another election may have seated the winner since this one opened.
+        if consecutive_terms(member, council, federation, before=decision) >= charter.delegate_term_limit:
+            append(council, kind="delegate.not_seated", subject=decision.subject, state=decision.record_state(), at=at,
+                   member=member.username,
+                   reason=f"served {charter.delegate_term_limit} consecutive terms: the charter asks for rotation")
+            continue
+        seated.append(_seat(council, federation, member, at, at + charter.delegate_term, decision, how="elected"))
     return seated
 
 
@@ -461,7 +470,7 @@ def countback(recalled: Delegate, at) -> Delegate | None:
     """Re-run the election's own count without the recalled delegate; the first winner not already seated takes the seat."""
     from councils import tally
     from councils.decisions.ballots import engine_input
-    from councils.decisions.services import ballot_rows
+    from councils.decisions.services import ballot_rows, lot_seed
 
     election = recalled.elected_by.proposal
     options = list(election.options.select_related("member"))
@@ -473,7 +482,15 @@ def countback(recalled: Delegate, at) -> Delegate | None:
         return None
     profile = tally.Profile.from_rankings([o.label for o in options], rankings).without([recalled_label])
     seats = min(election.seats, len(remaining))
-    result = tally.tally_irv(profile, seed=0) if seats == 1 else tally.tally_stv_scottish(profile, seats, seed=0)
+    # The election's own seed (from its ballots' digest, recorded by its decision): the countback draws the lots the
+    # election's count would have drawn, and anyone can re-run it from the downloaded ballots.
+    seed = lot_seed(election, recalled.elected_by.ballots_digest)
+    if seats == 1:
+        result = tally.tally_irv(profile, seed=seed)
+    elif election.decision_method == DecisionMethod.STV_MEEK:
+        result = tally.tally_stv_meek(profile, seats, seed=seed)
+    else:
+        result = tally.tally_stv_scottish(profile, seats, seed=seed)
     seated = set(current_delegates(recalled.council, recalled.federation, at).values_list("member_id", flat=True))
     by_label = {o.label: o for o in options}
     for label in result.winners:
@@ -499,7 +516,7 @@ def require_delegate(actor, federation: Council, doing: str) -> Delegate:
 
 # What a delegate may put to the federation itself; other apps' mandated kinds come through their own services.
 OWN_FEDERATION_KINDS = (FederationKind.FEDERATION_MOTION, FederationKind.COMPETENCES, FederationKind.AFFILIATION,
-                        FederationKind.DISAFFILIATION, FederationKind.DELEGATE_ELECTION)
+                        FederationKind.DISAFFILIATION, FederationKind.DELEGATE_ELECTION, FederationKind.FEDERATION_CHARTER)
 
 
 def _carried_kinds() -> list[str]:
@@ -535,6 +552,11 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
                 f"{federation.name}'s charter does not give it this matter; its competences are: "
                 + (", ".join(charter.competences) or "none yet"), field="matter",
             )
+    elif kind == FederationKind.FEDERATION_CHARTER:
+        # The member councils change their federation's rules by their mandates, by the method the federation's own
+        # charter sets for changing its charter (two thirds by default).
+        payload = clean_federation_charter_change(federation, payload)
+        decision_method, matter = federation.charter.charter_change_method, ""
     elif kind in (FederationKind.AFFILIATION, FederationKind.DISAFFILIATION):
         check_affiliation_proposal(federation, target, kind)
         decision_method, matter = DecisionMethod.MAJORITY, ""
@@ -554,11 +576,12 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
         decision_method = DecisionMethod.MAJORITY
     else:
         raise Invalid("kind must be one of " + ", ".join([*OWN_FEDERATION_KINDS, *_carried_kinds()]), field="kind")
-    if payload is not None and kind not in _carried_kinds():
+    if payload is not None and kind not in _carried_kinds() and kind != FederationKind.FEDERATION_CHARTER:
         raise Invalid(f"a {kind.replace('_', ' ')} carries no payload", field="payload")
     if target is not None and kind not in (FederationKind.AFFILIATION, FederationKind.DISAFFILIATION, FederationKind.DELEGATE_ELECTION):
         raise Invalid("only joining, leaving or electing delegates to a federation names one", field="target")
-    if decision_method not in FEDERATION_METHODS:
+    if decision_method not in FEDERATION_METHODS and not (kind == FederationKind.FEDERATION_CHARTER
+                                                          and decision_method == DecisionMethod.MAJORITY_OF_MEMBERS):
         raise Invalid(f"a federation decides by {', '.join(FEDERATION_METHODS)}", field="decision_method")
     cleaned = clean_options(options, decision_method, seats, federation,
                             eligible=is_constituent if kind == FederationKind.DELEGATE_ELECTION else None)
@@ -656,6 +679,14 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
     council = delegate.council
     if proposal.published_at is None or proposal.withdrawn_at or not now < proposal.voting_ends:
         raise Closed("This federation vote is not open.")
+    if proposal.congress_id is not None:
+        # A congress's minutes are approved by the delegates who attended it, and only through the one path that
+        # checks attendance, whatever mandate their council gives them.
+        from councils.federation.congress import MINUTES_MATTER, vote_on_minutes
+
+        if proposal.matter == MINUTES_MATTER:
+            choice = vote if isinstance(vote, str) else vote.get("choice") if isinstance(vote, dict) else None
+            return vote_on_minutes(actor, proposal.congress, choice)
     if proposal.mandate_for_id is None and proposal.kind not in federation_proposal_kinds():
         raise Invalid("delegates vote on federation decisions", field="proposal")
     if council.charter.mandate != "free":
@@ -701,7 +732,8 @@ def count_federation_vote(proposal: Proposal, at) -> dict:
     from fractions import Fraction
 
     from councils import tally
-    from councils.decisions.services import METHOD_RULES
+    from councils.decisions.ballots import digest
+    from councils.decisions.services import METHOD_RULES, lot_seed
 
     federation = proposal.council
     members = list(member_councils(federation, at))
@@ -735,22 +767,175 @@ def count_federation_vote(proposal: Proposal, at) -> dict:
         return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.NO_QUORUM if not quorum_met else Outcome.NO_RESULT,
                 "quorum_met": quorum_met, "winners": [], "tally": {"method": proposal.decision_method, "options": list(labels.values())}}
     profile = tally.Profile.from_rankings(list(labels.values()), rankings, counts=weights)
+    # Lots come from the member councils' ballots, as a council's own: nobody knows the seed before the close.
+    seed = lot_seed(proposal, digest(federation_rows(proposal)))
     if proposal.decision_method == DecisionMethod.STV:
-        result = tally.tally_stv_scottish(profile, proposal.seats, seed=proposal.pk)
+        result = tally.tally_stv_scottish(profile, proposal.seats, seed=seed)
+    elif proposal.decision_method == DecisionMethod.STV_MEEK:
+        result = tally.tally_stv_meek(profile, proposal.seats, seed=seed)
     else:
         method = {DecisionMethod.IRV: tally.tally_irv, DecisionMethod.SCHULZE: tally.tally_schulze,
                   DecisionMethod.RANKED_PAIRS: tally.tally_ranked_pairs}[proposal.decision_method]
-        result = method(profile, seed=proposal.pk)
+        result = method(profile, seed=seed)
     return {**fields, "yes": 0, "no": 0, "abstain": 0, "outcome": Outcome.DECIDED if quorum_met else Outcome.NO_QUORUM,
             "quorum_met": quorum_met, "winners": list(result.winners[: proposal.seats]) if quorum_met else [],
-            "tally": result.to_dict()}
+            "tally": {**result.to_dict(), "seed": seed}}
 
 
 def apply_competences(decision) -> FederationCharter:
     proposal = decision.proposal
     charter = charter_of(proposal.council)
+    before = {"competences": list(charter.competences)}  # recorded, so that a referendum can restore it
     charter.competences = json.loads(proposal.competences_json)
     charter.save(update_fields=["competences"])
     append(proposal.council, kind="federation_charter.amended", subject=charter.subject, state=charter.record_state(),
-           at=decision.decided_at, decision=decision.pk)
+           at=decision.decided_at, decision=decision.pk, before=before)
     return charter
+
+
+# ----- changing the federation's charter ---------------------------------------------------------------------------
+# Weighting, seats, terms, periods and shares change by the member councils' mandated vote (kind
+# "federation_charter"); the proposal carries the changed fields as JSON (durations in seconds, shares as decimal
+# strings). The competences change by their own kind. Each change records the values it replaced, so that a
+# referendum that overrules it can restore them.
+
+_FEDERATION_PERIODS = {"delegate_term", "mandate_period", "convocation_delay"}
+_FEDERATION_SHARES = {"convocation_share", "referendum_council_share", "referendum_member_share"}
+
+
+def _federation_charter_json(value):
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def federation_charter_values(changes: dict) -> dict:
+    """Model values of a federation charter change stored as JSON."""
+    values = {}
+    for name, value in changes.items():
+        if name in _FEDERATION_PERIODS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = timedelta(seconds=value)
+        elif name in _FEDERATION_SHARES and value is not None:
+            value = Decimal(str(value))
+        values[name] = value
+    return values
+
+
+def clean_federation_charter_change(federation: Council, changes) -> dict:
+    if not isinstance(changes, dict) or not changes:
+        raise Invalid("name the federation charter's fields to change and their new values", field="charter_changes")
+    if "competences" in changes:
+        raise Invalid("the competences change by their own proposal (kind competences)", field="competences")
+    if "mandate_split" in changes and not isinstance(changes["mandate_split"], bool):
+        raise Invalid("mandate split is yes or no", field="mandate_split")
+    cleaned = clean_federation_charter(federation_charter_values(changes))
+    charter = charter_of(federation)
+    changed = {name: _federation_charter_json(value) for name, value in cleaned.items() if value != getattr(charter, name)}
+    if not changed:
+        raise Invalid("the proposed charter is the charter in force: nothing would change", field="charter_changes")
+    return changed
+
+
+def apply_federation_charter(decision) -> FederationCharter:
+    """The member councils adopted a change of the federation's charter: it applies from the close, to votes opened
+    after it (an open vote keeps its method, quorum and deadlines; its mandates were already sent down)."""
+    proposal = decision.proposal
+    charter = charter_of(proposal.council)
+    values = federation_charter_values(proposal.payload)
+    before = {name: _federation_charter_json(getattr(charter, name)) for name in values}
+    for name, value in values.items():
+        setattr(charter, name, value)
+    charter.save(update_fields=list(values))
+    append(proposal.council, kind="federation_charter.amended", subject=charter.subject, state=charter.record_state(),
+           at=decision.decided_at, decision=decision.pk, before=before, changes=proposal.payload)
+    return charter
+
+
+# ----- overruled by referendum ---------------------------------------------------------------------------------------
+# What a federation decision that the members reject by referendum undoes (registered as each kind's ``undo``).
+
+
+def _amendment_entry(federation: Council, decision):
+    from councils.record.models import RecordEntry
+
+    for entry in RecordEntry.objects.filter(chain=federation.record_chain, kind="federation_charter.amended").order_by("-seq"):
+        data = json.loads(entry.data_json)
+        if data.get("decision") == decision.pk:
+            return data
+    return None
+
+
+def undo_charter_change(decision, referendum) -> str:
+    """Restore the values the overruled change replaced, where no later decision has changed them since."""
+    federation, at = decision.proposal.council, referendum.decided_at
+    data = _amendment_entry(federation, decision)
+    if data is None or "before" not in data:
+        return "The change was made before changes recorded what they replaced: it stays until the councils change it."
+    charter = charter_of(federation)
+    after = data["state"]
+    restored, kept = [], []
+    for name, old in data["before"].items():
+        now_value = _federation_charter_json(getattr(charter, name))
+        recorded_after = after.get(name, after.get(f"{name}_s"))
+        if name == "competences":
+            now_value, recorded_after = list(now_value), after.get("competences")
+        if now_value != recorded_after:
+            kept.append(name)  # changed again by a later decision: that decision stands
+            continue
+        value = federation_charter_values({name: old})[name] if name != "competences" else list(old)
+        setattr(charter, name, value)
+        restored.append(name)
+    if restored:
+        charter.save(update_fields=restored)
+        append(federation, kind="federation_charter.restored", subject=charter.subject, state=charter.record_state(), at=at,
+               decision=referendum.pk, overruled=decision.pk)
+    sentence = f"Restored: {', '.join(restored)}." if restored else "Nothing to restore."
+    if kept:
+        sentence += f" Kept, as a later decision changed them again: {', '.join(kept)}."
+    return sentence
+
+
+def undo_admission_of_council(decision, referendum) -> str:
+    """The members overruled the admission of a council: its membership ends at the referendum's close."""
+    proposal = decision.proposal
+    federation, council, at = proposal.council, proposal.federation, referendum.decided_at
+    affiliation = Affiliation.objects.filter(federation=federation, council=council, joined_by=decision, left_at__isnull=True).first()
+    if affiliation is None:
+        return f"{council.name} had already left: nothing to undo."
+    _leave(affiliation, at, referendum, "admission overruled by referendum")
+    return f"{council.name}'s membership ended."
+
+
+def undo_affiliation(decision, referendum) -> str:
+    """The members overruled their federation's decision to join a higher federation: it leaves it."""
+    proposal = decision.proposal
+    council, higher, at = proposal.council, proposal.federation, referendum.decided_at
+    affiliation = Affiliation.objects.filter(federation=higher, council=council, joined_by=decision, left_at__isnull=True).first()
+    if affiliation is None:
+        return f"{council.name} is not a member of {higher.name} by this decision: nothing to undo."
+    _leave(affiliation, at, referendum, "joining overruled by referendum")
+    return f"{council.name} left {higher.name}."
+
+
+def _leave(affiliation: Affiliation, at, referendum, reason: str) -> None:
+    council, federation = affiliation.council, affiliation.federation
+    lock_chains(council, federation)
+    affiliation.left_at, affiliation.left_by = at, referendum
+    affiliation.save(update_fields=["left_at", "left_by"])
+    for delegate in Delegate.objects.filter(council=council, federation=federation, ended_at__isnull=True, ends_at__gt=at):
+        _end_delegate(delegate, at, "council left the federation")
+    for chain in (council, federation):
+        append(chain, kind="affiliation.left", subject=affiliation.subject, state=affiliation.record_state(), at=at,
+               decision=referendum.pk, reason=reason)
+
+
+def undo_delegate_election(decision, referendum) -> str:
+    """The members overruled their federation's election of its delegates: those still seated by it leave the seat."""
+    ended = []
+    for delegate in Delegate.objects.filter(elected_by=decision, ended_at__isnull=True, ends_at__gt=referendum.decided_at):
+        lock_chains(delegate.council, delegate.federation)
+        _end_delegate(delegate, referendum.decided_at, "election overruled by referendum")
+        ended.append(delegate.member.username)
+    return f"Seats ended: {', '.join(ended)}; a new election fills them." if ended else "No seat was still held: nothing to undo."

@@ -102,8 +102,14 @@ def council_page_part(council: Council, user, now) -> dict:
 
 
 def proposal_page_part(proposal: Proposal, user, now) -> dict:
-    """What a proposal's page shows of the federation (registered in ``decisions.kinds``)."""
-    return {"federation_info": proposal_context(proposal, user, now)}
+    """What a proposal's page shows of the federation (registered in ``decisions.kinds``): also, for a federation's own
+    decision, what a referendum that overruled it undid, or the way to ask for one."""
+    part = {"federation_info": proposal_context(proposal, user, now)}
+    decision = getattr(proposal, "decision", None) if proposal.council.is_federation else None
+    if decision is not None:
+        part["overruling"] = petitions.overruling_of(decision)
+        part["referendum_target"] = part["overruling"] is None and decision in petitions.referendum_targets(proposal.council)
+    return part
 
 
 def federation_context(federation: Council, user, now) -> dict:
@@ -182,6 +188,7 @@ def federation_proposal_create(request, slug: str):
                 request.user, federation, title=data["title"], body=data["body"], matter=data["matter"], kind=data["kind"],
                 decision_method=data["decision_method"], options=form.lines(data["options"]) or None,
                 competences=form.lines(data["competences"]) if data["kind"] == FederationKind.COMPETENCES else None,
+                payload=form.charter_changes() if data["kind"] == FederationKind.FEDERATION_CHARTER else None,
             )
         except CouncilsError as exc:
             form_error(form, exc)
@@ -222,13 +229,14 @@ def free_vote(request, slug: str, pk: int):
 @login_required
 def petition_create(request, slug: str):
     federation = _federation(slug)
-    form = PetitionForm(request.POST or None, initial={"kind": request.GET.get("kind", "convocation")})
+    form = PetitionForm(request.POST or None, initial={"kind": request.GET.get("kind", "convocation"),
+                                                       "target": request.GET.get("target")}, federation=federation)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             target = congress = None
             if data["target"]:
-                target = Decision.objects.filter(pk=data["target"]).first()
+                target = Proposal.objects.filter(pk=data["target"]).first()
                 if target is None:
                     raise Invalid("no such decision", field="target")
             if data["congress"]:

@@ -5,3 +5,8 @@ class Config(AppConfig):
     name = "councils.record"
     label = "record"
     verbose_name = "public record"
+
+    def ready(self):
+        from councils.record.services import check_contents, register_check
+
+        register_check(check_contents)

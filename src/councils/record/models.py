@@ -120,3 +120,24 @@ class RecordEntry(models.Model):
 def chain_of(owner) -> str:
     """The chain name of ``owner``: a name, or anything with a ``record_chain`` (a council)."""
     return owner if isinstance(owner, str) else owner.record_chain
+
+
+class Content(models.Model):
+    """Text that the record vouches for without carrying it: an entry holds ``{"sha256": ...}``, the hash of a random
+    nonce and the text, and the text lives here, beside the chain. Moderation hides a text (``hidden_at``) without
+    breaking the chain: the entry's hash never changes, and while hidden neither the text nor its nonce is published,
+    so a short text cannot be guessed from its hash. Verification checks every row against its hash."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=32)
+    subject = models.CharField(max_length=80, db_index=True)  # whose text it is ("comment:12", "proposal:3")
+    text = models.TextField()
+    # The text's own hash, never published: finds the row again for the same subject and text.
+    text_sha256 = models.CharField(max_length=64, db_index=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"content {self.sha256[:12]} of {self.subject}"

@@ -6,7 +6,9 @@ an act and its record entry are written together or not at all.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -271,5 +273,60 @@ def entries(owner, *, after: int = -1, limit: int | None = None):
     return rows[:limit] if limit is not None else rows
 
 
+# ----- redactable content ------------------------------------------------------------------------------------------
+
+
+def content_hash(nonce: str, text: str) -> str:
+    """What an entry keeps of a text: SHA-256 of a fixed prefix, the nonce and the text (UTF-8)."""
+    return hashlib.sha256(f"councils-content:{nonce}:{text}".encode("utf-8")).hexdigest()
+
+
+def content_ref(subject: str, text: str) -> dict:
+    """The reference an entry's state holds for ``text`` of ``subject``; the same text of the same subject keeps its
+    reference (and its row), so a row's ``record_state()`` is the same however often it is computed."""
+    from councils.record.models import Content
+
+    text_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    row = Content.objects.filter(subject=subject, text_sha256=text_sha).first()
+    if row is None and not connection.in_atomic_block:
+        # Outside an act (``councils verify`` reading a row): nothing is written; a text no entry references
+        # (one edited behind the application's back) matches no entry.
+        return {"sha256": None}
+    if row is None:
+        nonce = secrets.token_hex(16)
+        row = Content.objects.create(sha256=content_hash(nonce, text), nonce=nonce, subject=subject, text=text,
+                                     text_sha256=text_sha)
+    return {"sha256": row.sha256}
+
+
+def set_content_hidden(subject: str, hidden_at) -> int:
+    """Hide (``hidden_at`` a time) or show again (None) every text of ``subject``; the chain is untouched."""
+    from councils.record.models import Content
+
+    return Content.objects.filter(subject=subject).update(hidden_at=hidden_at)
+
+
+def published_content(sha256: str) -> dict | None:
+    """A text as the public sees it: with its nonce, to check against the entry's hash, or only that it is hidden."""
+    from councils.record.models import Content
+
+    row = Content.objects.filter(sha256=sha256).first()
+    if row is None:
+        return None
+    if row.hidden_at is not None:
+        return {"sha256": row.sha256, "hidden": True, "subject": row.subject, "nonce": None, "text": None}
+    return {"sha256": row.sha256, "hidden": False, "subject": row.subject, "nonce": row.nonce, "text": row.text}
+
+
+def check_contents():
+    """For ``councils verify``: every stored text, hidden or not, still hashes to the reference its entries hold."""
+    from councils.record.models import Content
+
+    for row in Content.objects.iterator():
+        if content_hash(row.nonce, row.text) != row.sha256:
+            yield (row.subject, f"text {row.sha256[:12]} no longer matches its hash (altered behind the application's back)")
+
+
 __all__ = ["append", "lock_chains", "verify_all", "entries", "witnessed", "register_recorded", "register_check", "Report",
-           "Problem", "ChainBreak", "stamp", "plain", "REGISTRY"]
+           "Problem", "ChainBreak", "stamp", "plain", "REGISTRY", "content_ref", "set_content_hidden", "published_content",
+           "check_contents"]

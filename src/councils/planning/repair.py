@@ -4,9 +4,11 @@ Three passes, each a rule any council could check:
 
 1. Requirements. Starting from the deliveries the neighbourhoods asked for,
    each product's requirement (deliveries plus the inputs its users need) is
-   given to its workplaces cheapest first at the final indicative prices, up
-   to capacity. Iterated from final goods down to raw materials, this settles
-   after as many sweeps as the technology is deep.
+   given to its workplaces: first up to what each proposed to make, then to
+   the spare capacity, cheapest first at the final indicative prices (the
+   proposals already chose the techniques; only the balance is new).
+   Iterated from final goods down to raw materials, this settles after as
+   many sweeps as the technology is deep.
 2. Rationing. Where capacity still falls short, the product is shared out
    in proportion among its users and deliveries, and a workplace cut short of
    an input makes correspondingly less; iterated from raw materials up.
@@ -24,12 +26,17 @@ from .economy import Economy, dot
 
 
 def repair(economy: Economy, fulfilment: np.ndarray, prices: np.ndarray, priority: np.ndarray,
-           *, aim: str = "weighted", labour_rounds: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Feasible (output, fulfilment) close to the proposals; ``prices`` in hours per unit."""
+           *, aim: str = "weighted", labour_rounds: int = 8,
+           output: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Feasible (output, fulfilment) close to the proposals; ``prices`` in hours per unit.
+
+    ``output`` is the workplaces' proposed outputs: requirements go to them first (step 1).
+    """
     e = economy
     f = np.clip(np.asarray(fulfilment, dtype=float), 0.0, 1.0)
     cost = e.inputs.T @ prices + e.labour
-    order = np.lexsort((cost, e.workplace_product))  # by product, cheapest first
+    proposed = np.zeros(e.n_workplaces) if output is None else np.clip(output, 0.0, e.effective_capacity)
+    order = _fill_order(e, cost, proposed)
     hours_per_need = e.need_quantity * prices[e.need_product]
     value = priority / np.maximum(hours_per_need, 1e-300)
     budget = e.labour_budget
@@ -54,17 +61,28 @@ def repair(economy: Economy, fulfilment: np.ndarray, prices: np.ndarray, priorit
     return best[1], best[2]
 
 
+def _fill_order(e: Economy, cost, proposed):
+    """Each workplace's capacity as two slices, what it proposed and the rest, in the order they are filled:
+    by product, proposed slices before spare ones, cheapest first within each."""
+    m = e.n_workplaces
+    seg_workplace = np.concatenate([np.arange(m), np.arange(m)])
+    seg_size = np.concatenate([proposed, e.effective_capacity - proposed])
+    spare = np.repeat([0, 1], m)
+    order = np.lexsort((np.concatenate([cost, cost]), spare, e.workplace_product[seg_workplace]))
+    return seg_workplace[order], seg_size[order]
+
+
 def _requirements(e: Economy, f, order, x):
     final = e.delivers @ f
-    cap = e.effective_capacity[order]
-    prod = e.workplace_product[order]
+    workplace, cap = order
+    prod = e.workplace_product[workplace]
     start = np.searchsorted(prod, np.arange(e.n_products))
     cum = np.cumsum(cap)
-    before = cum - cap - np.concatenate([[0.0], cum])[start[prod]]  # capacity of cheaper techniques
+    before = cum - cap - np.concatenate([[0.0], cum])[start[prod]]  # capacity of the slices filled earlier
+    m = e.n_workplaces
     for _ in range(10 * e.n_products + 10):
         need = final + e.inputs @ x
-        new = np.empty_like(x)
-        new[order] = np.clip(need[prod] - before, 0.0, cap)
+        new = np.bincount(workplace, np.clip(need[prod] - before, 0.0, cap), minlength=m)
         if np.allclose(new, x, rtol=1e-13, atol=1e-12):
             return new
         x = new

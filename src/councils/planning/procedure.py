@@ -146,7 +146,7 @@ class PlanningState:
     signal: PriceSignal
     scale: np.ndarray  # (n,) labour values: the unit in which shortages are weighed
     unit: float  # fulfilment units per hour at labour values
-    tol: float = 1e-3
+    tol: float = 5e-3
     max_rounds: int = 2000
     history: list = field(default_factory=list)
     last: Proposals | None = None
@@ -345,7 +345,7 @@ def _bound(state: PlanningState, value: np.ndarray, hour_value: float, surplus: 
     return surplus + hour_value * e.labour_budget + float(np.maximum(w - cost, 0.0).sum())
 
 
-def start(economy: Economy, aim: str = "weighted", *, tol: float = 1e-3, max_rounds: int = 2000,
+def start(economy: Economy, aim: str = "weighted", *, tol: float = 5e-3, max_rounds: int = 2000,
           warm: "PlanningState | None" = None) -> PlanningState:
     """Open a plan period: the first signal prices each product at its labour value.
 
@@ -558,7 +558,10 @@ def _check(state: PlanningState, current: dict, current_excess: np.ndarray, repo
     # the certificate: repair the candidate's (and the current) proposals when they may be within tol
     objective = (dot(state.signal.need_weight, candidate["fulfilment"]) if state.aim == "weighted"
                  else candidate["level"])
-    if certified_gap(state.bound, objective) <= state.tol or state.signal.round + 1 >= state.max_rounds:
+    # (a repair costs some rounds' time: only when the proposals are nearly balanced and may certify)
+    hours = dot(state.scale, np.maximum(candidate_excess[:-1], 0.0)) / max(_hours_worth(state, candidate), 1e-300)
+    if ((certified_gap(state.bound, objective) <= state.tol and hours <= state.tol)
+            or state.signal.round + 1 >= state.max_rounds):
         for point in (candidate, current) if candidate is not current else (current,):
             _try_plan(state, point["output"], point["fulfilment"], _hours(state, point["value"], point["hour_value"]))
         report.certified_gap = state.certified
@@ -592,6 +595,12 @@ def _check(state: PlanningState, current: dict, current_excess: np.ndarray, repo
     state.since_restart = 0
     state.sums = _empty_sums(state)
     return candidate, candidate_excess
+
+
+def _hours_worth(state: PlanningState, point: dict) -> float:
+    """Hours at labour values of everything the point's proposals use (inputs and deliveries)."""
+    e = state.economy
+    return dot(state.scale, e.inputs @ point["output"] + e.delivers @ point["fulfilment"])
 
 
 def _hours(state: PlanningState, value: np.ndarray, hour_value: float) -> np.ndarray:
@@ -657,7 +666,7 @@ def finish(state: PlanningState, backend_name: str = "numpy") -> "PlanResult":
 
 
 def plan(economy: Economy, aim: str = "weighted", *, backend: str = "numpy", scheduler: str | None = None,
-         partitions: int | None = None, max_rounds: int = 2000, tol: float = 1e-3, warm=None,
+         partitions: int | None = None, max_rounds: int = 2000, tol: float = 5e-3, warm=None,
          compare: bool = False, on_round=None) -> "PlanResult":
     """Run the procedure with every council on its default rule, then repair.
 

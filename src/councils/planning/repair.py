@@ -43,13 +43,16 @@ def repair(economy: Economy, fulfilment: np.ndarray, prices: np.ndarray, priorit
     x = np.zeros(e.n_workplaces)
     best = None
     for _ in range(labour_rounds):
-        x = _requirements(e, f, order, x)
+        x, f = _ration_needs(e, x, f, order)
         x, f = _ration(e, x, f)
         used = dot(e.labour, x)
         fx, ff = (x, f) if used <= budget else (x * (budget / used), f * (budget / used))
         score = float(ff.min()) if aim == "maxmin" and ff.size else dot(priority, ff)
-        if best is None or score > best[0]:
-            best = (score, fx, ff)
+        if not _balanced(e, fx, ff):
+            score = -1.0  # rationing did not settle (it always does on an acyclic technology): never chosen
+        if best is not None and score <= best[0]:
+            break  # moving hours between needs made it no better: stop here
+        best = (score, fx, ff)
         gap = budget - used
         if abs(gap) <= 1e-6 * budget:
             break
@@ -58,7 +61,15 @@ def repair(economy: Economy, fulfilment: np.ndarray, prices: np.ndarray, priorit
         if np.array_equal(f_new, f):
             break
         f = f_new
+    if best[0] < 0:  # no pass balanced: the plan that makes and delivers nothing is feasible
+        return np.zeros(e.n_workplaces), np.zeros(e.n_needs)
     return best[1], best[2]
+
+
+def _balanced(e: Economy, x, f) -> bool:
+    supply = e.makes @ x
+    demand = e.inputs @ x + e.delivers @ f
+    return not np.any(demand > supply * (1 + 1e-12) + 1e-12)
 
 
 def _fill_order(e: Economy, cost, proposed):
@@ -83,17 +94,51 @@ def _requirements(e: Economy, f, order, x):
     for _ in range(10 * e.n_products + 10):
         need = final + e.inputs @ x
         new = np.bincount(workplace, np.clip(need[prod] - before, 0.0, cap), minlength=m)
-        if np.allclose(new, x, rtol=1e-13, atol=1e-12):
+        if np.abs(new - x).max(initial=0.0) <= 1e-13 * max(np.abs(new).max(initial=0.0), 1.0):
             return new
         x = new
     return x
+
+
+RATION_PASSES = 6
+RATION_SWEEPS = 200
+
+
+def _ration_needs(e: Economy, x, f, order):
+    """Ration by the needs: where a product is short, cut every need that draws on it, directly or through
+    inputs, by its ratio of supply to demand, and recompute the requirements. A cut made on the needs
+    leaves the requirements to settle again, so it works for a cyclic technology too, where cutting the
+    workplaces (below) only shrinks the shortage geometrically, round the cycle."""
+    a = e.inputs.tocoo()
+    for _ in range(RATION_PASSES):
+        x = _requirements(e, f, order, x)
+        supply = e.makes @ x
+        demand = e.inputs @ x + e.delivers @ f
+        short = demand > supply * (1 + 1e-12) + 1e-12
+        if not short.any():
+            break
+        ratio = np.ones(e.n_products)
+        ratio[short] = supply[short] / demand[short]
+        # the lowest ratio upstream of each product, along the inputs of the techniques in use
+        used = x[a.col] > 0
+        src, dst = a.row[used], e.workplace_product[a.col[used]]
+        for _ in range(e.n_products + 1):
+            low = ratio.copy()
+            np.minimum.at(low, dst, ratio[src])
+            if np.array_equal(low, ratio):
+                break
+            ratio = low
+        # a hair more than the ratio: the requirements settle to rounding error, which must not leave a
+        # shortage of 1e-13 for the workplace rationing below to chase round a cycle
+        f = f * (ratio[e.need_product] * (1 - 1e-9))
+    return x, f
 
 
 def _ration(e: Economy, x, f):
     a = e.inputs
     nonempty = np.diff(a.indptr) > 0
     starts = a.indptr[:-1][nonempty]
-    for _ in range(10 * e.n_products + 10):
+    for sweep in range(RATION_SWEEPS):
         supply = e.makes @ x
         demand = a @ x + e.delivers @ f
         short = demand > supply * (1 + 1e-12) + 1e-12

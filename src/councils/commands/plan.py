@@ -19,8 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["numpy", "dask"], default="numpy")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
     p.add_argument("--max-rounds", type=int, default=2000)
-    p.add_argument("--tol", type=float, default=5e-3,
-                   help="certified gap at which the procedure stops: 0.005 = at most 0.5%% below the best plan")
+    p.add_argument("--tol", type=float, default=1e-2,
+                   help="certified gap at which the procedure stops: 0.01 = at most 1%% below the best plan")
     p.add_argument("--no-optimum", action="store_true", help="skip the HiGHS comparison")
     p.add_argument("--out", help="write the plan as JSON here")
     p.add_argument("--chart", help="write an SVG chart of the certified gap and the shortage by round")
@@ -119,7 +119,7 @@ def convergence_svg(result, width: int = 640, height: int = 340) -> str:
     left, right, top, bottom = 64, 16, 44, 40
     short = [(i, r.shortage_share) for i, r in enumerate(hist)]
     gaps = [(i, r.certified_gap) for i, r in enumerate(hist) if r.certified_gap is not None]
-    if result.certified_gap is not None:
+    if result.certified_gap is not None and (not gaps or gaps[-1][0] != len(hist) - 1):
         gaps.append((len(hist) - 1, result.certified_gap))
     values = [v for _, v in short + gaps if v > 0]
     lo = max(math.floor(math.log10(min(values))) if values else -6, -9)

@@ -46,6 +46,9 @@ CHECK_EVERY = 32
 # stretch is longer than 36 % of all rounds so far.
 RESTART_SUFFICIENT, RESTART_NECESSARY, RESTART_ARTIFICIAL = 0.2, 0.8, 0.36
 RUIZ_SWEEPS = 10
+# A check repairs the proposals when they may certify (at most every other check), and at least every
+# REPAIR_EVERY checks: a repair costs a few rounds' time.
+REPAIR_EVERY = 4
 
 
 @dataclass
@@ -146,7 +149,7 @@ class PlanningState:
     signal: PriceSignal
     scale: np.ndarray  # (n,) labour values: the unit in which shortages are weighed
     unit: float  # fulfilment units per hour at labour values
-    tol: float = 5e-3
+    tol: float = 1e-2
     max_rounds: int = 2000
     history: list = field(default_factory=list)
     last: Proposals | None = None
@@ -157,6 +160,7 @@ class PlanningState:
     level: float = 0.0  # max-min: the level the needs asked for last (the primal variable t)
     anchor_excess: np.ndarray | None = None  # (n + 1,) excess demand and hours over budget of the anchor
     since_restart: int = 0
+    checks_since_repair: int = 1
     kkt_restart: float | None = None
     kkt_candidate: float | None = None
     restart_point: dict | None = None  # {"output", "fulfilment", "level", "value", "hour_value"}
@@ -197,7 +201,8 @@ class PlanningState:
             "method": "pdhg", "aim": self.aim, "tol": self.tol, "max_rounds": self.max_rounds,
             "done": self.done, "converged": self.converged, "unit": self.unit, "scale": arr(self.scale),
             "omega": self.omega, "level": self.level, "anchor_excess": arr(self.anchor_excess),
-            "since_restart": self.since_restart, "kkt_restart": self.kkt_restart,
+            "since_restart": self.since_restart, "checks_since_repair": self.checks_since_repair,
+            "kkt_restart": self.kkt_restart,
             "kkt_candidate": self.kkt_candidate, "restart_point": arrs(self.restart_point), "sums": arrs(self.sums),
             "bound": None if math.isinf(self.bound) else self.bound,
             "best_value": None if math.isinf(self.best_value) else self.best_value,
@@ -233,7 +238,8 @@ def resume(economy: Economy, data: dict) -> PlanningState:
         state = PlanningState(economy, data["aim"], None, arr(data["scale"]), data["unit"], data["tol"],
                               data["max_rounds"], done=data["done"], converged=data["converged"],
                               omega=data["omega"], level=data["level"], anchor_excess=arr(data["anchor_excess"]),
-                              since_restart=data["since_restart"], kkt_restart=data["kkt_restart"],
+                              since_restart=data["since_restart"],
+                              checks_since_repair=data.get("checks_since_repair", 1), kkt_restart=data["kkt_restart"],
                               kkt_candidate=data["kkt_candidate"], restart_point=arrs(data["restart_point"]),
                               sums=arrs(data["sums"]),
                               bound=float("inf") if data["bound"] is None else data["bound"],
@@ -345,7 +351,7 @@ def _bound(state: PlanningState, value: np.ndarray, hour_value: float, surplus: 
     return surplus + hour_value * e.labour_budget + float(np.maximum(w - cost, 0.0).sum())
 
 
-def start(economy: Economy, aim: str = "weighted", *, tol: float = 5e-3, max_rounds: int = 2000,
+def start(economy: Economy, aim: str = "weighted", *, tol: float = 1e-2, max_rounds: int = 2000,
           warm: "PlanningState | None" = None) -> PlanningState:
     """Open a plan period: the first signal prices each product at its labour value.
 
@@ -560,8 +566,12 @@ def _check(state: PlanningState, current: dict, current_excess: np.ndarray, repo
                  else candidate["level"])
     # (a repair costs some rounds' time: only when the proposals are nearly balanced and may certify)
     hours = dot(state.scale, np.maximum(candidate_excess[:-1], 0.0)) / max(_hours_worth(state, candidate), 1e-300)
-    if ((certified_gap(state.bound, objective) <= state.tol and hours <= state.tol)
+    # (and, for the chart and the page, at least every REPAIR_EVERY checks, so the certified gap is a series)
+    state.checks_since_repair += 1
+    promising = certified_gap(state.bound, objective) <= state.tol and hours <= state.tol
+    if ((promising and state.checks_since_repair >= 2) or state.checks_since_repair >= REPAIR_EVERY
             or state.signal.round + 1 >= state.max_rounds):
+        state.checks_since_repair = 0
         for point in (candidate, current) if candidate is not current else (current,):
             _try_plan(state, point["output"], point["fulfilment"], _hours(state, point["value"], point["hour_value"]))
         report.certified_gap = state.certified
@@ -666,7 +676,7 @@ def finish(state: PlanningState, backend_name: str = "numpy") -> "PlanResult":
 
 
 def plan(economy: Economy, aim: str = "weighted", *, backend: str = "numpy", scheduler: str | None = None,
-         partitions: int | None = None, max_rounds: int = 2000, tol: float = 5e-3, warm=None,
+         partitions: int | None = None, max_rounds: int = 2000, tol: float = 1e-2, warm=None,
          compare: bool = False, on_round=None) -> "PlanResult":
     """Run the procedure with every council on its default rule, then repair.
 

@@ -507,9 +507,9 @@ def facilitate(state: PlanningState, proposals: Proposals) -> RoundReport:
         anchor, anchor_excess = _check(state, anchor, excess_all, report)
     if state.done:
         return report
-    if s.round + 1 >= state.max_rounds:
-        state.done = True
-        return report
+    # at the round limit the next signal is still published: an application that grants more rounds
+    # (the economy app's worker, round budget after round budget) goes on from it
+    state.done = s.round + 1 >= state.max_rounds
 
     old_prices = state.indicative_prices
     state.anchor_excess = anchor_excess

@@ -487,7 +487,7 @@ def facilitate(state: PlanningState, proposals: Proposals) -> RoundReport:
     state.history.append(report)
 
     # the dual step, from the extrapolated excess demand 2 K z_new - K z_anchor - b
-    tau, sigma = _steps(state)
+    _, sigma = _steps(state)
     drive = 2.0 * excess_all - state.anchor_excess
     y = np.concatenate([s.value, [s.hour_value]])
     y_new = np.maximum(y + sigma * drive, 0.0)
@@ -534,7 +534,7 @@ def _bound_from_surplus(state: PlanningState, surplus: float) -> float:
 
 def _kkt(state, point, excess_all) -> tuple[float, float]:
     """PDLP's error of a point: primal infeasibility (scaled) and the gap to its own bound, weighed by omega."""
-    e, sc = state.economy, state.scaling
+    sc = state.scaling
     residual = sc["dr"] * np.maximum(excess_all, 0.0)
     bound = _bound(state, point["value"], point["hour_value"], scaled=False)
     objective = dot(state.signal.need_weight, point["fulfilment"]) if state.aim == "weighted" else point["level"]

@@ -213,8 +213,10 @@ def validate(e: Economy) -> None:
     if out.any():
         i = int(np.flatnonzero(out)[0])
         j = _column_of(e.inputs, i)
-        raise EconomyError(f"workplaces[{j}].inputs", f"an input quantity must be 0 or between {MIN_PER_UNIT:g} "
-                           f"and {MAX_PER_UNIT:g} units per unit of output, got {data[i]:g}")
+        name = e.product_names[int(e.inputs.indices[i])]
+        span = (f"must be at most {MAX_PER_UNIT:g}" if data[i] > MAX_PER_UNIT
+                else f"must be 0 or at least {MIN_PER_UNIT:g}")
+        raise EconomyError(f"workplaces[{j}].inputs", f"{name!r}: {span} units per unit of output, got {data[i]:g}")
     if k < 0:
         raise EconomyError("needs.product", "must be a one-dimensional array")
     _check_index(e.need_product, n, "needs.product", "product")

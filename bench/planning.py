@@ -1,10 +1,13 @@
-"""Planning benchmark: our procedure (numpy, Dask), parecon price adjustment, Cockshott's harmony, HiGHS.
+"""Planning benchmark: our procedure beside HiGHS-IPM on every family of economies, both aims, in one run.
 
-    .venv/bin/python bench/planning.py                      # medium, large, very-large
-    .venv/bin/python bench/planning.py --sizes medium --no-dask
+    .venv/bin/python bench/planning.py                                   # every family, medium and large
+    .venv/bin/python bench/planning.py --sizes small medium --families capacity-bound mixed --aims maxmin
+    .venv/bin/python bench/planning.py --sizes medium --baselines --dask  # also parecon, harmony, Dask
 
-Prints, per economy and method: time, rounds, weighted fulfilment, gap to the
-HiGHS-IPM optimum, largest imbalance after repair, and HiGHS time / our time.
+Prints, per family, size, aim and method: the whole call's time, rounds, the aim's value (weighted
+fulfilment, or the worst need's fulfilment for max-min), the gap to the HiGHS-IPM optimum, the certified gap
+the procedure proved by itself (and whether it converged), the largest imbalance after repair, and HiGHS's
+time divided by ours.
 """
 from __future__ import annotations
 
@@ -12,44 +15,59 @@ import argparse
 import resource
 import time
 
-from councils.planning import optimum, plan, synthetic_economy
+from councils.planning import optimum, plan
 from councils.planning.baselines import harmony, parecon_price_adjustment
+from councils.planning.synthetic import FAMILIES, family_economy
+
+HEADER = ("| family | size | aim | method | time (s) | rounds | value | gap to HiGHS | certified gap | imbalance "
+          "| HiGHS/t |\n|---|---|---|---|---|---|---|---|---|---|---|")
 
 
-def row(size, method, seconds, rounds, result, opt, ours_seconds=None):
-    gap = (opt.objective - result.objective) / opt.objective if result is not None else 0.0
-    fulfil = result.objective if result is not None else opt.objective
-    imb = result.measures.largest_imbalance if result is not None else 0.0
-    ratio = f"{opt.seconds / seconds:6.2f}" if result is not None else "      "
-    print(f"| {size:<10} | {method:<18} | {seconds:8.2f} | {rounds:>6} | {fulfil:8.4f} | {100 * gap:7.3f} % "
-          f"| {imb:9.1e} | {ratio} |", flush=True)
+def row(family, size, aim, method, seconds, result, opt):
+    if result is None:
+        print(f"| {family} | {size} | {aim} | {method} | {seconds:.2f} | | {opt.objective:.4f} | | | | |", flush=True)
+        return
+    gap = (opt.objective - result.objective) / opt.objective if opt.objective > 0 else 0.0
+    if result.certified_gap is None:
+        cert = "(none)"
+    else:
+        cert = f"{100 * result.certified_gap:.2f} %" + ("" if result.converged else " (not converged)")
+    print(f"| {family} | {size} | {aim} | {method} | {seconds:.2f} | {result.rounds} | {result.objective:.4f} "
+          f"| {100 * gap:.2f} % | {cert} | {result.measures.largest_imbalance:.1e} | {opt.seconds / seconds:.2f} |",
+          flush=True)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", nargs="+", default=["medium", "large", "very-large"])
+    ap.add_argument("--sizes", nargs="+", default=["medium", "large"])
+    ap.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    ap.add_argument("--aims", nargs="+", default=["weighted", "maxmin"], choices=["weighted", "maxmin"])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--max-rounds", type=int, default=2000)
+    ap.add_argument("--tol", type=float, default=1e-2)
+    ap.add_argument("--baselines", action="store_true", help="also parecon price adjustment and Cockshott harmony")
+    ap.add_argument("--dask", action="store_true", help="also the Dask backend on a local cluster")
     args = ap.parse_args(argv)
-    print("| economy    | method             | time (s) | rounds | fulfil.  | gap       | imbalance | HiGHS/t |")
-    print("|------------|--------------------|----------|--------|----------|-----------|-----------|---------|")
+    print(HEADER)
     for size in args.sizes:
-        e = synthetic_economy(size, args.seed)
-        opt = optimum(e, "weighted", method="highs-ipm")
-        t = time.perf_counter()
-        ours = plan(e, "weighted")
-        row(size, "ours (numpy)", time.perf_counter() - t, ours.rounds, ours, opt)
-        if not args.no_dask:
-            t = time.perf_counter()
-            d = plan(e, "weighted", backend="dask")
-            row(size, "ours (dask, local)", time.perf_counter() - t, d.rounds, d, opt)
-        t = time.perf_counter()
-        p = parecon_price_adjustment(e)
-        row(size, "parecon prices", time.perf_counter() - t, p.rounds, p, opt)
-        t = time.perf_counter()
-        h = harmony(e)
-        row(size, "Cockshott harmony", time.perf_counter() - t, h.rounds, h, opt)
-        row(size, "HiGHS-IPM", opt.seconds, 1, None, opt)
+        for family in args.families:
+            e = family_economy(family, size, args.seed)
+            label = f"{size} ({e.n_products:,} / {e.n_workplaces:,} / {e.n_councils:,})"
+            for aim in args.aims:
+                opt = optimum(e, aim, method="highs-ipm")
+                t = time.perf_counter()
+                ours = plan(e, aim, max_rounds=args.max_rounds, tol=args.tol)
+                row(family, label, aim, "ours (numpy)", time.perf_counter() - t, ours, opt)
+                if args.dask:
+                    t = time.perf_counter()
+                    d = plan(e, aim, backend="dask", max_rounds=args.max_rounds, tol=args.tol)
+                    row(family, label, aim, "ours (dask, local)", time.perf_counter() - t, d, opt)
+                if args.baselines and aim == "weighted":
+                    for name, method in (("parecon prices", parecon_price_adjustment), ("Cockshott harmony", harmony)):
+                        t = time.perf_counter()
+                        b = method(e)
+                        row(family, label, aim, name, time.perf_counter() - t, b, opt)
+                row(family, label, aim, "HiGHS-IPM", opt.seconds, None, opt)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\npeak memory of the process: {peak:.2f} GB")
 

@@ -461,5 +461,6 @@ def test_when_the_councils_own_hours_bind_the_plan_still_reaches_the_optimum(eco
     period.refresh_from_db()
     plan = period.result
     assert plan["converged"] and plan["rounds"] == 1
-    assert plan["gap"] == pytest.approx(0, abs=1e-3)
+    # converged means certified: the gap to HiGHS is at most the certified gap, itself within the tolerance
+    assert plan["gap"] <= plan["certified_gap"] + 1e-9 <= plan["tol"] + 1e-9
     assert sum(w["hours"] for w in plan["workplaces"]) <= 70 + 1e-6

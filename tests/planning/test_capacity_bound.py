@@ -22,7 +22,7 @@ def test_weighted_plan_reaches_the_optimum_when_capacities_bind_and_labour_is_le
     # (they read 0/0 in hours), or the procedure stops early and the plan falls short of the optimum.
     result = plan(_flour_and_bread(*hours), "weighted", compare=True)
     assert result.converged
-    assert result.gap == pytest.approx(0, abs=1e-3)
+    assert result.gap <= result.certified_gap + 1e-9 <= 0.01 + 1e-9
 
 
 @pytest.mark.parametrize("hours", [(10, 60), (80, 100)])
@@ -31,15 +31,15 @@ def test_maxmin_plan_brackets_the_level_the_capacities_allow(hours):
     # hours bind first, idle budget hours must not keep raising the level past what can be made.
     result = plan(_flour_and_bread(*hours), "maxmin", compare=True)
     assert result.converged and result.rounds < 1000
-    assert result.gap == pytest.approx(0, abs=1e-3)
+    assert result.gap <= result.certified_gap + 1e-9 <= 0.01 + 1e-9
 
 
-def test_a_stored_state_keeps_the_level_bracket():
+def test_a_stored_state_keeps_the_certificate():
     from councils.planning import default_proposals, facilitate, resume, start
 
     economy = _flour_and_bread(10, 60)
     state = start(economy, "maxmin")
-    for _ in range(40):
+    for _ in range(70):
         facilitate(state, default_proposals(state))
     again = resume(economy, state.to_dict())
-    assert (again._level_lo, again._level_hi) == (state._level_lo, state._level_hi)
+    assert (again.bound, again.best_value, again.omega) == (state.bound, state.best_value, state.omega)

@@ -61,3 +61,29 @@ def test_cli_refuses_a_bad_file_naming_the_field(tmp_path, capsys):
     assert main([str(bad), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "labour_budget" in err and "bad economy file" in err
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda text: text.replace('"capacity": 100', '"capacity": ' + "9" * 5000), "workplaces[0].capacity"),
+    (lambda text: text.replace('"quantity": 40', '"quantity": 1e308'), "needs[0].quantity"),
+    (lambda text: text.replace('"inputs": {"flour": 2}', '"inputs": {"flour": 1e300}'), "workplaces[1].inputs"),
+    (lambda text: text.replace('"labour_budget": 100', '"labour_budget": 1e13'), "labour_budget"),
+])
+def test_cli_refuses_out_of_range_numbers_naming_the_field(tmp_path, capsys, edit, field):
+    # a 5,000-digit integer once ended in a traceback, a need of 1e308 or an input of 1e300 in "HiGHS failed"
+    text = json.dumps({
+        "format": "councils-economy", "version": 1, "products": [{"name": "flour"}, {"name": "bread"}],
+        "workplaces": [{"name": "mill", "product": "flour", "labour": 1.0, "capacity": 100},
+                       {"name": "bakery", "product": "bread", "labour": 0.5, "capacity": 50, "inputs": {"flour": 2}}],
+        "needs": [{"council": "north", "product": "bread", "quantity": 40}], "labour_budget": 100})
+    bad = tmp_path / "hostile.json"
+    bad.write_text(edit(text))
+    assert main([str(bad), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err and "HiGHS" not in err
+
+
+def test_cli_says_not_converged_with_the_certified_gap_at_the_round_limit(capsys):
+    assert main(["--synthetic", "small", "--max-rounds", "20", "--no-progress", "--no-optimum"]) == 0
+    out = capsys.readouterr().out
+    assert "not converged: certified gap" in out and "(converged)" not in out

@@ -595,21 +595,24 @@ def fulfilment_chart(rows: list[tuple[str, float]], *, title: str = "Needs met, 
     return _svg(width, height + 4, title, desc, parts, label)
 
 
-def convergence_chart(points: list, *, boundaries: list | None = None,
-                      title: str = "Convergence: shortages by iteration") -> SafeString:
+def convergence_chart(points: list, *, boundaries: list | None = None, certified: list | None = None,
+                      title: str = "Convergence: shortages and certified gap by iteration") -> SafeString:
     """The shortage share (hours' worth of all shortages as a share of the hours used) at each iteration of the
-    procedure, on a logarithmic scale; dashed lines where a round was published (``boundaries``: the iteration
-    count at the end of each round, in order). A share of zero is drawn on the floor of the scale."""
+    procedure and the certified gap (how far below the best possible plan the best plan so far can be, at the
+    iterations that repaired one: ``certified``), on one logarithmic scale, each series labelled in a legend
+    above the plot; dashed lines where a round was published (``boundaries``: the iteration count at the end of
+    each round, in order). A value of zero is drawn on the floor of the scale."""
     points = [(float(i), max(float(s), 0.0)) for i, s in points]
+    certified = [(float(i), max(float(g), 0.0)) for i, g in (certified or [])]
     boundaries = [float(b) for b in (boundaries or [])]
-    positive = [s for _, s in points if s > 0]
+    positive = [s for _, s in points + certified if s > 0]
     floor_exp = min(-4, math.floor(math.log10(min(positive)))) if positive else -4
     floor_exp = max(floor_exp, -8)
     top_exp = max(0, math.ceil(math.log10(max(positive)))) if positive else 0
-    left, right, top, plot_h = 58, 16, 26, 200
+    left, right, top, plot_h = 58, 16, 44, 200
     plot_w = 440
     width, height = left + plot_w + right, top + plot_h + 50
-    last = max([i for i, _ in points] + boundaries + [1.0])
+    last = max([i for i, _ in points + certified] + boundaries + [1.0])
     first = min([i for i, _ in points] + [0.0])
 
     def x(i: float) -> float:
@@ -620,20 +623,29 @@ def convergence_chart(points: list, *, boundaries: list | None = None,
         e = min(max(e, floor_exp), top_exp)
         return top + plot_h * (top_exp - e) / max(top_exp - floor_exp, 1)
 
-    parts = [_el("text", "Shortage share, log scale", x=0, y=14, font_size=13, fill=MUTED)]
+    # the legend: one line per series, above the plot, so that no label crosses a line or another label
+    parts = [_el("line", x1=0, y1=10, x2=18, y2=10, stroke=INFLOW, stroke_width=2),
+             _el("text", "shortage share (log scale)", x=24, y=14, font_size=12, fill=INK)]
+    if certified:
+        parts += [_el("line", x1=0, y1=28, x2=18, y2=28, stroke=INK, stroke_width=2, stroke_dasharray="6 3"),
+                  _el("text", "certified gap: the plan is at most this far below the best possible plan",
+                      x=24, y=32, font_size=12, fill=INK)]
     for e in range(floor_exp, top_exp + 1):
         gy = f"{y(10.0 ** e):.1f}"
         parts.append(_el("line", x1=left, y1=gy, x2=left + plot_w, y2=gy, stroke=LINE))
         words = f"≤{_pct(10.0 ** e)}" if e == floor_exp else _pct(10.0 ** e)
         parts.append(_el("text", words, x=left - 6, y=f"{float(gy) + 4:.1f}", font_size=11, text_anchor="end",
                          fill=MUTED))
+    labelled_at = -1e9
     for n, b in enumerate(boundaries, start=1):
         bx = f"{x(b):.1f}"
         parts.append(_el("line", x1=bx, y1=top, x2=bx, y2=top + plot_h, stroke=MUTED, stroke_width=1,
                          stroke_dasharray="4 3"))
-        if len(boundaries) <= 12:
+        # a round's label (about 50 px wide, ending at its line) only where it clears the previous label
+        if x(b) - 52 >= labelled_at and x(b) - 52 >= left:
             parts.append(_el("text", f"round {n}", x=f"{x(b) - 3:.1f}", y=top + 12, font_size=11, text_anchor="end",
                              fill=MUTED))
+            labelled_at = x(b)
     if points:
         line = " ".join(f"{x(i):.1f},{y(s):.1f}" for i, s in points)
         parts.append(_el("polyline", points=line, fill="none", stroke=INFLOW, stroke_width=2))
@@ -642,6 +654,11 @@ def convergence_chart(points: list, *, boundaries: list | None = None,
                 parts.append(_el("circle", cx=f"{x(i):.1f}", cy=f"{y(s):.1f}", r=2.5, fill=INFLOW))
     else:
         parts.append(_el("text", "No iteration computed yet.", x=left + 10, y=top + plot_h / 2, font_size=13, fill=MUTED))
+    if certified:
+        line = " ".join(f"{x(i):.1f},{y(g):.1f}" for i, g in certified)
+        parts.append(_el("polyline", points=line, fill="none", stroke=INK, stroke_width=2, stroke_dasharray="6 3"))
+        for i, g in certified[-60:]:
+            parts.append(_el("circle", cx=f"{x(i):.1f}", cy=f"{y(g):.1f}", r=2.5, fill=INK))
     axis_y = top + plot_h
     parts.append(_el("line", x1=left, y1=axis_y, x2=left + plot_w, y2=axis_y, stroke=INK))
     parts.append(_el("line", x1=left, y1=top, x2=left, y2=axis_y, stroke=INK))
@@ -665,7 +682,11 @@ def convergence_chart(points: list, *, boundaries: list | None = None,
                     at_round.append(f"round {n} ended at iteration {_fmt(b)} ({_pct(before[-1])})")
             desc += "; " + "; ".join(at_round)
         desc += "."
+        if certified:
+            desc += f" Certified gap at iteration {_fmt(certified[-1][0])}: {_pct(certified[-1][1])}."
         label = f"{title}. From {_pct(start[1])} to {_pct(end[1])} in {_fmt(end[0] - start[0] + 1)} iterations."
+        if certified:
+            label += f" Certified gap {_pct(certified[-1][1])}."
     else:
         desc, label = "No iteration computed yet.", f"{title}. No iteration yet."
     return _svg(width, height, title, desc, parts, label)

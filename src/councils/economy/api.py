@@ -194,6 +194,8 @@ class PeriodProgressOut(Schema):
     computing: bool
     iterations: int
     shortage_share: float | None
+    certified_gap: float | None = Field(None, description="the best plan so far is at most this share below the best "
+                                        "possible plan (the certificate); null until a round has repaired one")
     waiting_for: list[int] = Field(..., description="ids of councils planning by hand that have not revised this round")
 
 
@@ -307,6 +309,12 @@ class PlanOut(Schema):
     workplaces: list[PlanWorkplaceOut]
     needs: list[PlanNeedOut]
     convergence: list[list[float]] = Field(..., description="[iteration, shortage share]")
+    bound: float | None = Field(None, description="the certificate: no plan can reach more than this on the aim")
+    certified_gap: float | None = Field(None, description="the plan is at most this share below the best possible "
+                                        "plan, computed from the published prices without HiGHS")
+    tol: float | None = Field(None, description="the certified gap 'converged' promises; above it the plan is "
+                              "'not converged'")
+    certified_convergence: list[list[float]] = Field([], description="[iteration, certified gap]")
 
 
 class PlanPeriodSummaryOut(Schema):

@@ -941,6 +941,11 @@ def _finish(period: PlanPeriod, economy, state, outputs: dict[int, float], now) 
                    "fulfilment": float(result.fulfilment[k]), "priority": float(economy.need_priority[k])}
                   for k, n in enumerate(index["needs"])],
         "convergence": convergence_points([h.shortage_share for h in state.history]),
+        # the certificate (docs/planning.md): no plan can do better than ``bound``; this plan is at most
+        # ``certified_gap`` below it, and "converged" means that is within the engine's tolerance
+        "bound": float(result.bound), "certified_gap": float(result.certified_gap), "tol": float(result.tol),
+        "certified_convergence": [[i, h.certified_gap] for i, h in enumerate(state.history)
+                                  if h.certified_gap is not None] + [[len(state.history) - 1, float(result.certified_gap)]],
     }
     period.result_json = json.dumps(plan, sort_keys=True)
     period.status = PeriodStatus.ACCEPTANCE
@@ -1115,6 +1120,17 @@ def shortage_history(period: PlanPeriod) -> list[list[float]]:
     return convergence_points([step["shortage_share"] for step in json.loads(period.state_json).get("history") or []])
 
 
+def certified_history(period: PlanPeriod) -> list[list[float]]:
+    """Certified gap by iteration, where a plan was repaired: the plan's own record when finished, else the state's."""
+    plan = period.result
+    if plan and plan.get("certified_convergence") is not None:
+        return plan["certified_convergence"]
+    if not period.state_json:
+        return []
+    history = json.loads(period.state_json).get("history") or []
+    return [[i, step["certified_gap"]] for i, step in enumerate(history) if step.get("certified_gap") is not None]
+
+
 def progress(period: PlanPeriod) -> dict:
     """Where the period stands, for its page and the API."""
     state = json.loads(period.state_json) if period.state_json else None
@@ -1126,5 +1142,8 @@ def progress(period: PlanPeriod) -> dict:
         "status": period.status, "attempt": period.attempt, "round": period.round, "max_rounds": period.max_rounds,
         "round_ends": period.round_ends, "computing": period.status == PeriodStatus.ROUNDS and period.round_ends is None,
         "iterations": len(history), "shortage_share": latest["shortage_share"] if latest else None,
+        # the best repaired plan's certified gap so far (None until a round has repaired one)
+        "certified_gap": next((step.get("certified_gap") for step in reversed(history)
+                               if step.get("certified_gap") is not None), None),
         "waiting_for": sorted(hand - answered) if period.round_ends else [],
     }

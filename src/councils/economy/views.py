@@ -460,6 +460,16 @@ def _fulfilment_rows(plan: dict, index: dict, names: dict[int, Council]) -> list
     return [(names[c].name if c in names else f"council {c}", met[c] / weight[c] if weight[c] else 1.0) for c in order]
 
 
+def _certified_text(plan: dict) -> str:
+    """The certificate in words: a converged plan's promise, or that the procedure did not converge."""
+    certified = plan.get("certified_gap")
+    if certified is None:  # a plan reached before the engine certified its plans
+        return "yes" if plan.get("converged") else "no: the round limit was reached"
+    if plan.get("converged"):
+        return f"yes: at most {100 * certified:.2f}% below the best possible plan"
+    return f"not converged: certified gap {100 * certified:.2f}%"
+
+
 def _plan_context(period: PlanPeriod, plan: dict, names: dict[int, Council]) -> dict:
     products = {p["id"]: p for p in plan["products"]}
     by_council: dict[int, list[dict]] = {}
@@ -480,6 +490,7 @@ def _plan_context(period: PlanPeriod, plan: dict, names: dict[int, Council]) -> 
                           for p in plan["products"]],
         "labour_text": f"{num(plan['labour_used'])} of {num(plan['labour_budget'])}",
         "gap_text": "not computed" if gap is None else f"{100 * gap:.2f}%",
+        "certified_text": _certified_text(plan),
         "plan_councils": [{"council": names.get(c), "rows": rows} for c, rows in by_council.items()],
         "fulfilment_chart": charts.fulfilment_chart(_fulfilment_rows(plan, period.index, names)),
     }
@@ -508,13 +519,15 @@ def _period_context(request, period: PlanPeriod, bound: dict) -> dict:
         "economy_file": f"economy-{period.pk}.json",
         "round_hours": num(period.round_length.total_seconds() / 3600),
         "shortage_text": None if progress["shortage_share"] is None else _share(progress["shortage_share"]),
+        "certified_so_far": None if progress.get("certified_gap") is None else f"{100 * progress['certified_gap']:.2f}%",
     }
     if summary:
         context["round_products"], context["round_councils"] = _round_rows(summary, names)
         context["round_report"] = summary.get("report", {})
     history = services.shortage_history(period)
     if history:
-        context["convergence_chart"] = charts.convergence_chart(history, boundaries=boundaries)
+        context["convergence_chart"] = charts.convergence_chart(history, boundaries=boundaries,
+                                                                certified=services.certified_history(period))
     context["my_councils"] = _my_councils(user, period, participants, names, summary, bound, now)
     parts = list(period.parts.select_related("council", "vote__decision").order_by("-attempt", "council__name"))
     context["parts"] = [{"part": p, "state": ProposalState(p.vote.state(now)).label, "rows": [

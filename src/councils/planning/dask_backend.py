@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backends import council_step
+from .backends import council_step, total_surplus
 from .economy import Economy
 
 
 def _partition_step(part, signal, scale, unit):
-    inputs, labour, cap, product, need_product, need_quantity, need_weight_idx = part
-    from dataclasses import replace
-    local = replace(signal, need_weight=signal.need_weight[need_weight_idx])
+    inputs, labour, cap, product, need_product, need_quantity, workplaces, needs = part
+    local = signal.part(workplaces, needs)
     return council_step(inputs, labour, cap, product, need_product, need_quantity, local, scale, unit)
 
 
@@ -52,7 +51,7 @@ class DaskBackend:
             self.blocks.append((ws, ks))
             parts.append((e.inputs[:, ws[0]:ws[-1] + 1] if ws.size else e.inputs[:, :0],
                           e.labour[ws], cap[ws], e.workplace_product[ws], e.need_product[ks],
-                          e.need_quantity[ks], ks))
+                          e.need_quantity[ks], ws, ks))
         self.parts = self.client.scatter(parts, broadcast=False)
 
     def propose(self, signal, scale, unit):
@@ -63,10 +62,11 @@ class DaskBackend:
         e = self.economy
         x = np.empty(e.n_workplaces)
         f = np.empty(e.n_needs)
-        for (ws, ks), (xp, fp) in zip(self.blocks, self.client.gather(futures)):
-            x[ws] = xp
-            f[ks] = fp
-        return Proposals(x, f)
+        sx = np.empty(e.n_workplaces)
+        sf = np.empty(e.n_needs)
+        for (ws, ks), (xp, fp, sxp, sfp) in zip(self.blocks, self.client.gather(futures)):
+            x[ws], f[ks], sx[ws], sf[ks] = xp, fp, sxp, sfp
+        return Proposals(x, f, surplus=total_surplus(sx, sf))
 
     def close(self):
         if self._own:

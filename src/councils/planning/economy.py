@@ -21,6 +21,15 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.multiply(a, b).sum())
 
 
+# The ranges an economy's numbers must lie in. Far wider than any federation's plan (a trillion units or hours,
+# a million units of an input per unit of output), and narrow enough that every sum and product the procedure
+# and the HiGHS yardstick form stays well inside double precision: a need of 1e308 or an input of 1e300 is
+# refused with the field named, not left to overflow inside the solver.
+MAX_AMOUNT = 1e12  # capacities, needs, hours a workplace offers, the labour budget
+MAX_PER_UNIT = 1e6  # labour hours and input quantities per unit of output, priorities
+MIN_PER_UNIT = 1e-9  # a non-zero labour or input coefficient below this is a mistake in units
+
+
 class EconomyError(ValueError):
     """A malformed economy. `field` names the offending part, e.g. ``workplaces[3].capacity``."""
 
@@ -188,10 +197,10 @@ def validate(e: Economy) -> None:
     if m < 0:
         raise EconomyError("workplaces.product", "must be a one-dimensional array")
     _check_index(e.workplace_product, n, "workplaces.product", "product")
-    for name, arr in (("workplaces.labour", e.labour), ("workplaces.capacity", e.capacity)):
-        _check_vector(arr, m, name)
+    _check_vector(e.labour, m, "workplaces.labour", limit=MAX_PER_UNIT, smallest=MIN_PER_UNIT)
+    _check_vector(e.capacity, m, "workplaces.capacity", limit=MAX_AMOUNT)
     if e.workplace_hours is not None:
-        _check_vector(e.workplace_hours, m, "workplaces.hours", allow_inf=True)
+        _check_vector(e.workplace_hours, m, "workplaces.hours", allow_inf=True, limit=MAX_AMOUNT)
     if e.workplace_names is not None and len(e.workplace_names) != m:
         raise EconomyError("workplaces.name", f"{len(e.workplace_names)} names for {m} workplaces")
     if e.inputs.shape != (n, m):
@@ -200,28 +209,48 @@ def validate(e: Economy) -> None:
     if not np.all(np.isfinite(data)) or np.any(data < 0):
         j = int(e.inputs.tocoo().col[np.flatnonzero(~(np.isfinite(data) & (data >= 0)))[0]])
         raise EconomyError(f"workplaces[{j}].inputs", "input quantities must be finite and non-negative")
+    out = (data > MAX_PER_UNIT) | ((data > 0) & (data < MIN_PER_UNIT))
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        j = _column_of(e.inputs, i)
+        name = e.product_names[int(e.inputs.indices[i])]
+        span = (f"must be at most {MAX_PER_UNIT:g}" if data[i] > MAX_PER_UNIT
+                else f"must be 0 or at least {MIN_PER_UNIT:g}")
+        raise EconomyError(f"workplaces[{j}].inputs", f"{name!r}: {span} units per unit of output, got {data[i]:g}")
     if k < 0:
         raise EconomyError("needs.product", "must be a one-dimensional array")
     _check_index(e.need_product, n, "needs.product", "product")
-    _check_vector(e.need_quantity, k, "needs.quantity")
+    _check_vector(e.need_quantity, k, "needs.quantity", limit=MAX_AMOUNT)
     if np.any(e.need_quantity == 0):
         raise EconomyError(f"needs[{int(np.flatnonzero(e.need_quantity == 0)[0])}].quantity", "must be positive")
-    _check_vector(e.need_priority, k, "needs.priority")
+    _check_vector(e.need_priority, k, "needs.priority", limit=MAX_PER_UNIT)
     _check_index(e.need_council, len(e.council_names), "needs.council", "council")
     if not np.isfinite(e.labour_budget) or e.labour_budget < 0:
         raise EconomyError("labour_budget", "must be a finite non-negative number of hours")
+    if e.labour_budget > MAX_AMOUNT:
+        raise EconomyError("labour_budget", f"must be at most {MAX_AMOUNT:g} hours, got {e.labour_budget:g}")
     if not _is_acyclic(e):
         _check_productive(e)
 
 
-def _check_vector(arr: np.ndarray, size: int, name: str, allow_inf: bool = False) -> None:
+def _column_of(a: sp.csc_matrix, i: int) -> int:
+    return int(np.searchsorted(a.indptr, i, side="right") - 1)
+
+
+def _check_vector(arr: np.ndarray, size: int, name: str, allow_inf: bool = False, limit: float = np.inf,
+                  smallest: float = 0.0) -> None:
     if arr.shape != (size,):
         raise EconomyError(name, f"shape {arr.shape}, expected ({size},)")
     bad = np.isnan(arr) | (arr < 0) | (~allow_inf & np.isinf(arr))
+    prefix, _, attr = name.partition(".")
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        prefix, _, attr = name.partition(".")
         raise EconomyError(f"{prefix}[{i}].{attr}", f"must be finite and non-negative, got {arr[i]}")
+    out = (np.isfinite(arr) & (arr > limit)) | ((arr > 0) & (arr < smallest))
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        span = f"0 or between {smallest:g} and {limit:g}" if smallest > 0 else f"at most {limit:g}"
+        raise EconomyError(f"{prefix}[{i}].{attr}", f"must be {span}, got {arr[i]:g}")
 
 
 def _check_index(arr: np.ndarray, size: int, name: str, what: str) -> None:

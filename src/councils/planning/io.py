@@ -151,7 +151,7 @@ def load_economy(path: str | Path) -> Economy:
     if path.suffix == ".npz":
         return _load_npz(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise EconomyError("(file)", f"not valid JSON: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -230,7 +230,16 @@ def _number(obj, key, where):
     return _as_float(_get(obj, key, where), f"{where}.{key}")
 
 
+def _parse_int(text: str):
+    """An integer of the file. One of more digits than any quantity needs becomes a float (infinite if huge),
+    so that the field it stands in is refused by name, where Python would stop at 4,300 digits."""
+    return int(text) if len(text) <= 30 else float(text)
+
+
 def _as_float(value, where):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise EconomyError(where, f"must be a number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise EconomyError(where, "must be finite, got an integer too large for a number") from None

@@ -59,6 +59,9 @@ class PlanResult:
     labour_budget: float = 0.0
     optimum: OptimumResult | None = None
     state: object = field(default=None, repr=False)  # PlanningState, for warm starts
+    bound: float | None = None  # the certificate: no plan can do better than this (aim's units)
+    certified_gap: float | None = None  # (bound - objective) / bound: at least the true gap to the optimum
+    tol: float | None = None  # the certified gap "converged" promises
 
     @property
     def deliveries(self) -> np.ndarray:
@@ -87,6 +90,7 @@ class PlanResult:
         m = self.measures
         return {
             "aim": self.aim, "backend": self.backend, "rounds": self.rounds, "converged": self.converged,
+            "bound": self.bound, "certified_gap": self.certified_gap, "tol": self.tol,
             "objective": self.objective, "gap_to_optimum": self.gap,
             "weighted_fulfilment": m.weighted_fulfilment, "worst_fulfilment": m.worst_fulfilment,
             "council_spread": m.council_spread, "largest_imbalance": m.largest_imbalance,

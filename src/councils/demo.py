@@ -109,10 +109,11 @@ def load_demo() -> bool:
         federation = create_council(
             users[0], name=DEMO_FEDERATION, kind="federation",
             description="The workplaces, neighbourhoods and farms of the valley, federated by their own decisions.",
-            # A small valley: its councils vote their mandates within two days, and the federation counts them within one.
+            # A small valley: its councils vote their mandates within two days, and the federation counts them within one;
+            # a congress they demand meets within a week.
             charter={**DEMO_FLOORS, "voting_period": day},
             federation_charter={"competences": ["bread and flour", "transport", "shared equipment", PLANNING_MATTER],
-                                "convocation_share": "0.5", "mandate_period": 2 * day},
+                                "convocation_share": "0.5", "mandate_period": 2 * day, "convocation_delay": 7 * day},
         )
         affiliations = []
         for council, members in ((bakery, bakery_members), (street, street_members), (farm, farm_members)):
@@ -361,7 +362,7 @@ def _convene_congress(time, real_now, federation, councils):
     delay = charter_of(federation).convocation_delay
     opening = real_now - CONGRESS_OPENED_AGO - delay - timedelta(days=1)
     if time.now() > opening:
-        raise RuntimeError("demo: the congress's petition comes too late to convene it before now")
+        raise RuntimeError(f"demo: the congress's petition comes too late to convene it before now ({real_now - time.now()} before now, needs {real_now - opening})")
     time.set(opening)
     for council, members in councils:
         demand = create_proposal(members[3], council, kind="convocation", federation=federation, petition=petition,

@@ -208,7 +208,9 @@ for user in users:
 User.objects.bulk_create(users)
 users = list(User.objects.filter(username__startswith=f"load-{tag}-").order_by("pk"))
 founder = users[0]
-council = create_council(founder, name=f"Load council {tag}", kind="workplace")
+# Votes open at once under load: the council's charter says so (the default charter asks for days of deliberation).
+council = create_council(founder, name=f"Load council {tag}", kind="workplace",
+                         charter={"min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0)})
 with transaction.atomic():
     for user in users[1:]:
         _admit(council, user, now, actor=user, how="load set-up")

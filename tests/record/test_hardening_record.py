@@ -109,3 +109,10 @@ def test_a_chain_made_behind_the_applications_back_is_found(decided):
     for row in RecordEntry.objects.filter(chain=council.record_chain).order_by("seq")[:1]:
         raw_sql(f"UPDATE {RecordEntry._meta.db_table} SET chain = %s WHERE id = %s", ["council/999", row.pk])
     assert any("council/999" in p and "not registered" in p for p in problems())
+
+
+def test_editing_shown_times_of_other_rows_is_found(decided):
+    council, _ = decided
+    raw_sql(f"UPDATE {Council._meta.db_table} SET created_at = %s WHERE id = %s",
+            [council.created_at - timedelta(days=400), council.pk])
+    assert any(f"council:{council.pk}" in p for p in problems())

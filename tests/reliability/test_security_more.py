@@ -121,7 +121,8 @@ def test_no_members_text_is_rendered_as_html_anywhere(clock, make_user, add_memb
     from councils.decisions.services import add_comment, move_amendment
 
     founder = make_user()
-    council = create_council(founder, name="Council " + EVIL[:40], kind="workplace", description=EVIL)
+    council = create_council(founder, name="Council " + EVIL[:40], kind="workplace", description=EVIL,
+                             charter={"min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0)})
     member = add_member(council, make_user())
     proposal = make_proposal(council, founder, title="T " + EVIL[:60], body=EVIL + "\n\n**fine**", deliberation=timedelta(hours=1),
                              options=[])

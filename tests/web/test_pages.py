@@ -78,10 +78,20 @@ def test_found_a_council_through_the_form(clock, make_user):
     client.force_login(make_user())
     response = client.post(reverse("council-create"), {
         "name": "Tram Depot", "kind": "workplace", "description": "", "admission": "open", "decision_method": "majority",
-        "quorum_percent": 30, "deliberation_days": 1, "voting_days": 2,
+        "quorum_percent": 30, "deliberation_days": 2, "voting_days": 2,
     }, follow=True)
     text = response.content.decode()
     assert "Tram Depot is founded" in text and "30%" in text
+
+
+def test_founding_a_council_with_deliberation_under_the_floor_says_so(clock, make_user):
+    client = Client()
+    client.force_login(make_user())
+    response = client.post(reverse("council-create"), {
+        "name": "Hasty Depot", "kind": "workplace", "description": "", "admission": "open", "decision_method": "majority",
+        "quorum_percent": 30, "deliberation_days": 1, "voting_days": 2,
+    }, follow=True)
+    assert "under the charter&#x27;s minimum" in response.content.decode() or "under the charter's minimum" in response.content.decode()
 
 
 def test_council_form_errors_are_shown(clock, make_user):

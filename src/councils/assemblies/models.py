@@ -82,7 +82,8 @@ class Council(models.Model):
         return f"council/{self.pk}"
 
     def record_state(self) -> dict:
-        return {"name": self.name, "slug": self.slug, "kind": self.kind, "description": self.description}
+        return {"name": self.name, "slug": self.slug, "kind": self.kind, "description": self.description,
+                "created_at": self.created_at}
 
 
 class Charter(models.Model):

@@ -50,7 +50,7 @@ class Product(models.Model):
 
     def record_state(self) -> dict:
         return {"federation": self.federation_id, "name": self.name, "unit": self.unit, "description": self.description,
-                "retired_at": self.retired_at if self.retired_at else None}
+                "retired_at": self.retired_at if self.retired_at else None, "added_at": self.added_at}
 
 
 class Capability(models.Model):
@@ -78,7 +78,7 @@ class Capability(models.Model):
 
     def record_state(self) -> dict:
         return {"council": self.council_id, "product": self.product_id, "labour": self.labour, "capacity": self.capacity,
-                "inputs": {str(k): v for k, v in sorted(self.inputs.items())}}
+                "inputs": {str(k): v for k, v in sorted(self.inputs.items())}, "recorded_at": self.recorded_at}
 
 
 class WorkingHours(models.Model):
@@ -94,7 +94,7 @@ class WorkingHours(models.Model):
         return f"working_hours:{self.council_id}"
 
     def record_state(self) -> dict:
-        return {"council": self.council_id, "hours": self.hours}
+        return {"council": self.council_id, "hours": self.hours, "recorded_at": self.recorded_at}
 
 
 class DraftNeed(models.Model):
@@ -140,7 +140,7 @@ class Need(models.Model):
     def record_state(self) -> dict:
         return {"council": self.council_id, "product": self.product_id, "quantity": self.quantity,
                 "priority": self.priority, "adopted_by": self.adopted_by_id,
-                "ended_at": self.ended_at if self.ended_at else None}
+                "ended_at": self.ended_at if self.ended_at else None, "adopted_at": self.adopted_at}
 
 
 class Aim(models.TextChoices):
@@ -294,7 +294,7 @@ class HandProposal(models.Model):
 
     def record_state(self) -> dict:
         return {"period": self.period_id, "council": self.council_id, "round": self.round, "attempt": self.attempt,
-                "content": self.content}
+                "content": self.content, "submitted_at": self.submitted_at}
 
 
 class PartStatus(models.TextChoices):

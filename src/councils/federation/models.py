@@ -181,7 +181,8 @@ class RecallPetition(models.Model):
         return f"recall_petition:{self.pk}"
 
     def record_state(self) -> dict:
-        state = {"delegate": self.delegate_id, "opened_by": self.opened_by.username, "vote": self.vote_id}
+        state = {"delegate": self.delegate_id, "opened_by": self.opened_by.username, "vote": self.vote_id,
+                 "opened_at": self.opened_at}
         if self.reason:  # absent when empty, so petitions recorded before reasons existed still verify
             state["reason"] = self.reason
         return state
@@ -209,7 +210,8 @@ class Signature(models.Model):
         return f"signature:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"recall": self.recall_id, "petition": self.petition_id, "member": self.member.username}
+        return {"recall": self.recall_id, "petition": self.petition_id, "member": self.member.username,
+                "signed_at": self.signed_at}
 
 
 class Petition(models.Model):
@@ -241,7 +243,7 @@ class Petition(models.Model):
     def record_state(self) -> dict:
         return {
             "federation": self.federation_id, "kind": self.kind, "title": self.title, "body": self.body,
-            "target": self.target_id, "congress": self.congress_id,
+            "opened_at": self.opened_at, "target": self.target_id, "congress": self.congress_id,
             "opened_by": self.opened_by.username if self.opened_by_id else None,
             "fulfilled_at": self.fulfilled_at if self.fulfilled_at else None, "result": self.result_id,
         }
@@ -291,7 +293,7 @@ class Congress(models.Model):
 
     def record_state(self) -> dict:
         return {
-            "federation": self.federation_id, "title": self.title, "starts_at": self.starts_at,
+            "federation": self.federation_id, "title": self.title, "starts_at": self.starts_at, "convened_at": self.convened_at,
             "ends_at": self.ends_at, "convened_by": self.convened_by, "petition": self.petition_id,
             "cancelled_at": self.cancelled_at if self.cancelled_at else None, "minutes": self.minutes,
             "minutes_approved_by": self.minutes_approved_by_id, "current_item": self.current_item_id,
@@ -331,7 +333,7 @@ class Attendance(models.Model):
         return f"attendance:{self.pk}"
 
     def record_state(self) -> dict:
-        return {"congress": self.congress_id, "delegate": self.delegate_id}
+        return {"congress": self.congress_id, "delegate": self.delegate_id, "present_at": self.present_at}
 
 
 class Speaker(models.Model):
@@ -354,7 +356,7 @@ class Speaker(models.Model):
 
     def record_state(self) -> dict:
         return {
-            "congress": self.congress_id, "item": self.item_id, "member": self.member.username,
+            "congress": self.congress_id, "item": self.item_id, "member": self.member.username, "requested_at": self.requested_at,
             "started_at": self.started_at if self.started_at else None,
             "ended_at": self.ended_at if self.ended_at else None, "limit_seconds": self.limit_seconds,
         }

@@ -29,7 +29,7 @@ def tour_pages(logged_in: bool) -> list[tuple[str, str]]:
     street = Council.objects.get(name__startswith="Northside")
     federation = Council.objects.get(name=DEMO_FEDERATION)
     title = lambda t: Proposal.objects.get(title=t).get_absolute_url()  # noqa: E731
-    courtyard = Proposal.objects.filter(title="House rules for the courtyard").order_by("pk")
+    courtyard = Proposal.objects.get(title="House rules for the courtyard")
     congress = Congress.objects.get(federation=federation)
     delegate = Delegate.objects.filter(federation=federation, council=bakery).order_by("-pk").first()
     pages = [
@@ -40,8 +40,8 @@ def tour_pages(logged_in: bool) -> list[tuple[str, str]]:
         ("record", f"/c/{bakery.slug}/record/"),
         ("facilitator", title("Elect our facilitator")),
         ("market", title("Which day for the street market?")),
-        ("courtyard", courtyard.first().get_absolute_url()),
-        ("courtyard-second", courtyard.last().get_absolute_url()),
+        ("courtyard", courtyard.get_absolute_url()),
+        ("courtyard-second", Proposal.objects.get(fallback_of=courtyard).get_absolute_url()),
         ("tractor", Proposal.objects.get(title__startswith="Rotate the tractor").get_absolute_url()),
         ("crop", title("Which crop for the east field?")),
         ("street", street.get_absolute_url()),

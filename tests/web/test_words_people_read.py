@@ -69,7 +69,8 @@ def test_the_demo_links_what_a_newcomer_looks_for():
     assert f'href="{election.get_absolute_url()}">Elect a second delivery coordinator</a>' in html
     assert "voted on" in html and "<details><summary>The entry as recorded" in html
     # The blocked consensus links to its second round.
-    first, second = Proposal.objects.filter(title="House rules for the courtyard").order_by("pk")
+    first = Proposal.objects.get(title="House rules for the courtyard")
+    second = Proposal.objects.get(fallback_of=first)
     assert f'href="{second.get_absolute_url()}"' in Client().get(first.get_absolute_url()).content.decode()
     # The congress in session is in the navigation's list and on the federation's page, with the recall petition.
     from councils.federation.models import Congress

@@ -556,7 +556,10 @@ def _pct(share: float) -> str:
     if share == 0:
         return "0%"
     if share < 1:
-        return f"{share:.2g}%"
+        # Two significant digits, written out: "0.00001%", never "1e-05%".
+        from decimal import Decimal
+
+        return format(Decimal(f"{share:.2g}"), "f") + "%"
     if 99.5 <= share < 100:
         return f"{share:.1f}%"
     if share >= 10 or abs(share - round(share)) < 0.05:

@@ -30,6 +30,15 @@ ACTS = {
     "petition.backed": "backed a petition", "petition.fulfilled": "petition fulfilled:", "affiliation.began": "joined the federation",
     "affiliation.ended": "left the federation", "congress.convened": "congress convened:", "congress.cancelled": "congress cancelled:",
     "federation_ballot.mandated": "cast the council's mandated vote on", "federation_ballot.free": "cast a free-mandate vote on",
+    "federation_ballot.minutes": "voted for the council, at the congress, on", "mandate.free": "gave a free mandate on",
+    "congress.attendance": "registered present at", "congress.agenda_item_added": "put on the agenda of",
+    "congress.item_taken_up": "took up the next item at", "congress.speaker_listed": "asked to speak at",
+    "congress.floor_given": "gave the floor at", "congress.speaker_ended": "ended a speech at",
+    "congress.minutes_written": "wrote the minutes of", "congress.minutes_approved": "minutes approved:",
+    "capability.recorded": "recorded a capability:", "capability.removed": "removed a capability:",
+    "working_hours.recorded": "recorded the working hours", "need.adopted": "adopted a need:", "need.ended": "need ended:",
+    "plan_period.opened": "plan period opened:", "plan.adopted": "plan adopted:", "hand_proposal.submitted": "submitted a proposal for",
+    "planning_mode.set": "set how the council answers", "plan_part.put_to_vote": "put a part of the plan to the vote:",
 }
 
 

@@ -22,6 +22,10 @@ def test_sign_up_found_propose_vote_and_see_the_result(page, tmp_path):
     page.get_by_role("link", name="Found a council").click()
     page.get_by_label("Name").fill("Tram Depot Council")
     page.get_by_label("Kind").select_option("workplace")
+    # A council that decides in seconds, by its own founding charter (the defaults are two days and one).
+    page.get_by_label("Deliberation period (days)").fill("0")
+    page.get_by_label("Shortest deliberation anyone may set (days)").fill("0")
+    page.get_by_label("Shortest vote anyone may set (days)").fill("0")
     page.get_by_role("button", name="Found the council").click()
     page.get_by_text("Tram Depot Council is founded").wait_for()
 

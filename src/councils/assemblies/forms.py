@@ -14,6 +14,12 @@ class CouncilForm(forms.Form):
     quorum_percent = forms.IntegerField(min_value=0, max_value=100, initial=25, label="Quorum (% of members who must take part)")
     deliberation_days = forms.FloatField(min_value=0, max_value=365, initial=3, label="Deliberation period (days)")
     voting_days = forms.FloatField(min_value=0.001, max_value=365, initial=4, label="Voting period (days)")
+    min_deliberation_days = forms.FloatField(
+        min_value=0, max_value=365, initial=2, required=False, label="Shortest deliberation anyone may set (days)",
+        help_text="No author or officer can open a vote with less deliberation; only the members' vote on the charter changes it.")
+    min_voting_days = forms.FloatField(
+        min_value=0, max_value=365, initial=1, required=False, label="Shortest vote anyone may set (days)",
+        help_text="No author or officer can make a vote shorter; only the members' vote on the charter changes it.")
 
     def charter(self) -> dict:
         data = self.cleaned_data
@@ -23,4 +29,8 @@ class CouncilForm(forms.Form):
             "quorum": data["quorum_percent"] / 100,
             "deliberation_period": timedelta(days=data["deliberation_days"]),
             "voting_period": timedelta(days=data["voting_days"]),
+            # left empty: the charter's defaults (two days, one day)
+            **({"min_deliberation_period": timedelta(days=data["min_deliberation_days"])}
+               if data.get("min_deliberation_days") is not None else {}),
+            **({"min_voting_period": timedelta(days=data["min_voting_days"])} if data.get("min_voting_days") is not None else {}),
         }

@@ -29,7 +29,7 @@ from councils.economy.models import (
     PlanPeriod, Product, WorkingHours,
 )
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
-from councils.record.services import append, lock_chains
+from councils.record.services import append, lock_chains, plain
 from councils.economy.models import EconomyKind
 
 PLANNING_MATTER = "production planning"
@@ -244,7 +244,7 @@ def undo_catalogue(decision: Decision, referendum: Decision) -> str:
         if data.get("decision") != decision.pk:
             continue
         product = Product.objects.filter(pk=int(entry.subject.split(":")[1])).first()
-        if product is None or product.record_state() != data["state"]:
+        if product is None or plain(product.record_state()) != data["state"]:
             continue  # changed again since: the later decision stands
         if entry.kind == "product.retired":
             product.retired_at = None

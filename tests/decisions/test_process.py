@@ -212,3 +212,14 @@ def test_officers_cannot_withdraw_a_members_proposal(clock, make_council, member
     proposal = make_proposal(council, members[0])
     with pytest.raises(NotAllowed):
         withdraw_proposal(members[1], proposal)  # the facilitator is not the author
+
+
+def test_a_refusal_under_the_floor_says_the_floor_as_a_person_writes_it(clock, make_council, members_of):
+    from councils.decisions.services import create_proposal as propose
+
+    council = make_council(members=1, min_deliberation_period=timedelta(days=2), min_voting_period=timedelta(days=1),
+                           deliberation_period=timedelta(days=2), voting_period=timedelta(days=1))
+    with pytest.raises(Invalid) as refused:
+        propose(members_of(council)[0], council, title="Snap", deliberation_ends=clock.now() + timedelta(hours=1),
+                voting_ends=clock.now() + timedelta(days=2))
+    assert "2 days of deliberation" in refused.value.message and "0:00" not in refused.value.message

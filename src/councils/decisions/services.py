@@ -33,6 +33,7 @@ from councils.assemblies.models import (
     OfficeRole,
 )
 from councils.assemblies.permissions import membership_of, require_member
+from councils.adapters import words
 from councils.decisions import kinds
 from councils.decisions.ballots import Vote, clean_vote, digest, engine_input
 from councils.decisions.models import (
@@ -130,12 +131,12 @@ def periods(council: Council, now: datetime, deliberation_ends, voting_ends, *, 
         raise Invalid("voting must end within a year", field="voting_ends")
     if limits:
         if deliberation_ends - now < charter.min_deliberation_period - timedelta(minutes=1):
-            raise Invalid(f"the charter asks for at least {charter.min_deliberation_period} of deliberation", field="deliberation_ends")
+            raise Invalid(f"the charter asks for at least {words.duration(charter.min_deliberation_period)} of deliberation", field="deliberation_ends")
         voting = voting_ends - deliberation_ends
         if voting < charter.min_voting_period:
-            raise Invalid(f"the charter asks for at least {charter.min_voting_period} of voting", field="voting_ends")
+            raise Invalid(f"the charter asks for at least {words.duration(charter.min_voting_period)} of voting", field="voting_ends")
         if voting > charter.max_voting_period:
-            raise Invalid(f"the charter allows at most {charter.max_voting_period} of voting", field="voting_ends")
+            raise Invalid(f"the charter allows at most {words.duration(charter.max_voting_period)} of voting", field="voting_ends")
     return deliberation_ends, voting_ends
 
 
@@ -375,7 +376,7 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
     if voting_ends - deliberation_ends < proposal.voting_ends - proposal.deliberation_ends:
         raise Invalid("a reschedule may lengthen the vote, never shorten it", field="voting_ends")
     if voting_ends - deliberation_ends > charter.max_voting_period:
-        raise Invalid(f"the charter allows at most {charter.max_voting_period} of voting", field="voting_ends")
+        raise Invalid(f"the charter allows at most {words.duration(charter.max_voting_period)} of voting", field="voting_ends")
     if voting_ends - _published_close(proposal) > charter.max_postponement:
         raise NotAllowed(f"The charter lets the author or an officer postpone a proposal by at most "
                          f"{charter.max_postponement} in all; postponing it further needs the council's vote: "

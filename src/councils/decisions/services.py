@@ -519,24 +519,30 @@ def add_comment(actor, proposal: Proposal, body: str) -> Comment:
 
 def hide_comment(actor, comment: Comment, reason: str) -> Comment:
     """An officer hides a comment; the reason is shown in its place, recorded, and open to appeal."""
+    return _hide(actor, comment, comment.proposal.council, reason, what="a comment", noun="comment", kind="comment.hidden")
+
+
+def _hide(actor, hidden, council, reason: str, *, what: str, noun: str, kind: str, exists: bool = True):
+    """Hide a comment or a proposal's text: an elected officer, with a reason shown to all; the entries keep the
+    text's hash while the text itself leaves every public view."""
     now = clock.now()
-    council = comment.proposal.council
     settle_due(council, now)
     require_member(actor, council, "moderate")
     if not is_officer(actor, council, now):
-        raise NotAllowed("Only the council's elected facilitator or secretary may hide a comment.")
+        raise NotAllowed(f"Only the council's elected facilitator or secretary may hide {what}.")
+    if not exists:
+        raise NotFound("no such proposal")
     reason = refuse_control_characters((reason or "").strip(), "reason")
     if not reason:
-        raise Invalid("hiding a comment needs a reason, shown to all", field="reason")
-    if comment.hidden_at is not None:
-        raise Conflict("this comment is already hidden")
+        raise Invalid(f"hiding a {noun} needs a reason, shown to all", field="reason")
+    if hidden.hidden_at is not None:
+        raise Conflict(f"this {noun} is already hidden")
     with transaction.atomic():
-        comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, actor, reason[:5000]
-        comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
-        append(council, kind="comment.hidden", subject=comment.subject, state=comment.record_state(), at=now, actor=actor)
-        # The entries keep the text's hash; the text itself leaves every public view.
-        set_content_hidden(comment.subject, now)
-    return comment
+        hidden.hidden_at, hidden.hidden_by, hidden.hidden_reason = now, actor, reason[:5000]
+        hidden.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+        append(council, kind=kind, subject=hidden.subject, state=hidden.record_state(), at=now, actor=actor)
+        set_content_hidden(hidden.subject, now)
+    return hidden
 
 
 def report_content(actor, *, reason: str, comment: Comment | None = None, proposal: Proposal | None = None) -> Report:
@@ -563,25 +569,8 @@ def report_content(actor, *, reason: str, comment: Comment | None = None, propos
 def hide_proposal_text(actor, proposal: Proposal, reason: str) -> Proposal:
     """An officer hides a proposal's (or an amendment's) text; its title, its vote and its result stay. The reason is
     shown in its place, recorded, and open to appeal."""
-    now = clock.now()
-    council = proposal.council
-    settle_due(council, now)
-    require_member(actor, council, "moderate")
-    if not is_officer(actor, council, now):
-        raise NotAllowed("Only the council's elected facilitator or secretary may hide a proposal's text.")
-    if proposal.published_at is None:
-        raise NotFound("no such proposal")
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("hiding a text needs a reason, shown to all", field="reason")
-    if proposal.hidden_at is not None:
-        raise Conflict("this text is already hidden")
-    with transaction.atomic():
-        proposal.hidden_at, proposal.hidden_by, proposal.hidden_reason = now, actor, reason[:5000]
-        proposal.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
-        append(council, kind="proposal.hidden", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
-        set_content_hidden(proposal.subject, now)
-    return proposal
+    return _hide(actor, proposal, proposal.council, reason, what="a proposal's text", noun="text", kind="proposal.hidden",
+                 exists=proposal.published_at is not None)
 
 
 def appeal_hidden_text(actor, proposal: Proposal) -> Proposal:

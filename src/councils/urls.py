@@ -26,6 +26,7 @@ urlpatterns = [
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),
          name="password-reset-complete"),
     path("profile/tokens/", accounts.create_token, name="token-create"),
+    path("profile/keys/", accounts.keys, name="keys"),
     path("profile/notifications/", accounts.notifications, name="notifications"),
     path("profile/sessions/end-others/", accounts.end_other_sessions, name="end-other-sessions"),
     path("profile/tokens/<int:token_id>/revoke/", accounts.revoke_token, name="token-revoke"),

@@ -172,3 +172,11 @@ def notifications(request):
     services.set_email_notifications(request.user, on)
     messages.success(request, "Email notifications are on." if on else "Email notifications are off.")
     return redirect("profile")
+
+
+@login_required
+def keys(request):
+    """"Your keys": the keys registered to the account, and this browser's key (made, backed up and restored by the
+    browser itself: councils/keys.js)."""
+    registered = getattr(request.user, "member_keys", None)
+    return render(request, "accounts/keys.html", {"keys": registered.all() if registered is not None else []})

@@ -1,7 +1,11 @@
 // The record checked in the reader's own browser, without taking the server's word for anything:
 // the checkpoint's Ed25519 signature by the server's key (WebCrypto), every leaf against the signed
 // Merkle root (RFC 9162), the entries' links, and consistency with the last checkpoint this browser
-// saw of the chain (kept in localStorage): a rewritten, truncated or forked history is reported.
+// saw of the chain (kept in localStorage): a rewritten, truncated or forked history is reported. Every member
+// signature the chain's entries carry is checked too (WebCrypto Ed25519), with the key its member registered on
+// their own chain of the record ("member/..."), itself checked against its signed checkpoint; a key used after its
+// revocation, or never registered by the act's member, fails the check. Every word shown comes from the button's
+// data-t-* attributes (translated by record/browser_check.html).
 (function () {
   "use strict";
   const button = document.querySelector("[data-verify-chain]");
@@ -9,7 +13,13 @@
   const out = document.getElementById(button.getAttribute("aria-controls"));
   const chain = button.dataset.verifyChain;
   const enc = new TextEncoder();
+  const FORMAT = "councils.statement/v1";
 
+  function t(name, values) {
+    let text = button.dataset["t" + name] || name;
+    for (const [key, value] of Object.entries(values || {})) text = text.split("{" + key + "}").join(String(value));
+    return text;
+  }
   function say(text, ok) {
     out.textContent = text;
     out.className = ok === true ? "notice ok" : ok === false ? "errors" : "notice";
@@ -32,6 +42,16 @@
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     return true;
   }
+  function b64url(text) {
+    if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+    return b64(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+  }
+  function canonical(value) {  // RFC 8785 for what statements hold (see keys.js)
+    if (value === null || typeof value !== "object") return JSON.stringify(value);
+    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+    return "{" + Object.keys(value).sort().map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",") + "}";
+  }
+  const moment = (at) => Date.parse(String(at).replace(/(\.\d{3})\d+/, "$1"));
   function hex(bytes) { return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""); }
   async function sha256(bytes) { return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)); }
   const leafHash = (leaf) => sha256(concat(Uint8Array.of(0), leaf));
@@ -48,16 +68,16 @@
     const first = vkey.indexOf("+"), second = vkey.indexOf("+", first + 1);
     const name = vkey.slice(0, first), id = vkey.slice(first + 1, second), key64 = vkey.slice(second + 1);
     const raw = b64(key64);
-    if (raw[0] !== 1 || raw.length !== 33) throw new Error("the server key is not an Ed25519 note key");
+    if (raw[0] !== 1 || raw.length !== 33) throw new Error(t("BadServerKey"));
     const expected = (await sha256(concat(enc.encode(name), Uint8Array.of(10), raw))).slice(0, 4);
-    if (hex(expected) !== id) throw new Error("the server key's id does not match the key");
+    if (hex(expected) !== id) throw new Error(t("BadServerKey"));
     const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
     return { name, id, key };
   }
 
   async function openCheckpoint(signed, server) {
     const split = signed.lastIndexOf("\n\n");
-    if (split < 0) throw new Error("the checkpoint is not a signed note");
+    if (split < 0) throw new Error(t("NotSigned"));
     const text = signed.slice(0, split + 1);
     let verified = false;
     for (const line of signed.slice(split + 2).split("\n")) {
@@ -66,9 +86,9 @@
       const raw = b64(sig64);
       if (name !== server.name || hex(raw.slice(0, 4)) !== server.id) continue;
       verified = await crypto.subtle.verify({ name: "Ed25519" }, server.key, raw.slice(4), enc.encode(text));
-      if (!verified) throw new Error("the server's signature on the checkpoint does not verify");
+      if (!verified) throw new Error(t("BadCheckpointSignature"));
     }
-    if (!verified) throw new Error("the checkpoint is not signed by the server's key");
+    if (!verified) throw new Error(t("NotSigned"));
     const [origin, size, root] = text.slice(0, -1).split("\n");
     return { origin, size: Number(size), root: b64(root), note: signed };
   }
@@ -95,63 +115,169 @@
     return sn === 0 && equal(fr, firstRoot) && equal(sr, secondRoot);
   }
 
+  // What an entry carries of its author's signature: {statement, signature}, or null.
+  function signedOf(entry) {
+    const data = entry.data || {};
+    const signed = entry.signed || data.signed || (data.statement && data.signature ? data : null);
+    return signed && typeof signed.statement === "string" && typeof signed.signature === "string" ? signed : null;
+  }
+
+  // A chain's entries, checked against its checkpoint: each linked to the one before, all making the signed root.
+  // ``visit(entry)`` sees each entry as it is read.
+  async function readChain(name, server, visit, progress) {
+    const response = await fetch("/api/record/" + name + "/checkpoint", { credentials: "omit" });
+    if (!response.ok) throw new Error("/api/record/" + name + "/checkpoint: HTTP " + response.status);
+    const checkpoint = await openCheckpoint(await response.text(), server);
+    if (!checkpoint.origin.endsWith("/" + name)) throw new Error(t("OtherChain"));
+    const stack = [];
+    let previous = null;
+    for (let start = 0; start < checkpoint.size; start += 1000) {
+      const end = Math.min(start + 1000, checkpoint.size);
+      const page = await json(`/api/record/${name}/leaves?start=${start}&end=${end}`);
+      for (const text of page.leaves) {
+        const leaf = b64(text);
+        const entry = JSON.parse(new TextDecoder().decode(leaf));
+        if (entry.chain !== name || (previous && (entry.seq !== previous.seq + 1 || entry.prev_hash !== previous.hash))) {
+          throw new Error(t("Unlinked", { seq: entry.seq }));
+        }
+        previous = entry;
+        visit(entry);
+        let node = { hash: await leafHash(leaf), size: 1 };
+        while (stack.length && stack[stack.length - 1].size === node.size) {
+          const left = stack.pop();
+          node = { hash: await nodeHash(left.hash, node.hash), size: node.size * 2 };
+        }
+        stack.push(node);
+      }
+      if (progress) progress(end, checkpoint.size);
+    }
+    let root = stack.length ? stack[stack.length - 1].hash : await sha256(new Uint8Array());
+    for (let i = stack.length - 2; i >= 0; i--) root = await nodeHash(stack[i].hash, root);
+    if (!equal(root, checkpoint.root)) throw new Error(t("BadRoot", { chain: name }));
+    return checkpoint;
+  }
+
+  function parseStatement(signed, seq) {
+    let statement = null;
+    try { statement = JSON.parse(signed.statement); } catch (error) { statement = null; }
+    if (!statement || statement.type !== FORMAT || typeof statement.key !== "string" || canonical(statement) !== signed.statement) {
+      throw new Error(t("BadStatement", { seq }));
+    }
+    return statement;
+  }
+  async function verifies(key, signed) {
+    let signature;
+    try { signature = b64url(signed.signature); } catch (error) { return false; }
+    return signature.length === 64 && crypto.subtle.verify({ name: "Ed25519" }, key, signature, enc.encode(signed.statement));
+  }
+
+  // The members' keys, from their own chains (each checked against its checkpoint), until every key wanted is found.
+  async function memberKeys(listing, server, wanted) {
+    const keys = new Map();
+    const chains = listing.chains.filter((c) => c.name.startsWith("member/"));
+    let read = 0;
+    for (const chain of chains) {
+      if ([...wanted].every((id) => keys.has(id))) break;
+      const registrations = [], revocations = [];
+      await readChain(chain.name, server, (entry) => {
+        const state = (entry.data && (entry.data.state || entry.data)) || {};
+        if (entry.kind === "key.registered") registrations.push({ entry, state });
+        else if (entry.kind === "key.revoked") revocations.push({ entry, state });
+      });
+      for (const { entry, state } of registrations) {
+        const raw = b64url(state.public_key);
+        if (raw.length !== 32 || hex((await sha256(raw)).slice(0, 16)) !== state.key_id) throw new Error(t("BadRegistration", { chain: chain.name }));
+        const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+        const signed = signedOf(entry);  // proof of possession: the key signed its own registration
+        if (signed && !(await verifies(key, signed))) throw new Error(t("BadRegistration", { chain: chain.name }));
+        keys.set(state.key_id, { key, member: state.member || entry.actor, held: !!state.held_by_server,
+                                 registeredAt: moment(entry.at), revokedAt: null });
+      }
+      for (const { entry, state } of revocations) {
+        const found = keys.get(state.key_id);
+        if (found && found.revokedAt === null) found.revokedAt = moment(entry.at);
+      }
+      read += 1;
+      say(t("ReadingKeys", { done: read, count: chains.length }));
+    }
+    return keys;
+  }
+
+  async function checkSignatures(listing, server, acts) {
+    const serverRaw = b64(listing.vkey.slice(listing.vkey.indexOf("+", listing.vkey.indexOf("+") + 1) + 1)).slice(1);
+    const serverKeyId = hex((await sha256(serverRaw)).slice(0, 16));
+    const wanted = new Set();
+    for (const act of acts) {
+      act.statement = parseStatement(act.signed, act.seq);
+      if (act.statement.key !== serverKeyId) wanted.add(act.statement.key);
+    }
+    const keys = wanted.size ? await memberKeys(listing, server, wanted) : new Map();
+    const counts = { members: 0, held: 0, rules: 0 };
+    for (let i = 0; i < acts.length; i += 200) {
+      const batch = acts.slice(i, i + 200);
+      const results = await Promise.all(batch.map(async (act) => {
+        const id = act.statement.key;
+        if (id === serverKeyId) return { act, ok: await verifies(server.key, act.signed), rules: true };
+        const found = keys.get(id);
+        if (!found || (act.actor && found.member !== act.actor)) throw new Error(t("UnknownKey", { seq: act.seq, key: id, member: act.actor || "?" }));
+        const when = moment(act.at);
+        if (found.revokedAt !== null && when > found.revokedAt) throw new Error(t("RevokedKey", { seq: act.seq, key: id }));
+        if (when < found.registeredAt) throw new Error(t("UnknownKey", { seq: act.seq, key: id, member: act.actor || "?" }));
+        return { act, ok: await verifies(found.key, act.signed), held: found.held };
+      }));
+      for (const result of results) {
+        if (!result.ok) throw new Error(t("BadSignature", { seq: result.act.seq }));
+        if (result.rules) counts.rules += 1;
+        else { counts.members += 1; if (result.held) counts.held += 1; }
+      }
+      say(t("CheckingSignatures", { done: Math.min(i + 200, acts.length), count: acts.length }));
+    }
+    return counts;
+  }
+
   async function run() {
     button.disabled = true;
     try {
-      if (!window.crypto || !crypto.subtle) throw new Error("this browser has no WebCrypto");
-      say("Checking…");
+      if (!window.crypto || !crypto.subtle) throw new Error(t("NoWebCrypto"));
+      say(t("Checking"));
       const listing = await json("/api/record/");
       const server = await verifierKey(listing.vkey);
-      const checkpoint = await openCheckpoint(
-        await (await fetch("/api/record/" + chain + "/checkpoint", { credentials: "omit" })).text(), server);
-      if (!checkpoint.origin.endsWith("/" + chain)) throw new Error("the checkpoint is for another chain");
-      // Every leaf, against the signed root; every entry linked to the one before.
-      const stack = [];
-      let previous = null;
-      for (let start = 0; start < checkpoint.size; start += 1000) {
-        const end = Math.min(start + 1000, checkpoint.size);
-        const page = await json(`/api/record/${chain}/leaves?start=${start}&end=${end}`);
-        for (const text of page.leaves) {
-          const leaf = b64(text);
-          const entry = JSON.parse(new TextDecoder().decode(leaf));
-          if (entry.chain !== chain || (previous && (entry.seq !== previous.seq + 1 || entry.prev_hash !== previous.hash))) {
-            throw new Error(`entry #${entry.seq} does not follow the entry before it`);
-          }
-          previous = entry;
-          let node = { hash: await leafHash(leaf), size: 1 };
-          while (stack.length && stack[stack.length - 1].size === node.size) {
-            const left = stack.pop();
-            node = { hash: await nodeHash(left.hash, node.hash), size: node.size * 2 };
-          }
-          stack.push(node);
-        }
-        say(`Checking… ${end} of ${checkpoint.size} entries`);
-      }
-      let root = stack.length ? stack[stack.length - 1].hash : await sha256(new Uint8Array());
-      for (let i = stack.length - 2; i >= 0; i--) root = await nodeHash(stack[i].hash, root);
-      if (!equal(root, checkpoint.root)) throw new Error("the entries do not make the root the server signed");
+      // Every leaf, against the signed root; every entry linked to the one before; the signed acts kept aside.
+      const acts = [];
+      const checkpoint = await readChain(chain, server, (entry) => {
+        const signed = signedOf(entry);
+        if (signed) acts.push({ seq: entry.seq, actor: entry.actor, at: entry.at, signed });
+      }, (done, size) => say(t("Progress", { done, size })));
       // Consistency with what this browser saw before.
       const memory = "councils-checkpoint:" + checkpoint.origin;
       const before = JSON.parse(localStorage.getItem(memory) || "null");
-      let history = "This browser had not seen this chain before.";
+      let history = t("Fresh");
       if (before) {
         const beforeRoot = b64(before.root);
-        if (before.size > checkpoint.size) throw new Error(`the chain shrank from ${before.size} to ${checkpoint.size} entries since this browser last saw it`);
-        if (before.size === checkpoint.size && !equal(beforeRoot, checkpoint.root)) throw new Error("a different history of the same length was signed: a fork");
+        if (before.size > checkpoint.size) throw new Error(t("Shrank", { before: before.size, size: checkpoint.size }));
+        if (before.size === checkpoint.size && !equal(beforeRoot, checkpoint.root)) throw new Error(t("Fork"));
         if (before.size < checkpoint.size && before.size > 0) {
           const proof = await json(`/api/record/${chain}/proof/consistency?first=${before.size}&second=${checkpoint.size}`);
           if (!(await verifyConsistency(before.size, checkpoint.size, proof.hashes.map(b64), beforeRoot, checkpoint.root))) {
-            throw new Error(`the chain is not an extension of the ${before.size} entries this browser saw before: its history was rewritten`);
+            throw new Error(t("Rewritten", { before: before.size }));
           }
         }
-        history = `It extends the ${before.size} entries this browser saw before.`;
+        history = t("Extends", { before: before.size });
       }
+      // The members' signatures, with the keys they registered.
+      const counts = await checkSignatures(listing, server, acts);
       localStorage.setItem(memory, JSON.stringify({ size: checkpoint.size, root: btoa(String.fromCharCode(...checkpoint.root)) }));
-      say(`Verified in this browser: ${checkpoint.size} entries; the checkpoint is signed by ${server.name}; ` +
-          `every entry is in the signed tree and linked to the one before. ${history} ` +
-          "Acts are not yet signed by the members themselves, so no member signature was checked.", true);
+      const parts = [t("Verified", { size: checkpoint.size, server: server.name }), history];
+      if (counts.members) {
+        parts.push(t(counts.members === 1 ? "SignaturesOne" : "Signatures", { count: counts.members }));
+        if (counts.held) parts.push(t("Held", { count: counts.held }));
+      } else {
+        parts.push(t("NoSignatures"));
+      }
+      if (counts.rules) parts.push(t("RulesSigned", { count: counts.rules }));
+      say(parts.join(" "), true);
     } catch (error) {
-      say("Not verified: " + error.message, false);
+      say(t("NotVerified", { reason: error.message }), false);
     } finally {
       button.disabled = false;
     }

@@ -55,7 +55,14 @@
     return "{" + Object.keys(value).sort().map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",") + "}";
   }
   // A statement's time: UTC with microseconds, as the server writes it.
-  function now() { return new Date().toISOString().replace(/Z$/, "000Z"); }
+  // A clock more than a minute off the server's (its Date header) is corrected: the server accepts statements
+  // within ten minutes of its own time.
+  let skew = 0;
+  function now() { return new Date(Date.now() + skew).toISOString().replace(/Z$/, "000Z"); }
+  function learnTime(response) {
+    const said = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isNaN(said) && Math.abs(said - Date.now()) > 60000) skew = said - Date.now();
+  }
 
   // ---- IndexedDB: one key per member of this site in this browser ---------------------------------
   function database() {
@@ -90,6 +97,7 @@
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": config.dataset.csrf },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    learnTime(response);
     let answer = null;
     try { answer = await response.json(); } catch (error) { answer = null; }
     if (!response.ok) {

@@ -343,10 +343,15 @@
     form.querySelectorAll("input[type=hidden][name^=councils_]").forEach((input) => input.remove());
   }
   // The submission that goes through: the browser's own, with the button that was pressed.
+  // In a task of its own: called while the first submit event is still being dispatched (no key: nothing was
+  // awaited), requestSubmit would be ignored.
   function submitForReal(form, submitter) {
-    form.dataset.councilsSigning = "done";
-    if (submitter && submitter.form === form) form.requestSubmit(submitter);
-    else form.requestSubmit();
+    setTimeout(() => {
+      form.dataset.councilsSigning = "done";
+      if (submitter && submitter.form === form) form.requestSubmit(submitter);
+      else form.requestSubmit();
+      delete form.dataset.councilsSigning;  // the browser refused to submit (a field is invalid): sign next time
+    }, 0);
   }
 
   // Say once, above the first form of an act, when this browser holds no key of this member.
@@ -362,7 +367,10 @@
     link.href = config.dataset.keysUrl;
     link.textContent = t("NoKeyLink");
     notice.append(link, ".");
-    forms[0].parentNode.insertBefore(notice, forms[0]);
+    // Above the first form in sight (some sit in closed <details>).
+    const shown = (form) => (form.checkVisibility ? form.checkVisibility() : form.getClientRects().length > 0);
+    const first = forms.find(shown) || forms[0];
+    first.parentNode.insertBefore(notice, first);
   });
 
   document.addEventListener("submit", (event) => {

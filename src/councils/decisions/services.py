@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from councils import clock
+from councils.accounts.signing import member_act
 from councils.assemblies.models import (
     CONSENSUS_METHODS,
     OPTION_METHODS,
@@ -53,6 +54,7 @@ from councils.decisions.models import (
 )
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound, refuse_control_characters
 from councils.record.chain import canonical_json
+from councils.record.statement import content_sha256
 from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden
 from councils import tally
 
@@ -687,6 +689,11 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
         return _cast_secret(actor, proposal, clean, secret, now)
     with transaction.atomic():
         ballot = Ballot.objects.select_for_update().filter(proposal=proposal, voter=actor).first()
+        if ballot is not None and (ballot.choice, ballot.content_json, ballot.reason) == (clean.choice, clean.content_json(), clean.reason):
+            return ballot
+        # The member's signature on this very ballot, or the 428 asking for it: nothing is written without it.
+        signed = member_act(actor, act="ballot.cast", council=council, object=proposal.subject,
+                            content=ballot_content(clean), now=now)
         if ballot is None:
             try:
                 with transaction.atomic():
@@ -698,14 +705,25 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
                 # A second request from the same member raced this one: treat it as a change.
                 ballot = Ballot.objects.select_for_update().get(proposal=proposal, voter=actor)
             else:
-                append(council, kind="ballot.cast", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor)
+                append(council, kind="ballot.cast", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor,
+                       signed=signed)
                 return ballot
-        if (ballot.choice, ballot.content_json, ballot.reason) == (clean.choice, clean.content_json(), clean.reason):
-            return ballot
         ballot.choice, ballot.content_json, ballot.reason, ballot.changed_at = clean.choice, clean.content_json(), clean.reason, now
         ballot.save(update_fields=["choice", "content_json", "reason", "changed_at"])
-        append(council, kind="ballot.changed", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor)
+        append(council, kind="ballot.changed", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor,
+               signed=signed)
     return ballot
+
+
+def ballot_content(clean: Vote) -> dict:
+    """What a member signs of an open ballot: the ballot as the record keeps it (choice, content, reason)."""
+    return {"choice": clean.choice, "content": json.loads(clean.content_json()) if clean.content is not None else None,
+            "reason": clean.reason}
+
+
+def participation_digest(proposal: Proposal) -> str:
+    """What a secret voter signs: their participation in this vote, by a hash that says nothing of the ballot."""
+    return content_sha256({"participation": True, "proposal": proposal.subject})
 
 
 def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now) -> SecretReceipt:
@@ -727,6 +745,9 @@ def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now
             return SecretReceipt(ballot.receipt, secret, changed=True)
         if secret:
             raise Invalid("You have not voted yet; a secret is given with your first ballot.", field="secret")
+        # The voter signs their participation only: the ballot goes to the box with its receipt, unlinked to them.
+        signed = member_act(actor, act="ballot.participate", council=council, object=proposal.subject,
+                            content_sha256=participation_digest(proposal), now=now)
         secret = secrets.token_urlsafe(24)
         receipt = _receipt_of(secret)
         registration = VoterRegister.objects.create(proposal=proposal, voter=actor, registered_at=now, link=_link_of(receipt))
@@ -735,7 +756,8 @@ def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now
             choice=clean.choice, content_json=clean.content_json(), reason=clean.reason,
         )
         _reshuffle_box(proposal)
-        append(council, kind="voter.registered", subject=registration.subject, state=registration.record_state(), at=now, actor=actor)
+        append(council, kind="voter.registered", subject=registration.subject, state=registration.record_state(), at=now, actor=actor,
+               signed=signed)
         _seal_box(proposal, now)
     return SecretReceipt(_receipt_of(secret), secret, changed=False)
 

@@ -67,6 +67,7 @@ def vote(page, proposal, choice):
     page.get_by_role("radio", name=choice, exact=True).check()
     page.get_by_role("button", name=re.compile("vote", re.IGNORECASE)).first.click()
     page.get_by_text("Your vote is recorded").wait_for()
+    assert "must be signed" not in page.locator("main").inner_text()  # the prepare request left no message behind
 
 
 def ballot_entries(council):

@@ -176,7 +176,21 @@ def notifications(request):
 
 @login_required
 def keys(request):
-    """"Your keys": the keys registered to the account, and this browser's key (made, backed up and restored by the
-    browser itself: councils/keys.js)."""
-    registered = getattr(request.user, "member_keys", None)
-    return render(request, "accounts/keys.html", {"keys": registered.all() if registered is not None else []})
+    """Your keys: the keys registered to you, revocation, and the container the browser's key script fills."""
+    from django.urls import reverse
+
+    from councils.accounts import signing
+
+    return render(request, "accounts/keys.html", {"keys": signing.keys_of(request.user),
+                                                  "register_url": reverse("api:member-keys")})
+
+
+@login_required
+@require_POST
+@acts
+def revoke_key(request, key_id: str):
+    from councils.accounts import signing
+
+    key = signing.revoke_key(request.user, key_id)
+    messages.success(request, f"Key {key.key_id[:8]} revoked. Your past acts stay valid; register a new key to act again.")
+    return redirect("keys")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -180,12 +181,14 @@ def test_a_signature_changed_in_the_database_fails_the_browser_check(browser, li
 
 
 def test_without_a_key_in_this_browser_the_page_says_where_to_make_one(browser, live_server, make_user, make_council):
-    from councils.accounts.signing import install_keyring
+    from councils.accounts.signing import install_keyring, keys_of, revoke_key
 
     lea = make_user("lea", password=PASSWORD)
     council = make_council(lea, members=1)
     proposal = open_vote(council, lea)
     previous = install_keyring(None)  # no key held by the server: lea must sign herself
+    for key in keys_of(lea):
+        revoke_key(lea, key.key_id)  # the suite's key, which signed the set-up
     try:
         context = browser.new_context(base_url=live_server.url)
         page = log_in(context, "lea")
@@ -230,3 +233,19 @@ def test_the_keys_page_is_accessible_and_fits_a_phone(browser, live_server, make
             make_key(page, label="phone")
             assert serious_violations(page) == [] and sideways(page) == 0
         context.close()
+
+
+def test_the_demos_record_verifies_in_the_browser_member_signatures_included(browser, live_server):
+    from councils.assemblies.models import Council
+    from councils.demo import load_demo
+
+    load_demo()
+    bakery = Council.objects.get(name__startswith="Riverside")
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    started = time.perf_counter()
+    said = browser_check(page, bakery)
+    print(f"browser check of the bakery's chain in {time.perf_counter() - started:.1f} s: {said}")
+    assert said.startswith("Verified in this browser"), said
+    assert re.search(r"\d+ member signatures checked", said) and "demo members" in said, said
+    context.close()

@@ -191,7 +191,7 @@
         const signed = signedOf(entry);  // proof of possession: the key signed its own registration
         if (signed && !(await verifies(key, signed))) throw new Error(t("BadRegistration", { chain: chain.name }));
         keys.set(state.key_id, { key, member: state.member || entry.actor, held: !!state.held_by_server,
-                                 registeredAt: moment(entry.at), revokedAt: null });
+                                 revokedAt: null });
       }
       for (const { entry, state } of revocations) {
         const found = keys.get(state.key_id);
@@ -222,7 +222,6 @@
         if (!found || (act.actor && found.member !== act.actor)) throw new Error(t("UnknownKey", { seq: act.seq, key: id, member: act.actor || "?" }));
         const when = moment(act.at);
         if (found.revokedAt !== null && when > found.revokedAt) throw new Error(t("RevokedKey", { seq: act.seq, key: id }));
-        if (when < found.registeredAt) throw new Error(t("UnknownKey", { seq: act.seq, key: id, member: act.actor || "?" }));
         return { act, ok: await verifies(found.key, act.signed), held: found.held };
       }));
       for (const result of results) {

@@ -104,6 +104,7 @@ def test_a_browser_key_signs_a_ballot_and_its_backup_restores_it_in_another_brow
     assert backup["kdf"]["name"] == "PBKDF2" and backup["kdf"]["iterations"] >= 600_000
     assert backup["cipher"]["name"] == "AES-GCM" and "private" not in json.dumps(backup).lower()
     key = MemberKey.objects.get(key_id=backup["key_id"])
+    page.locator('section[aria-labelledby="keys-h"] tr', has_text=backup["key_id"][:16]).wait_for()  # the list shows it
     assert key.user == kim and key.public_key == backup["public_key"] and not key.held_by_server
     # The key the browser keeps cannot be read back, by this page or any other.
     extractable = page.evaluate("""() => new Promise((resolve, reject) => {
@@ -220,7 +221,7 @@ def test_a_demo_member_without_a_browser_key_acts_with_the_key_the_server_holds(
     context.close()
 
 
-def test_the_keys_page_is_accessible_and_fits_a_phone(browser, live_server, make_user):
+def test_the_keys_page_is_accessible_and_fits_a_phone(browser, live_server, make_user, tmp_path):
     make_user("kim", password=PASSWORD)
     for viewport in ({"width": 1280, "height": 900}, {"width": 390, "height": 844}):
         context = browser.new_context(base_url=live_server.url, viewport=viewport, accept_downloads=True)
@@ -232,6 +233,8 @@ def test_the_keys_page_is_accessible_and_fits_a_phone(browser, live_server, make
         if viewport["width"] == 390:
             make_key(page, label="phone")
             assert serious_violations(page) == [] and sideways(page) == 0
+            page.screenshot(path=str(tmp_path / "390px-keys.png"), full_page=True)
+            print(f"screenshot: {tmp_path / '390px-keys.png'}")
         context.close()
 
 

@@ -217,7 +217,19 @@
     }
     for (const form of [makeForm, restoreForm]) form.hidden = false;
 
-    async function show() {
+    // The page's list of registered keys (rendered by the server) as it is now.
+    async function refreshList() {
+      const list = document.querySelector('section[aria-labelledby="keys-h"]');
+      if (!list) return;
+      try {
+        const response = await fetch(window.location.href, { credentials: "same-origin" });
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html")
+          .querySelector('section[aria-labelledby="keys-h"]');
+        if (response.ok && fresh) list.replaceWith(document.importNode(fresh, true));
+      } catch (error) { /* the list stays as it was; a reload shows it */ }
+    }
+    async function show(initial) {
+      if (!initial) refreshList();
       const record = await loadKey();
       held.hidden = !record;
       registerButton.hidden = true;
@@ -311,7 +323,7 @@
       say(t("Revoked", { key: record.keyId }), true);
     }));
 
-    show().catch((error) => say(error.message, false));
+    show(true).catch((error) => say(error.message, false));
   }
 
   // ---- signing the forms of member acts ------------------------------------------------------------
@@ -398,7 +410,8 @@
     out.className = "notice";
     out.textContent = t("Signing");
     const body = new FormData(form, submitter && submitter.form === form ? submitter : null);
-    const response = await fetch(form.action, {
+    const action = new URL(form.getAttribute("action") || "", window.location.href);  // form.action may be a field
+    const response = await fetch(action, {
       method: "POST", body, credentials: "same-origin",
       headers: { "Councils-Prepare": "1", "Councils-Key": record.keyId, "Accept": "application/json" },
     });

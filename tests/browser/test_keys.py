@@ -121,6 +121,8 @@ def test_a_browser_key_signs_a_ballot_and_its_backup_restores_it_in_another_brow
     signed = ballot_entries(council)[-1]["signed"]
     statement = json.loads(signed["statement"])
     assert statement["key"] == backup["key_id"] and statement["act"].startswith("ballot")
+    page.goto(f"/c/{council.slug}/record/")  # the record shows the entry with its statement and signature
+    assert signed["signature"] in page.content()
     laptop.close()
 
     # A second device: no key until the backup is restored, with its passphrase.

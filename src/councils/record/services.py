@@ -20,6 +20,7 @@ from django.db import connection
 from councils.record import log
 from councils.record.chain import ChainBreak, canonical_json, next_entry, verify_chain
 from councils.record.models import Chain, RecordEntry, chain_of
+from councils.record.signatures import SignatureCheck
 
 # What the record vouches for beyond its own chains, registered by the apps that own it (AppConfig.ready()):
 # every model whose rows the record checks (each has ``subject`` and ``record_state()``; verification compares every
@@ -139,6 +140,7 @@ class Report:
     chains: int = 0
     entries: int = 0
     rows: int = 0
+    signatures: int = 0  # members' signatures checked
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -153,6 +155,13 @@ def verify_all(owners=None) -> Report:
     every = owners is None
     chains = list(Chain.objects.values_list("name", flat=True)) if every else [chain_of(o) for o in owners]
     last_state: dict[str, dict[str, RecordEntry]] = defaultdict(dict)  # subject -> chain -> last entry
+    signatures = SignatureCheck()
+    fed: set[tuple[str, int]] = set()
+    if not every:
+        # The members' key registrations, wherever they are, so the signatures of these chains can be checked.
+        for row in RecordEntry.objects.filter(kind__in=("key.registered", "key.revoked")).order_by("chain", "seq"):
+            signatures.add(_entry_dict(row.as_entry()))
+            fed.add((row.chain, row.seq))
     for chain in chains:
         rows = list(RecordEntry.objects.filter(chain=chain).order_by("seq"))
         report.chains += 1
@@ -165,15 +174,26 @@ def verify_all(owners=None) -> Report:
                 report.problems.append(Problem(chain, row.seq, row.subject, f"data is not valid JSON ({exc})"))
                 continue
             last_state[row.subject][chain] = row
+            if (chain, row.seq) not in fed:
+                signatures.add(_entry_dict(entries[-1]))
         result = verify_chain(chain, entries)
         for brk in result.breaks:
             report.problems.append(Problem(chain, brk.seq, None, brk.reason))
+    for where, reason in signatures.finish():
+        chain, _, seq = where.rpartition(" entry #")
+        report.problems.append(Problem(chain, int(seq), None, reason))
+    report.signatures = signatures.signed
     if every:
         _check_chain_list(report, last_state)
         _check_rows(report, last_state)
     else:
         _check_subjects(report, last_state)
     return report
+
+
+def _entry_dict(entry) -> dict:
+    return {"chain": entry.chain, "seq": entry.seq, "at": entry.at, "actor": entry.actor, "kind": entry.kind,
+            "subject": entry.subject, "data": entry.data}
 
 
 def _check_chain_list(report: Report, last_state) -> None:

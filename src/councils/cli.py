@@ -122,7 +122,7 @@ def cmd_verify(args) -> int:
     report = verify_all()
     if report.ok:
         print(f"OK: {report.chains} chains, {report.entries} entries, {report.signatures} members' signatures, "
-              f"{report.rows} recorded rows checked.")
+              f"{report.rule_signatures} server-signed acts of the rules, {report.rows} recorded rows checked.")
         return 0
     print(f"BROKEN: {len(report.problems)} problem(s) in {report.chains} chains.", file=sys.stderr)
     print(f"First bad entry: {report.problems[0]}", file=sys.stderr)

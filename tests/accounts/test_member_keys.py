@@ -322,3 +322,19 @@ def test_council_page_check_also_checks_signatures(vote, clock):
     council, proposal, (ana, ben) = vote
     _insert_ballot_as_operator(proposal, ana)
     assert any("carries no signature" in str(p) for p in verify_all([council]).problems)
+
+
+def test_acts_of_the_rules_are_signed_by_the_server_naming_the_rule_and_what_triggered_them(make_council, make_proposal, decide, clock):
+    from councils.record.models import RecordEntry
+    from councils.record.services import verify_all
+
+    council = make_council(members=2)
+    proposal = make_proposal(council, deliberation=timedelta(0))
+    decide(proposal, "yes")
+    entry = RecordEntry.objects.get(kind="decision.made")
+    signed = json.loads(entry.data_json)["server_signed"]
+    statement = st.parse_statement(signed["statement"].encode())
+    assert statement.act == "rule.decision.made"
+    assert statement.content["rule"] == "decision.made" and statement.content["after"] == entry.prev_hash
+    report = verify_all()
+    assert report.ok and report.rule_signatures > 0 and report.signatures > 0

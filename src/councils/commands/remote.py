@@ -217,7 +217,7 @@ def verify_remote(url: str, *, chains: list[str] | None = None, state_dir: Path 
 
             progress = tqdm(total=total, unit="entry", desc="verifying", file=sys.stderr, disable=None)
         entries = 0
-        signatures = SignatureCheck()
+        signatures = SignatureCheck(server_key=key.public_key)
         for chain, signed, checkpoint in checked:
             entries += check_leaves(server, chain, checkpoint, progress, signatures)
         problems = signatures.finish()
@@ -232,7 +232,8 @@ def verify_remote(url: str, *, chains: list[str] | None = None, state_dir: Path 
     except RemoteFailure as exc:
         print(f"BROKEN: {exc}", file=sys.stderr)
         return 1
-    print(f"OK: {len(checked)} chains, {entries} entries, {signatures.signed} members' signatures: every checkpoint "
+    print(f"OK: {len(checked)} chains, {entries} entries, {signatures.signed} members' signatures, {signatures.rules} "
+          "server-signed acts of the rules: every checkpoint "
           f"signed by {key.name}, every leaf in its tree, every entry linked, every member's act signed by a key the "
           "record registered to them, every chain consistent with what this verifier saw before.")
     return 0

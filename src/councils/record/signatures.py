@@ -46,14 +46,29 @@ class _Key:
     revoked_at: str | None = None
 
 
+def rule_content(kind: str, after: str, data: dict) -> dict:
+    """What the server signs of an act of the rules: the rule (the entry's kind), the entries that triggered it (the
+    hash of the chain's head before it, which commits to every earlier entry: the ballots a close counts, the
+    signatures a petition reached), the decision it applies when there is one, and the hash of what it wrote."""
+    body = {key: value for key, value in data.items() if key != "server_signed"}
+    content = {"rule": kind, "after": after, "data_sha256": st.content_sha256(body)}
+    if isinstance(data.get("decision"), int):
+        content["decision"] = data["decision"]
+    return content
+
+
 @dataclass
 class SignatureCheck:
     """Feed every entry (``add``), then ``finish`` for the problems: (where, reason) pairs, where is "chain #seq"."""
 
+    server_key: bytes | None = None  # raw Ed25519 key of the server: rule acts are checked with it when given
     keys: dict[str, _Key] = field(default_factory=dict)
     pending: list = field(default_factory=list)
+    rule_items: list = field(default_factory=list)
+    rule_places: list = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
     signed: int = 0
+    rules: int = 0
 
     def add(self, entry: dict) -> None:
         where = f"{entry['chain']} entry #{entry['seq']}"
@@ -77,6 +92,9 @@ class SignatureCheck:
                         self.keys[kid] = _Key(member=entry.get("actor") or "", public=public, registered_at=entry["at"])
             elif kid in self.keys and self.keys[kid].revoked_at is None:
                 self.keys[kid].revoked_at = entry["at"]
+        rule = data.get("server_signed")
+        if rule is not None and self.server_key is not None:
+            self._add_rule(entry, where, rule, data)
         signed = data.get("signed")
         if signed is None:
             if kind in MEMBER_ACTS and entry.get("actor"):
@@ -84,6 +102,25 @@ class SignatureCheck:
                                              "(written without the member's key)"))
             return
         self.pending.append((where, entry.get("actor"), entry["at"], signed))
+
+    def _add_rule(self, entry: dict, where: str, rule, data: dict) -> None:
+        try:
+            if not isinstance(rule, dict):
+                raise st.StatementError("not {statement, signature}")
+            text = str(rule.get("statement", "")).encode("utf-8")
+            statement = st.parse_statement(text)
+            signature = st.decode_signature(rule.get("signature", ""))
+        except st.StatementError as exc:
+            self.problems.append((where, f"the server's signed rule act is malformed: {exc}"))
+            return
+        expected = rule_content(entry.get("kind", ""), entry.get("prev_hash", ""), data)
+        if statement.key != st.key_id(self.server_key):
+            self.problems.append((where, "the rule act is signed by another key than the server's"))
+        elif (statement.act, statement.object, statement.content) != (f"rule.{entry.get('kind')}", entry.get("subject"), expected):
+            self.problems.append((where, "the server's signed rule act does not say what the entry holds"))
+        else:
+            self.rule_items.append((text, signature, self.server_key))
+            self.rule_places.append(where)
 
     def finish(self, *, processes: int | None = None) -> list[tuple[str, str]]:
         """Check every signature gathered; returns (and keeps) the problems, in the order the entries came."""
@@ -116,7 +153,11 @@ class SignatureCheck:
                 continue
             items.append((data, signature, key.public))
             places.append(where)
-        for index in st.verify_many(items, processes=processes):
-            self.problems.append((places[index], "a member's signature does not verify (the act was altered or forged)"))
+        for index in st.verify_many(items + self.rule_items, processes=processes):
+            if index < len(items):
+                self.problems.append((places[index], "a member's signature does not verify (the act was altered or forged)"))
+            else:
+                self.problems.append((self.rule_places[index - len(items)], "the server's signature on a rule act does not verify"))
         self.signed = len(items)
+        self.rules = len(self.rule_items)
         return self.problems

@@ -278,3 +278,63 @@ def test_your_keys_page_lists_keys_and_revokes(make_user, clock, no_keyring):
     response = browser.post(f"/profile/keys/{key.key_id}/revoke/")
     assert response.status_code == 302
     assert MemberKey.objects.get().revoked_at is not None
+
+
+def _insert_ballot_as_operator(proposal, voter, signed=None):
+    """What an operator with shell and database access can do: write the row and a well-linked record entry."""
+    from django.db import transaction
+
+    from councils import clock as app_clock
+    from councils.decisions.models import Ballot
+    from councils.record.services import append
+
+    with transaction.atomic():
+        now = app_clock.now()
+        ballot = Ballot.objects.create(proposal=proposal, voter=voter, choice="yes", content_json="", reason="",
+                                       cast_at=now, changed_at=now)
+        extra = {"signed": signed} if signed else {}
+        append(proposal.council, kind="ballot.cast", subject=ballot.subject, state=ballot.record_state(), at=now,
+               actor=voter, **extra)
+
+
+def test_ballot_inserted_in_the_database_is_caught_by_councils_verify(vote, clock, capsys):
+    from councils.cli import cmd_verify
+    from councils.record.services import verify_all
+
+    council, proposal, (ana, ben) = vote
+    assert verify_all().ok
+    _insert_ballot_as_operator(proposal, ana)
+    report = verify_all()
+    assert not report.ok
+    assert any("carries no signature" in str(p) for p in report.problems), [str(p) for p in report.problems]
+    # Signed with a key of the operator's own, even one "registered" by writing the row: still caught.
+    operators = KeyFile()
+    text = signing.expected_statement(act="ballot.cast", council=council, object=proposal.subject, at=clock.now(),
+                                      key=operators.key_id, content={"choice": "yes", "content": None, "reason": ""})
+    _insert_ballot_as_operator(proposal, ben, {"statement": text.canonical().decode(), "signature": operators.sign_text(text.canonical().decode())})
+    assert any("never registered" in str(p) for p in verify_all().problems)
+    assert cmd_verify is not None
+
+
+def test_council_page_check_also_checks_signatures(vote, clock):
+    from councils.record.services import verify_all
+
+    council, proposal, (ana, ben) = vote
+    _insert_ballot_as_operator(proposal, ana)
+    assert any("carries no signature" in str(p) for p in verify_all([council]).problems)
+
+
+def test_acts_of_the_rules_are_signed_by_the_server_naming_the_rule_and_what_triggered_them(make_council, make_proposal, decide, clock):
+    from councils.record.models import RecordEntry
+    from councils.record.services import verify_all
+
+    council = make_council(members=2)
+    proposal = make_proposal(council, deliberation=timedelta(0))
+    decide(proposal, "yes")
+    entry = RecordEntry.objects.get(kind="decision.made")
+    signed = json.loads(entry.data_json)["server_signed"]
+    statement = st.parse_statement(signed["statement"].encode())
+    assert statement.act == "rule.decision.made"
+    assert statement.content["rule"] == "decision.made" and statement.content["after"] == entry.prev_hash
+    report = verify_all()
+    assert report.ok and report.rule_signatures > 0 and report.signatures > 0

@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,21 +18,36 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def api_example() -> str:
     blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), re.S)
-    (block,) = [b for b in blocks if "Authorization: Bearer" in b]
+    (block,) = [b for b in blocks if "councils act" in b]
     return "\n".join(line.strip() for line in block.splitlines())
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/curl"), reason="curl is not installed")
-def test_readme_curl_example_votes_against_the_demo(transactional_db, live_server):
+def test_readme_signed_example_votes_against_the_demo(transactional_db, live_server, tmp_path):
     load_demo()
     ana = get_user_model().objects.get(username="ana")
     _, raw = create_token(ana, "readme")
+    # ``councils`` as this checkout's command line.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "councils"
+    src = Path(__file__).resolve().parents[2] / "src"
+    shim.write_text(f"#!/bin/sh\nPYTHONPATH={src} exec {sys.executable} -m councils.cli \"$@\"\n")
+    shim.chmod(0o755)
     script = "set -e\n" + api_example().replace("http://127.0.0.1:8000", live_server.url)
-    done = subprocess.run(["bash", "-c", script], env={**os.environ, "TOKEN": raw}, capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "TOKEN": raw, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert '"choice": "yes"' in done.stdout.replace('":"', '": "') or '"yes"' in done.stdout, done.stdout
     proposal = Proposal.objects.get(title="Elect a second delivery coordinator")
-    assert Ballot.objects.filter(proposal=proposal, voter=ana).exists()
+    ballot = Ballot.objects.get(proposal=proposal, voter=ana)
+    from councils.record.models import RecordEntry
+
+    entry = RecordEntry.objects.filter(subject=ballot.subject).order_by("-pk").first()
+    import json
+
+    key_id = json.loads((tmp_path / "ana.key").read_text())["key_id"]
+    assert key_id in entry.data["signed"]["statement"]  # signed with the key the example made, not a held one
 
 
 def test_a_missing_or_wrong_token_is_told_to_authenticate(transactional_db, live_server):

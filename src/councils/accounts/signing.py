@@ -384,9 +384,21 @@ def keys_of(user):
     return MemberKey.objects.filter(user=user)
 
 
-def make_held_key(user, keyring_: FileKeyring) -> str:
-    """Make a key for ``user`` kept in ``keyring_`` (the demo loader) and register it; returns its key ID."""
-    private = st.generate_private_key()
-    keyring_.add(user, private)
-    _register_held_key(user, private, clock.now())
-    return st.key_id(st.public_key_of(private))
+def make_demo_keys(users) -> int:
+    """The demo loader: a key for each demo member, kept by this server in DATA_DIR/demo-keys.json (said so on the
+    pages: such a key proves nothing about its member), registered through the record like any key. Does nothing
+    when another keyring was installed (the test suite's). Returns how many keys were made."""
+    if _keyring[0] is not _UNSET:
+        return 0
+    path = demo_keyring_path()
+    keys = json.loads(path.read_text()) if path.exists() else {}
+    made = {user: st.generate_private_key() for user in users}
+    keys.update({user.username: st.b64url(private) for user, private in made.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys, indent=1, sort_keys=True))
+    path.chmod(0o600)
+    _demo_rings.pop(str(path), None)
+    now = clock.now()
+    for user, private in made.items():
+        _register_held_key(user, private, now)
+    return len(made)

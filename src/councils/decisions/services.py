@@ -431,7 +431,8 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
         for amendment in proposal.amendments.filter(withdrawn_at__isnull=True, accepted_at__isnull=True):
             amendment.voting_ends = deliberation_ends
             amendment.save(update_fields=["voting_ends"])
-            append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor)
+            append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor,
+                   signed=signed)
     return proposal
 
 

@@ -72,7 +72,7 @@
     const expected = (await sha256(concat(enc.encode(name), Uint8Array.of(10), raw))).slice(0, 4);
     if (hex(expected) !== id) throw new Error(t("BadServerKey"));
     const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
-    return { name, id, key };
+    return { name, id, key, raw: raw.slice(1) };
   }
 
   async function openCheckpoint(signed, server) {
@@ -115,12 +115,19 @@
     return sn === 0 && equal(fr, firstRoot) && equal(sr, secondRoot);
   }
 
-  // What an entry carries of its author's signature: {statement, signature}, or null.
-  function signedOf(entry) {
-    const data = entry.data || {};
-    const signed = entry.signed || data.signed || (data.statement && data.signature ? data : null);
-    return signed && typeof signed.statement === "string" && typeof signed.signature === "string" ? signed : null;
+  // The entries only a member's own signed act writes: one of them by a member without a signature was written
+  // without the member's key. The same list as MEMBER_ACTS in councils/record/signatures.py (a test keeps them equal).
+  const MEMBER_ACTS = new Set([
+    "ballot.cast", "ballot.changed", "voter.registered", "comment.added", "minority_report.attached",
+    "content.reported", "petition.signed", "petition.opened", "recall.signed", "recall.petition_opened",
+    "member.left", "federation_ballot.free", "federation_ballot.minutes", "amendment.accepted",
+    "proposal.withdrawn", "proposal.rescheduled", "council.founded", "key.registered",
+  ]);
+  const WINDOW = 10 * 60 * 1000;  // a statement's time is within ten minutes of its entry's
+  function pair(value) {
+    return value && typeof value.statement === "string" && typeof value.signature === "string" ? value : null;
   }
+  const dataOf = (entry) => (entry.data && typeof entry.data === "object" ? entry.data : {});
 
   // A chain's entries, checked against its checkpoint: each linked to the one before, all making the signed root.
   // ``visit(entry)`` sees each entry as it is read.
@@ -180,7 +187,7 @@
       if ([...wanted].every((id) => keys.has(id))) break;
       const registrations = [], revocations = [];
       await readChain(chain.name, server, (entry) => {
-        const state = (entry.data && (entry.data.state || entry.data)) || {};
+        const state = dataOf(entry).state || {};
         if (entry.kind === "key.registered") registrations.push({ entry, state });
         else if (entry.kind === "key.revoked") revocations.push({ entry, state });
       });
@@ -188,14 +195,15 @@
         const raw = b64url(state.public_key);
         if (raw.length !== 32 || hex((await sha256(raw)).slice(0, 16)) !== state.key_id) throw new Error(t("BadRegistration", { chain: chain.name }));
         const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
-        const signed = signedOf(entry);  // proof of possession: the key signed its own registration
+        const signed = pair(dataOf(entry).signed);  // proof of possession: the key signed its own registration
         if (signed && !(await verifies(key, signed))) throw new Error(t("BadRegistration", { chain: chain.name }));
-        keys.set(state.key_id, { key, member: state.member || entry.actor, held: !!state.held_by_server,
-                                 revokedAt: null });
+        if (keys.has(state.key_id)) throw new Error(t("BadRegistration", { chain: chain.name }));
+        keys.set(state.key_id, { key, member: entry.actor || "", held: !!state.held_by_server,
+                                 registeredAt: entry.at, revokedAt: null });
       }
       for (const { entry, state } of revocations) {
         const found = keys.get(state.key_id);
-        if (found && found.revokedAt === null) found.revokedAt = moment(entry.at);
+        if (found && found.revokedAt === null) found.revokedAt = entry.at;
       }
       read += 1;
       say(t("ReadingKeys", { done: read, count: chains.length }));
@@ -203,33 +211,52 @@
     return keys;
   }
 
-  async function checkSignatures(listing, server, acts) {
-    const serverRaw = b64(listing.vkey.slice(listing.vkey.indexOf("+", listing.vkey.indexOf("+") + 1) + 1)).slice(1);
-    const serverKeyId = hex((await sha256(serverRaw)).slice(0, 16));
+  // An act of the rules: signed by the server, naming the rule, the chain's head before it and what it wrote.
+  async function ruleContent(entry) {
+    const body = Object.assign({}, dataOf(entry));
+    delete body.server_signed;
+    const content = { rule: entry.kind, after: entry.prev_hash, data_sha256: hex(await sha256(enc.encode(canonical(body)))) };
+    if (Number.isInteger(body.decision)) content.decision = body.decision;
+    return canonical(content);
+  }
+
+  async function checkSignatures(listing, server, acts, rules) {
+    const serverKeyId = hex((await sha256(server.raw)).slice(0, 16));
     const wanted = new Set();
     for (const act of acts) {
       act.statement = parseStatement(act.signed, act.seq);
-      if (act.statement.key !== serverKeyId) wanted.add(act.statement.key);
+      wanted.add(act.statement.key);
     }
     const keys = wanted.size ? await memberKeys(listing, server, wanted) : new Map();
     const counts = { members: 0, held: 0, rules: 0 };
-    for (let i = 0; i < acts.length; i += 200) {
-      const batch = acts.slice(i, i + 200);
-      const results = await Promise.all(batch.map(async (act) => {
-        const id = act.statement.key;
-        if (id === serverKeyId) return { act, ok: await verifies(server.key, act.signed), rules: true };
-        const found = keys.get(id);
-        if (!found || (act.actor && found.member !== act.actor)) throw new Error(t("UnknownKey", { seq: act.seq, key: id, member: act.actor || "?" }));
-        const when = moment(act.at);
-        if (found.revokedAt !== null && when > found.revokedAt) throw new Error(t("RevokedKey", { seq: act.seq, key: id }));
-        return { act, ok: await verifies(found.key, act.signed), held: found.held };
-      }));
-      for (const result of results) {
-        if (!result.ok) throw new Error(t("BadSignature", { seq: result.act.seq }));
-        if (result.rules) counts.rules += 1;
-        else { counts.members += 1; if (result.held) counts.held += 1; }
+    const jobs = acts.map((act) => async () => {
+      const id = act.statement.key;
+      const found = keys.get(id);
+      // Entry times are stamped in one format (UTC, microseconds), so they compare as text, as the server's check does.
+      if (!found || found.member !== act.actor || act.at < found.registeredAt) {
+        throw new Error(t("UnknownKey", { seq: act.seq, key: id, member: act.actor || "?" }));
       }
-      say(t("CheckingSignatures", { done: Math.min(i + 200, acts.length), count: acts.length }));
+      if (found.revokedAt !== null && act.at >= found.revokedAt) throw new Error(t("RevokedKey", { seq: act.seq, key: id }));
+      if (!(Math.abs(moment(act.at) - moment(act.statement.at)) <= WINDOW)) throw new Error(t("BadStatement", { seq: act.seq }));
+      if (!(await verifies(found.key, act.signed))) throw new Error(t("BadSignature", { seq: act.seq }));
+      counts.members += 1;
+      if (found.held) counts.held += 1;
+    });
+    for (const rule of rules) {
+      jobs.push(async () => {
+        const statement = parseStatement(rule.signed, rule.entry.seq);
+        const content = statement.content === undefined ? null : canonical(statement.content);
+        if (statement.key !== serverKeyId || statement.act !== "rule." + rule.entry.kind ||
+            statement.object !== rule.entry.subject || content !== (await ruleContent(rule.entry))) {
+          throw new Error(t("BadRule", { seq: rule.entry.seq }));
+        }
+        if (!(await verifies(server.key, rule.signed))) throw new Error(t("BadRule", { seq: rule.entry.seq }));
+        counts.rules += 1;
+      });
+    }
+    for (let i = 0; i < jobs.length; i += 200) {
+      await Promise.all(jobs.slice(i, i + 200).map((job) => job()));
+      say(t("CheckingSignatures", { done: Math.min(i + 200, jobs.length), count: jobs.length }));
     }
     return counts;
   }
@@ -242,10 +269,17 @@
       const listing = await json("/api/record/");
       const server = await verifierKey(listing.vkey);
       // Every leaf, against the signed root; every entry linked to the one before; the signed acts kept aside.
-      const acts = [];
+      const acts = [], rules = [];
       const checkpoint = await readChain(chain, server, (entry) => {
-        const signed = signedOf(entry);
+        const data = dataOf(entry);
+        const signed = pair(data.signed);
         if (signed) acts.push({ seq: entry.seq, actor: entry.actor, at: entry.at, signed });
+        else if (entry.actor && MEMBER_ACTS.has(entry.kind)) throw new Error(t("Unsigned", { seq: entry.seq, kind: entry.kind, member: entry.actor }));
+        if (data.server_signed !== undefined) {
+          const rule = pair(data.server_signed);
+          if (!rule) throw new Error(t("BadRule", { seq: entry.seq }));
+          rules.push({ entry, signed: rule });
+        }
       }, (done, size) => say(t("Progress", { done, size })));
       // Consistency with what this browser saw before.
       const memory = "councils-checkpoint:" + checkpoint.origin;
@@ -264,7 +298,7 @@
         history = t("Extends", { before: before.size });
       }
       // The members' signatures, with the keys they registered.
-      const counts = await checkSignatures(listing, server, acts);
+      const counts = await checkSignatures(listing, server, acts, rules);
       localStorage.setItem(memory, JSON.stringify({ size: checkpoint.size, root: btoa(String.fromCharCode(...checkpoint.root)) }));
       const parts = [t("Verified", { size: checkpoint.size, server: server.name }), history];
       if (counts.members) {

@@ -151,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         from councils.commands.notify import main as notify_main
 
         return notify_main(argv[1:])
+    if argv and argv[0] == "peer":
+        from councils.commands.peer import main as peer_main
+
+        data = None
+        return peer_main(argv[1:], lambda: (_setup(data), _migrate()))
     if argv and argv[0] == "witness":
         from councils.commands.remote import witness_main
 
@@ -180,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(func=cmd_verify)
     sub.add_parser("witness", help="witness servers' checkpoints (councils witness --help)")
+    sub.add_parser("peer", help="servers this one federates with (councils peer --help)")
     sub.add_parser("tally", help="count a ballot file (councils tally --help)")
     sub.add_parser("plan", help="run the planning procedure (councils plan --help)")
     sub.add_parser("notify", help="send due email notifications (councils notify --help)")

@@ -81,6 +81,7 @@ urlpatterns = [
     path("c/<slug:slug>/plan/<int:pk>/revise/", economy.submit_hand_proposal, name="plan-revise"),
     path("c/<slug:slug>/plan/<int:pk>/economy.json", economy.economy_file, name="plan-economy-file"),
     path(".well-known/councils-server", remote_views.well_known, name="councils-server"),
+    path("servers/", remote_views.servers, name="servers"),
     path("api/federation/inbox", remote_views.inbox, name="federation-inbox"),
     path("api/", api.urls),
 ]

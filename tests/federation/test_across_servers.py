@@ -122,7 +122,7 @@ def test_adding_a_peer_pins_its_key_and_a_changed_key_is_refused(servers, federa
 
 
 def test_a_council_joins_a_federation_on_another_server_by_its_own_decision(
-        servers, peered, clock, make_council, make_proposal, decide, federation_b):
+        client, servers, peered, clock, make_council, make_proposal, decide, federation_b):
     peer_a, peer_b, stand_in = peered
     council = make_council(members=2)  # on A
     decision = _join(servers, make_proposal, decide, council, stand_in)
@@ -137,6 +137,10 @@ def test_a_council_joins_a_federation_on_another_server_by_its_own_decision(
     assert joined.council in member_councils(federation_b)
     assert _deliver(servers, B, peer_a).delivered == 1  # B -> A: the answer
     assert list(federations_of(council)) == [stand_in]
+    page = client.get(f"/c/{federation_b.slug}/").content.decode()
+    assert f"{council.name}</a> <span class=\"muted\">on a.example</span>" in page  # each member council's server
+    page = client.get(f"/c/{council.slug}/").content.decode()
+    assert "affiliation.request</code> to b.example" in page and "delivered" in page
     entry = RecordEntry.objects.get(chain=council.record_chain, kind="affiliation.joined")
     assert "affiliation.admitted" in entry.data["act"]  # B's signed act, kept in A's record
 
@@ -160,7 +164,7 @@ def test_a_council_joins_a_federation_on_another_server_by_its_own_decision(
 
 
 def test_a_federation_that_admits_by_vote_refuses_for_now_and_the_sender_shows_it(
-        servers, peered, clock, make_council, make_proposal, decide, federation_b, join_federation):
+        client, servers, peered, clock, make_council, make_proposal, decide, federation_b, join_federation):
     peer_a, peer_b, stand_in = peered
     federation_b.charter.admission = "vote"
     federation_b.charter.save()
@@ -171,6 +175,9 @@ def test_a_federation_that_admits_by_vote_refuses_for_now_and_the_sender_shows_i
     failed = OutboxMessage.objects.get(peer=peer_b, type="affiliation.request")
     assert failed.status == OutboxStatus.FAILED and "vote" in failed.last_error
     assert list(remote.undeliverable()) == [failed]
+    page = client.get(f"/c/{council.slug}/").content.decode()
+    assert "cannot be delivered" in page and "admits councils by its members&#x27; vote" in page
+    assert "admits councils by its members&#x27; vote" in client.get("/servers/").content.decode()
     assert not Affiliation.objects.filter(council__remote__peer=peer_a).exists()
 
 

@@ -409,6 +409,9 @@ class OutboxMessage(models.Model):
     per peer, with retries and exponential backoff. ``body`` is the canonical JSON (RFC 8785) that is sent."""
 
     peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="outbox")
+    # The council here whose act the message carries (its page shows the message's fate); null for a server's own.
+    council = models.ForeignKey("assemblies.Council", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="messages_sent")
     message_id = models.CharField(max_length=64, unique=True)
     type = models.CharField(max_length=60)
     body = models.TextField()

@@ -210,15 +210,15 @@ def remote_of(council: Council) -> RemoteCouncil | None:
 # ----- the outbox -----------------------------------------------------------------------------------------------
 
 
-def send(peer: Peer, type: str, payload: dict, acts: list[dict], at: datetime) -> OutboxMessage:
+def send(peer: Peer, type: str, payload: dict, acts: list[dict], at: datetime, council: Council | None = None) -> OutboxMessage:
     """Put a message for ``peer`` in the outbox, inside the caller's transaction (the act's own)."""
     if not connection.in_atomic_block:
         raise RuntimeError("messages are written inside the act's transaction")
     message_id = uuid.uuid4().hex
     body = wire.canonical(wire.envelope(message_id=message_id, type=type, sender=log.server_name(), recipient=peer.name,
                                         at=at, payload=payload, acts=acts)).decode()
-    return OutboxMessage.objects.create(peer=peer, message_id=message_id, type=type, body=body, created_at=at,
-                                        next_attempt_at=at)
+    return OutboxMessage.objects.create(peer=peer, council=council, message_id=message_id, type=type, body=body,
+                                        created_at=at, next_attempt_at=at)
 
 
 @dataclass
@@ -359,7 +359,7 @@ def request_affiliation(decision) -> OutboxMessage:
                       decision.decided_at)
     append(council, kind="affiliation.requested", subject=decision.subject, state=decision.record_state(),
            at=decision.decided_at, decision=decision.pk, federation=f"{remote.remote_slug}@{remote.peer.name}")
-    return send(remote.peer, "affiliation.request", payload, [act], decision.decided_at)
+    return send(remote.peer, "affiliation.request", payload, [act], decision.decided_at, council)
 
 
 def announce_leaving(affiliation: Affiliation, decision) -> OutboxMessage:
@@ -369,7 +369,7 @@ def announce_leaving(affiliation: Affiliation, decision) -> OutboxMessage:
     payload = {"council": council.slug, "federation": remote.remote_slug, "left_at": st.format_time(affiliation.left_at),
                "decision": {"id": decision.pk, "proposal": decision.proposal_id}}
     act = _server_act("affiliation.leave", council.slug, f"federation:{remote.remote_slug}", payload, affiliation.left_at)
-    return send(remote.peer, "affiliation.leave", payload, [act], affiliation.left_at)
+    return send(remote.peer, "affiliation.leave", payload, [act], affiliation.left_at, council)
 
 
 def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
@@ -402,7 +402,8 @@ def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
     answer = {"federation": federation.slug, "council": council_data["slug"], "joined_at": st.format_time(affiliation.joined_at),
               "request": message["id"]}
     send(peer, "affiliation.admitted", answer,
-         [_server_act("affiliation.admitted", federation.slug, f"council:{council_data['slug']}", answer, now)], now)
+         [_server_act("affiliation.admitted", federation.slug, f"council:{council_data['slug']}", answer, now)], now,
+         federation)
     return {"admitted": True}
 
 
@@ -481,5 +482,11 @@ def ping(peer: Peer) -> OutboxMessage:
         return send(peer, "ping", {}, [], clock.now())
 
 
-def undeliverable(peer_names=None):
-    return OutboxMessage.objects.filter(status=OutboxStatus.FAILED).select_related("peer").order_by("-pk")
+def undeliverable():
+    """Messages that will not be delivered (refused for good, or every attempt failed): shown on the pages."""
+    return OutboxMessage.objects.filter(status=OutboxStatus.FAILED).select_related("peer", "council").order_by("-pk")
+
+
+def messages_of(council: Council, limit: int = 20) -> list[OutboxMessage]:
+    """The latest messages carrying this council's acts to other servers, for its page."""
+    return list(OutboxMessage.objects.filter(council=council).select_related("peer").order_by("-pk")[:limit])

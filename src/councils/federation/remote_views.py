@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -25,3 +26,13 @@ def inbox(request):
                             status=405, headers={"Allow": "POST"})
     status, answer = remote.receive("POST", request.build_absolute_uri(), request.headers, request.body)
     return JsonResponse(answer, status=status)
+
+
+@require_GET
+def servers(request):
+    """This server's name and key, its peers, and the messages that cannot be delivered."""
+    from councils.federation.models import OutboxMessage, OutboxStatus, Peer
+
+    return render(request, "federation/servers.html", {
+        "me": remote.server_document(), "peers": Peer.objects.all(), "failed": remote.undeliverable()[:100],
+        "waiting": OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count()})

@@ -27,6 +27,7 @@ from councils.federation.services import federations_of, member_councils
 from councils.record import log
 from councils.record import statement as st
 from councils.record.models import RecordEntry
+from councils.record.services import verify_all
 
 pytestmark = pytest.mark.django_db
 
@@ -161,6 +162,8 @@ def test_a_council_joins_a_federation_on_another_server_by_its_own_decision(
     assert list(federations_of(council)) == []
     assert _deliver(servers, A, peer_b).delivered == 1
     assert list(member_councils(federation_b)) == []
+    report = verify_all()  # every row written by the messages (stand-ins, affiliations) is in the record
+    assert report.ok, report.problems[:3]
 
 
 def test_a_federation_that_admits_by_vote_refuses_for_now_and_the_sender_shows_it(

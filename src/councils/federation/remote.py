@@ -196,10 +196,12 @@ def stand_in(peer: Peer, slug: str, name: str, kind: str, at: datetime) -> Counc
         local_slug = f"{base}-{number}"
     council = Council.objects.create(name=name[:120], slug=local_slug, kind=kind, created_at=at,
                                      description=f"A council on {peer.name} ({peer.url}/c/{slug}/).")
-    Charter.objects.create(council=council)
+    charter = Charter.objects.create(council=council)  # the defaults: its real charter is on its own server
     RemoteCouncil.objects.create(council=council, peer=peer, remote_slug=slug)
     append(council, kind="council.remote", subject=council.subject, state=council.record_state(), at=at,
            peer=peer.name, remote_slug=slug)
+    append(council, kind="charter.adopted", subject=charter.subject, state=charter.record_state(), at=at,
+           note="a stand-in's default charter: the council's own charter is on its server")
     return council
 
 

@@ -154,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         from councils.commands.notify import main as notify_main
 
         return notify_main(argv[1:])
+    if argv and argv[0] == "peer":
+        from councils.commands.peer import main as peer_main
+
+        data = None
+        return peer_main(argv[1:], lambda: (_setup(data), _migrate()))
     if argv and argv[0] == "keys":
         from councils.commands.sign import keys_main
 
@@ -191,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(func=cmd_verify)
     sub.add_parser("witness", help="witness servers' checkpoints (councils witness --help)")
+    sub.add_parser("peer", help="servers this one federates with (councils peer --help)")
     sub.add_parser("keys", help="make and register your signing key (councils keys new --help)")
     sub.add_parser("act", help="send an act to a server, signed with your key (councils act --help)")
     sub.add_parser("tally", help="count a ballot file (councils tally --help)")

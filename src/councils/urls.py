@@ -7,6 +7,7 @@ from councils.assemblies import views as assemblies
 from councils.decisions import feeds
 from councils.decisions import views as decisions
 from councils.economy import views as economy
+from councils.federation import remote_views
 from councils.federation import views as federation
 from councils.web import views as web
 
@@ -81,6 +82,9 @@ urlpatterns = [
     path("c/<slug:slug>/plan/<int:pk>/mode/", economy.set_planning_mode, name="plan-mode"),
     path("c/<slug:slug>/plan/<int:pk>/revise/", economy.submit_hand_proposal, name="plan-revise"),
     path("c/<slug:slug>/plan/<int:pk>/economy.json", economy.economy_file, name="plan-economy-file"),
+    path(".well-known/councils-server", remote_views.well_known, name="councils-server"),
+    path("servers/", remote_views.servers, name="servers"),
+    path("api/federation/inbox", remote_views.inbox, name="federation-inbox"),
     path("api/", api.urls),
 ]
 

@@ -71,7 +71,10 @@ def work_once() -> int:
     """One pass: queue what is due, then run what is queued (twice, for the steps the first pass queued)."""
     from councils.economy.services import settle_due_federation_votes
 
+    from councils.federation.remote import deliver_due
+
     settle_due_federation_votes()
+    deliver_due()  # messages to peer servers, written by the acts (and settlements) before
     sweep()
     ran = run_ready()
     ran += run_ready() if sweep() else 0

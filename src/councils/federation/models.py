@@ -38,7 +38,10 @@ class Affiliation(models.Model):
     council = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="federations_joined")
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
-    joined_by = models.ForeignKey("decisions.Decision", on_delete=models.PROTECT, related_name="+")
+    # The council's own decision to join (or the federation's admission vote). Null only for a council on another
+    # server, whose decision is in its own server's record (the request message names it: ``joined_by_message``).
+    joined_by = models.ForeignKey("decisions.Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    joined_by_message = models.CharField(max_length=64, blank=True)
     left_by = models.ForeignKey("decisions.Decision", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -360,3 +363,79 @@ class Speaker(models.Model):
             "started_at": self.started_at if self.started_at else None,
             "ended_at": self.ended_at if self.ended_at else None, "limit_seconds": self.limit_seconds,
         }
+
+
+# ----- federation across servers (``councils.federation.remote``) ------------------------------------------------
+
+
+class Peer(models.Model):
+    """A server this one knows by its key: added by the operator (``councils peer add URL``), its key pinned on first
+    contact (trust on first use). Messages are accepted only from peers, and checked against the pinned key."""
+
+    name = models.CharField(max_length=200, unique=True)  # the server's note key name (its checkpoints' origin)
+    url = models.URLField(max_length=300, unique=True)  # its base URL, without a trailing slash
+    vkey = models.CharField(max_length=400)  # C2SP signed-note verifier key: <name>+<key ID>+<base64 key>
+    key_id = models.CharField(max_length=220, unique=True)  # <name>+<key ID>: the RFC 9421 keyid its messages carry
+    first_seen = models.DateTimeField()
+    added_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RemoteCouncil(models.Model):
+    """A council that lives on another server, as this server knows it: a stand-in ``Council`` row (so a local
+    council's affiliation, or a federation's member list, names it like any other) tied to its home server."""
+
+    council = models.OneToOneField("assemblies.Council", on_delete=models.PROTECT, related_name="remote")
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="councils")
+    remote_slug = models.SlugField(max_length=140)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "remote_slug"], name="one_stand_in_per_remote_council")]
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be delivered"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Cannot be delivered"
+
+
+class OutboxMessage(models.Model):
+    """A message to a peer, written in the same transaction as the act it carries; the worker delivers it, in order
+    per peer, with retries and exponential backoff. ``body`` is the canonical JSON (RFC 8785) that is sent."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="outbox")
+    # The council here whose act the message carries (its page shows the message's fate); null for a server's own.
+    council = models.ForeignKey("assemblies.Council", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="messages_sent")
+    message_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=60)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["peer", "status", "id"])]
+
+
+class InboxMessage(models.Model):
+    """A message received from a peer and applied: kept so that a message delivered twice is applied once."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="inbox")
+    message_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=60)
+    body = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["peer", "message_id"], name="one_message_per_id")]

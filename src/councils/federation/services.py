@@ -214,8 +214,15 @@ def apply_affiliation_decision(decision) -> Affiliation | None:
     at = decision.decided_at
     lock_chains(council, federation)
     affiliation = current_affiliation(federation, council)
+    remote = _remote_federation(federation)
     if proposal.kind == FederationKind.AFFILIATION:
         if affiliation is not None:
+            return None
+        if remote:
+            # A federation on another server: the request goes out with the decision; its answer makes the member.
+            from councils.federation.remote import request_affiliation
+
+            request_affiliation(decision)
             return None
         if federation.charter.admission == Admission.VOTE and member_councils(federation, at).exists():
             open_admission_of_council(federation, council, decision)
@@ -233,7 +240,22 @@ def apply_affiliation_decision(decision) -> Affiliation | None:
             _end_delegate(delegate, at, "council left the federation")
     for chain in (council, federation):
         append(chain, kind=kind, subject=affiliation.subject, state=affiliation.record_state(), at=at, decision=decision.pk)
+    if remote and kind == "affiliation.left":
+        from councils.federation.remote import announce_leaving
+
+        announce_leaving(affiliation, decision)
     return affiliation
+
+
+def _remote_federation(federation: Council) -> bool:
+    """Whether ``federation`` lives on another server (this server holds a stand-in for it)."""
+    return hasattr(federation, "remote") and federation.remote is not None
+
+
+def end_delegations_at(council: Council, federation: Council, at) -> None:
+    """The council left the federation: its delegates' seats end."""
+    for delegate in Delegate.objects.filter(council=council, federation=federation, ended_at__isnull=True, ends_at__gt=at):
+        _end_delegate(delegate, at, "council left the federation")
 
 
 def open_admission_of_council(federation: Council, council: Council, request) -> Proposal:

@@ -97,8 +97,11 @@ def council_context(council: Council, user, now) -> dict:
 
 def council_page_part(council: Council, user, now) -> dict:
     """What a council's page shows of federations (registered in ``assemblies.hooks``)."""
+    from councils.federation import remote
+
     return {**council_context(council, user, now), "federations": services.federations_of(council),
-            "member_councils": services.member_councils(council) if council.is_federation else []}
+            "member_councils": services.member_councils(council).select_related("remote__peer") if council.is_federation else [],
+            "servers_page": {"home": remote.remote_of(council), "messages": remote.messages_of(council)}}
 
 
 def proposal_page_part(proposal: Proposal, user, now) -> dict:

@@ -1,0 +1,494 @@
+"""Federation across servers: peers known by their keys, an outbox delivered by the worker, an inbox that checks
+everything before it applies anything, and the messages of joining and leaving a federation on another server.
+
+Trust: a peer's key is pinned the first time the operator adds it (``councils peer add URL``), from the peer's own
+well-known document fetched over the network: trust on first use. Whoever answers at that URL at that moment is
+believed; compare the key with the other server's operator by another channel when it matters. After that, every
+message must verify with the pinned key, and a changed key is refused until the operator removes the peer and adds
+it again deliberately.
+
+Each message is applied in one transaction with the row that remembers its id (``InboxMessage``), so a message
+delivered twice is applied once; a refusal writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils.text import slugify
+
+from councils import clock
+from councils.assemblies.models import Charter, Council, CouncilKind
+from councils.decisions.models import Decision
+from councils.errors import Conflict, CouncilsError, Invalid
+from councils.federation import wire
+from councils.federation.models import (
+    Affiliation,
+    InboxMessage,
+    OutboxMessage,
+    OutboxStatus,
+    Peer,
+    RemoteCouncil,
+)
+from councils.federation.wire import Refused
+from councils.record import log, note
+from councils.record import statement as st
+from councils.record.services import append, lock_chains
+
+logger = logging.getLogger("councils.federation")
+
+WELL_KNOWN = "/.well-known/councils-server"
+INBOX = "/api/federation/inbox"
+MAX_ATTEMPTS = 12
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=6)
+
+
+# ----- this server ----------------------------------------------------------------------------------------------
+
+
+def base_url() -> str:
+    return settings.SITE_URL.rstrip("/")
+
+
+def server_document() -> dict:
+    """What ``GET /.well-known/councils-server`` answers: who this server is, its key, where its inbox is, and the
+    federations that live here (councils on other servers may ask to join them)."""
+    vkey = log.server_vkey()
+    federations = Council.objects.filter(kind=CouncilKind.FEDERATION, remote__isnull=True).order_by("slug")
+    return {"name": log.server_name(), "url": base_url(), "vkey": vkey, "key_id": wire.key_id_of(vkey),
+            "inbox": base_url() + INBOX,
+            "federations": [{"slug": f.slug, "name": f.name} for f in federations]}
+
+
+def _server_private_key() -> bytes:
+    return log.server_signer().seed
+
+
+def _server_act(act: str, council: str, object: str, content: dict, at: datetime) -> dict:
+    """An act of this server's rules (a decision applied, an admission), signed with the server key."""
+    seed = _server_private_key()
+    statement = st.Statement(act=act, council=council, object=object, at=st.format_time(at),
+                             key=st.key_id(st.public_key_of(seed)), content=content)
+    return wire.sign_act(statement, seed)
+
+
+# ----- transport ----------------------------------------------------------------------------------------------
+
+
+class HttpTransport:
+    """Real HTTP (urllib). Tests put an in-process transport in its place (``use_transport``)."""
+
+    timeout = 10
+
+    def get_json(self, url: str) -> dict:
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return json.loads(response.read(wire.MAX_BODY))
+
+    def post(self, url: str, headers: dict, body: bytes) -> tuple[int, dict]:
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, _json_or_text(response.read(100_000))
+        except urllib.error.HTTPError as error:
+            return error.code, _json_or_text(error.read(100_000))
+
+
+def _json_or_text(data: bytes) -> dict:
+    try:
+        answer = json.loads(data)
+        return answer if isinstance(answer, dict) else {"detail": str(answer)[:500]}
+    except ValueError:
+        return {"detail": data[:500].decode("utf-8", "replace")}
+
+
+_transport: list = [HttpTransport()]
+
+
+def transport():
+    return _transport[-1]
+
+
+def use_transport(new) -> None:
+    """Replace the transport (tests: an in-process one); ``None`` restores real HTTP."""
+    _transport[:] = [new or HttpTransport()]
+
+
+# ----- peers ----------------------------------------------------------------------------------------------------
+
+
+def normalise_url(url: str) -> str:
+    parts = urlsplit((url or "").strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise Invalid("a server's address is http(s)://host[:port][/path], without query", field="url")
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def _check_document(document) -> note.VerifierKey:
+    if not isinstance(document, dict) or not all(isinstance(document.get(k), str) for k in ("name", "url", "vkey")):
+        raise Invalid("the server's well-known document needs name, url and vkey", field="url")
+    try:
+        vkey = note.VerifierKey.parse(document["vkey"])
+    except note.NoteError as error:
+        raise Invalid(f"the server's key is not a valid verifier key: {error}", field="url") from None
+    if vkey.name != document["name"]:
+        raise Invalid(f"the server's key is named {vkey.name!r}, not {document['name']!r}", field="url")
+    if document["name"] == log.server_name():
+        raise Invalid("that is this server's own name: a peer is another server", field="url")
+    return vkey
+
+
+def add_peer(url: str, *, actor: str = "") -> tuple[Peer, bool]:
+    """Fetch the server's well-known document and pin its key (trust on first use); learn its federations.
+    Returns (peer, created). Adding a known peer again refreshes its federations; a changed key is refused."""
+    url = normalise_url(url)
+    try:
+        document = transport().get_json(url + WELL_KNOWN)
+    except (OSError, ValueError) as error:
+        raise Invalid(f"could not read {url + WELL_KNOWN}: {error}", field="url") from None
+    vkey = _check_document(document)
+    now = clock.now()
+    with transaction.atomic():
+        peer = Peer.objects.select_for_update().filter(name=vkey.name).first() or Peer.objects.filter(url=url).first()
+        created = peer is None
+        if peer is not None and peer.vkey != str(vkey):
+            raise Conflict(f"{peer.name} answered with another key than the one pinned on {peer.first_seen:%Y-%m-%d}: "
+                           "refused. If its operator confirms the new key, remove the peer and add it again.")
+        if peer is not None and peer.url != url:
+            raise Conflict(f"{peer.name} is known at {peer.url}, not {url}")
+        if created:
+            peer = Peer.objects.create(name=vkey.name, url=url, vkey=str(vkey), key_id=wire.key_id_of(str(vkey)),
+                                       first_seen=now, added_by=actor)
+            append("federation/peers", kind="peer.added", subject=f"peer:{peer.pk}",
+                   state={"name": peer.name, "url": peer.url, "vkey": peer.vkey}, at=now, actor=actor or None)
+        for federation in document.get("federations") or []:
+            if isinstance(federation, dict) and isinstance(federation.get("slug"), str):
+                stand_in(peer, federation["slug"], str(federation.get("name") or federation["slug"]),
+                         CouncilKind.FEDERATION, now)
+    return peer, created
+
+
+def stand_in(peer: Peer, slug: str, name: str, kind: str, at: datetime) -> Council:
+    """The local row standing for a council of ``peer`` (made the first time it is named)."""
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,100}", slug or ""):
+        raise Invalid(f"{slug!r} is not a council's slug", field="council")
+    known = RemoteCouncil.objects.filter(peer=peer, remote_slug=slug).select_related("council").first()
+    if known is not None:
+        return known.council
+    if kind not in CouncilKind.values:
+        raise Invalid(f"{kind!r} is not a kind of council", field="kind")
+    local_slug = base = slugify(f"{slug}-at-{peer.name}")[:130] or "remote"
+    number = 1
+    while Council.objects.filter(slug=local_slug).exists():
+        number += 1
+        local_slug = f"{base}-{number}"
+    council = Council.objects.create(name=name[:120], slug=local_slug, kind=kind, created_at=at,
+                                     description=f"A council on {peer.name} ({peer.url}/c/{slug}/).")
+    charter = Charter.objects.create(council=council)  # the defaults: its real charter is on its own server
+    RemoteCouncil.objects.create(council=council, peer=peer, remote_slug=slug)
+    append(council, kind="council.remote", subject=council.subject, state=council.record_state(), at=at,
+           peer=peer.name, remote_slug=slug)
+    append(council, kind="charter.adopted", subject=charter.subject, state=charter.record_state(), at=at,
+           note="a stand-in's default charter: the council's own charter is on its server")
+    return council
+
+
+def remote_of(council: Council) -> RemoteCouncil | None:
+    return RemoteCouncil.objects.filter(council=council).select_related("peer").first()
+
+
+# ----- the outbox -----------------------------------------------------------------------------------------------
+
+
+def send(peer: Peer, type: str, payload: dict, acts: list[dict], at: datetime, council: Council | None = None) -> OutboxMessage:
+    """Put a message for ``peer`` in the outbox, inside the caller's transaction (the act's own)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("messages are written inside the act's transaction")
+    message_id = uuid.uuid4().hex
+    body = wire.canonical(wire.envelope(message_id=message_id, type=type, sender=log.server_name(), recipient=peer.name,
+                                        at=at, payload=payload, acts=acts)).decode()
+    return OutboxMessage.objects.create(peer=peer, council=council, message_id=message_id, type=type, body=body,
+                                        created_at=at, next_attempt_at=at)
+
+
+@dataclass
+class Delivery:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt ``attempts + 1``: 30 s, 1 min, 2 min, ... at most 6 hours."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+
+
+# A refusal the peer will give again however often the message is sent: the message is marked failed at once.
+_PERMANENT = {"malformed", "not_canonical", "too_large", "not_the_recipient", "unknown_type", "invalid",
+              "no_such_council", "bad_act_signature"}
+
+
+def deliver_due(now: datetime | None = None, peers=None) -> Delivery:
+    """Deliver what is due, peer by peer, oldest first: a message waits until the one before it to the same peer is
+    delivered or has failed for good (order per recipient)."""
+    now = now or clock.now()
+    report = Delivery()
+    queue = Peer.objects.filter(outbox__status=OutboxStatus.PENDING).distinct()
+    if peers is not None:
+        queue = queue.filter(pk__in=[p.pk for p in peers])
+    for peer in queue:
+        while True:
+            message = OutboxMessage.objects.filter(peer=peer, status=OutboxStatus.PENDING).order_by("pk").first()
+            if message is None or message.next_attempt_at > now:
+                break
+            outcome = _attempt(peer, message, now)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            if outcome == "retrying":
+                break
+    return report
+
+
+def _attempt(peer: Peer, message: OutboxMessage, now: datetime) -> str:
+    body = message.body.encode()
+    url = peer.url + INBOX
+    headers = wire.sign_request(url, body, Ed25519PrivateKey.from_private_bytes(_server_private_key()),
+                                wire.key_id_of(log.server_vkey()), now)
+    try:
+        status, answer = transport().post(url, headers, body)
+    except OSError as error:
+        status, answer = 0, {"detail": f"not reached: {error}"}
+    message.attempts += 1
+    code = answer.get("code") if isinstance(answer, dict) else None
+    if 200 <= status < 300 or (status == 409 and code == "duplicate"):
+        message.status, message.delivered_at, message.last_error = OutboxStatus.DELIVERED, now, ""
+        outcome = "delivered"
+    else:
+        message.last_error = f"{status or 'no answer'}: {str(answer.get('detail', ''))[:900]}"
+        if code in _PERMANENT or message.attempts >= MAX_ATTEMPTS:
+            message.status = OutboxStatus.FAILED
+            outcome = "failed"
+            logger.error("message %s (%s) to %s cannot be delivered: %s", message.message_id, message.type, peer.name,
+                         message.last_error)
+        else:
+            message.next_attempt_at = now + backoff(message.attempts)
+            outcome = "retrying"
+    message.save(update_fields=["attempts", "status", "delivered_at", "last_error", "next_attempt_at"])
+    return outcome
+
+
+# ----- the inbox ------------------------------------------------------------------------------------------------
+
+
+def receive(method: str, url: str, headers, body: bytes) -> tuple[int, dict]:
+    """Check a message from a peer and apply it; (HTTP status, JSON answer). Refusals are logged, nothing applied."""
+    now = clock.now()
+    peer = None
+    try:
+        key_id = wire.signature_key_id(headers)
+        peer = Peer.objects.filter(key_id=key_id).first()
+        if peer is None:
+            raise Refused(403, "unknown_sender", f"{key_id!r} is not a server this one knows: its operator must add "
+                          "it as a peer first (councils peer add URL)")
+        wire.verify_request(method, url, headers, body, note.VerifierKey.parse(peer.vkey).public_key, now)
+        message = wire.parse_envelope(body, peer.name, log.server_name())
+        acts = wire.verify_acts(message["acts"])
+        handler = _HANDLERS.get(message["type"])
+        if handler is None:
+            raise Refused(400, "unknown_type", f"this server does not know messages of type {message['type']!r}")
+        try:
+            with transaction.atomic():
+                if InboxMessage.objects.filter(peer=peer, message_id=message["id"]).exists():
+                    raise Refused(409, "duplicate", f"message {message['id']} was received and applied before")
+                InboxMessage.objects.create(peer=peer, message_id=message["id"], type=message["type"],
+                                            body=body.decode(), received_at=now)
+                result = handler(peer, message, acts, now)
+        except IntegrityError:
+            raise Refused(409, "duplicate", f"message {message['id']} was received and applied before") from None
+        except CouncilsError as error:
+            raise Refused(422, "invalid", str(error)) from None
+    except Refused as refusal:
+        logger.warning("refused a message from %s: %s (%s)", peer.name if peer else "an unknown sender",
+                       refusal.detail, refusal.code)
+        return refusal.status, refusal.as_json()
+    logger.info("applied %s %s from %s", message["type"], message["id"], peer.name)
+    return 200, {"status": "applied", "id": message["id"], **(result or {})}
+
+
+def _server_act_of(peer: Peer, acts, act: str, council: str, payload: dict) -> dict:
+    """The one act of ``peer``'s server carried for this message: signed by its pinned key, naming the council the
+    payload names and carrying the payload itself. Refused (403) otherwise."""
+    server_key = note.VerifierKey.parse(peer.vkey).public_key
+    for statement, key in acts:
+        if statement.act == act:
+            if key != server_key:
+                raise Refused(403, "bad_act_signature", f"the {act} act is not signed by {peer.name}'s server key")
+            if statement.council != council or not statement.has_content or statement.content != payload:
+                raise Refused(403, "bad_act_signature", f"the {act} act does not say what the message says")
+            return {"statement": statement.canonical().decode()}
+    raise Refused(400, "malformed", f"a {act} message carries its {act} act, signed by the sending server")
+
+
+def _carried(message: dict) -> list[dict]:
+    return [{"statement": a["statement"], "signature": a["signature"], "public_key": a["public_key"]}
+            for a in message["acts"]]
+
+
+# ----- joining and leaving a federation on another server ---------------------------------------------------------
+
+
+def request_affiliation(decision) -> OutboxMessage:
+    """A council here decided to join a federation on another server: the request goes out with the decision, in
+    the decision's transaction. The council is a member when the federation's answer comes back."""
+    proposal = decision.proposal
+    council, remote = proposal.council, remote_of(proposal.federation)
+    payload = {"council": {"slug": council.slug, "name": council.name, "kind": council.kind},
+               "federation": remote.remote_slug,
+               "decision": {"id": decision.pk, "proposal": proposal.pk, "decided_at": st.format_time(decision.decided_at),
+                            "outcome": decision.outcome, "url": f"{base_url()}/c/{council.slug}/p/{proposal.pk}/"}}
+    act = _server_act("affiliation.request", council.slug, f"federation:{remote.remote_slug}", payload,
+                      decision.decided_at)
+    append(council, kind="affiliation.requested", subject=decision.subject, state=decision.record_state(),
+           at=decision.decided_at, decision=decision.pk, federation=f"{remote.remote_slug}@{remote.peer.name}")
+    return send(remote.peer, "affiliation.request", payload, [act], decision.decided_at, council)
+
+
+def announce_leaving(affiliation: Affiliation, decision) -> OutboxMessage:
+    """A council here left a federation on another server (effective at once, here): the federation is told."""
+    remote = remote_of(affiliation.federation)
+    council = affiliation.council
+    payload = {"council": council.slug, "federation": remote.remote_slug, "left_at": st.format_time(affiliation.left_at),
+               "decision": {"id": decision.pk, "proposal": decision.proposal_id}}
+    act = _server_act("affiliation.leave", council.slug, f"federation:{remote.remote_slug}", payload, affiliation.left_at)
+    return send(remote.peer, "affiliation.leave", payload, [act], affiliation.left_at, council)
+
+
+def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
+    """A council on ``peer`` asks to join a federation here: the federation's admission rule decides, as for a
+    council on this server (open: admitted at once; by vote: see docs/federation.md, not yet across servers)."""
+    from councils.federation.services import current_affiliation, member_councils
+
+    payload = message["payload"]
+    council_data = payload.get("council")
+    if not isinstance(council_data, dict) or not all(isinstance(council_data.get(k), str) for k in ("slug", "name", "kind")):
+        raise Refused(400, "malformed", "an affiliation request names the council: slug, name and kind")
+    act = _server_act_of(peer, acts, "affiliation.request", council_data["slug"], payload)
+    federation = Council.objects.filter(slug=payload.get("federation"), kind=CouncilKind.FEDERATION,
+                                        remote__isnull=True).first()
+    if federation is None:
+        raise Refused(404, "no_such_council", f"no federation {payload.get('federation')!r} on this server")
+    council = stand_in(peer, council_data["slug"], council_data["name"], council_data["kind"], now)
+    lock_chains(council, federation)
+    affiliation = current_affiliation(federation, council)
+    if affiliation is None:
+        if federation.charter.admission == "vote" and member_councils(federation, now).exists():
+            raise Invalid(f"{federation.name} admits councils by its members' vote, which does not yet reach councils "
+                          "on other servers: ask its members to change the admission rule, or wait for this feature")
+        affiliation = Affiliation.objects.create(federation=federation, council=council, joined_at=now,
+                                                 joined_by_message=message["id"])
+        for chain in (council, federation):
+            append(chain, kind="affiliation.joined", subject=affiliation.subject, state=affiliation.record_state(),
+                   at=now, message=message["id"], server=peer.name, act=act["statement"],
+                   signature=message["acts"][0]["signature"])
+    answer = {"federation": federation.slug, "council": council_data["slug"], "joined_at": st.format_time(affiliation.joined_at),
+              "request": message["id"]}
+    send(peer, "affiliation.admitted", answer,
+         [_server_act("affiliation.admitted", federation.slug, f"council:{council_data['slug']}", answer, now)], now,
+         federation)
+    return {"admitted": True}
+
+
+def _on_admitted(peer: Peer, message: dict, acts, now: datetime) -> dict:
+    """The federation on ``peer`` admitted a council of this server: it is a member from the federation's moment."""
+    payload = message["payload"]
+    _server_act_of(peer, acts, "affiliation.admitted", str(payload.get("federation")), payload)
+    request = OutboxMessage.objects.filter(peer=peer, message_id=payload.get("request"), type="affiliation.request").first()
+    if request is None:
+        raise Refused(404, "no_such_council", "this server sent no such affiliation request")
+    asked = json.loads(request.body)["payload"]
+    if asked["federation"] != payload.get("federation") or asked["council"]["slug"] != payload.get("council"):
+        raise Refused(403, "bad_act_signature", "the answer names another council or federation than the request")
+    council = Council.objects.filter(slug=payload["council"], remote__isnull=True).first()
+    federation = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload["federation"]).first()
+    if council is None or federation is None:
+        raise Refused(404, "no_such_council", "the council or the federation is no longer known here")
+    federation = federation.council
+    decision = Decision.objects.filter(pk=asked["decision"]["id"]).first()
+    try:
+        joined_at = st.parse_time(payload["joined_at"])
+    except (st.StatementError, KeyError, TypeError):
+        raise Refused(400, "malformed", "joined_at is a time as statements write it") from None
+    lock_chains(council, federation)
+    from councils.federation.services import current_affiliation
+
+    if current_affiliation(federation, council) is None:
+        affiliation = Affiliation.objects.create(federation=federation, council=council, joined_at=joined_at,
+                                                 joined_by=decision, joined_by_message=message["id"])
+        for chain in (council, federation):
+            append(chain, kind="affiliation.joined", subject=affiliation.subject, state=affiliation.record_state(),
+                   at=now, decision=decision.pk if decision else None, message=message["id"], server=peer.name,
+                   act=message["acts"][0]["statement"], signature=message["acts"][0]["signature"])
+    return {"joined": True}
+
+
+def _on_leave(peer: Peer, message: dict, acts, now: datetime) -> dict:
+    """A council on ``peer`` left a federation here by its own decision: effective at once."""
+    from councils.federation.services import current_affiliation, end_delegations_at
+
+    payload = message["payload"]
+    act = _server_act_of(peer, acts, "affiliation.leave", str(payload.get("council")), payload)
+    known = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload.get("council")).first()
+    federation = Council.objects.filter(slug=payload.get("federation"), kind=CouncilKind.FEDERATION,
+                                        remote__isnull=True).first()
+    if known is None or federation is None:
+        raise Refused(404, "no_such_council", "no such council or federation here")
+    affiliation = current_affiliation(federation, known.council)
+    if affiliation is not None:
+        lock_chains(known.council, federation)
+        affiliation.left_at = now
+        affiliation.save(update_fields=["left_at"])
+        end_delegations_at(known.council, federation, now)
+        for chain in (known.council, federation):
+            append(chain, kind="affiliation.left", subject=affiliation.subject, state=affiliation.record_state(),
+                   at=now, message=message["id"], server=peer.name, act=act["statement"],
+                   signature=message["acts"][0]["signature"])
+    return {"left": True}
+
+
+def _on_ping(peer: Peer, message: dict, acts, now: datetime) -> dict:
+    return {"pong": log.server_name()}
+
+
+_HANDLERS = {
+    "affiliation.request": _on_request,
+    "affiliation.admitted": _on_admitted,
+    "affiliation.leave": _on_leave,
+    "ping": _on_ping,
+}
+
+
+def ping(peer: Peer) -> OutboxMessage:
+    """A message that asks nothing: checks that the peer knows this server and accepts its signature."""
+    with transaction.atomic():
+        return send(peer, "ping", {}, [], clock.now())
+
+
+def undeliverable():
+    """Messages that will not be delivered (refused for good, or every attempt failed): shown on the pages."""
+    return OutboxMessage.objects.filter(status=OutboxStatus.FAILED).select_related("peer", "council").order_by("-pk")
+
+
+def messages_of(council: Council, limit: int = 20) -> list[OutboxMessage]:
+    """The latest messages carrying this council's acts to other servers, for its page."""
+    return list(OutboxMessage.objects.filter(council=council).select_related("peer").order_by("-pk")[:limit])

@@ -290,21 +290,25 @@ def _scaling(e: Economy, aim: str) -> dict:
     ``eta * omega * dr^2`` meet the PDHG condition tau * sigma * ||K||^2 < 1 for every primal weight omega.
     """
     k = _k_matrix(e, aim)
-    a = abs(k).tocsr()
+    a = abs(k).tocoo()
     rows, cols = a.shape
     dr, dc = np.ones(rows), np.ones(cols)
+    # (on the entries directly: a product of sparse matrices each sweep costs more than all the rounds of an
+    # easy economy)
     for _ in range(RUIZ_SWEEPS):
-        s = sp.diags(dr) @ a @ sp.diags(dc)
-        rmax = np.asarray(s.max(axis=1).todense()).ravel()
-        cmax = np.asarray(s.max(axis=0).todense()).ravel()
+        v = a.data * dr[a.row] * dc[a.col]
+        rmax, cmax = np.zeros(rows), np.zeros(cols)
+        np.maximum.at(rmax, a.row, v)
+        np.maximum.at(cmax, a.col, v)
         dr /= np.sqrt(np.where(rmax > 0, rmax, 1.0))
         dc /= np.sqrt(np.where(cmax > 0, cmax, 1.0))
-    s = sp.diags(dr) @ a @ sp.diags(dc)
-    rsum = np.asarray(s.sum(axis=1)).ravel()
-    csum = np.asarray(s.sum(axis=0)).ravel()
+    v = a.data * dr[a.row] * dc[a.col]
+    rsum = np.bincount(a.row, v, minlength=rows)
+    csum = np.bincount(a.col, v, minlength=cols)
     dr /= np.sqrt(np.where(rsum > 0, rsum, 1.0))
     dc /= np.sqrt(np.where(csum > 0, csum, 1.0))
-    s = (sp.diags(dr) @ k @ sp.diags(dc)).tocsr()
+    kc = k.tocoo()
+    s = sp.csr_matrix((kc.data * dr[kc.row] * dc[kc.col], (kc.row, kc.col)), shape=k.shape)
     st = s.T.tocsr()
     v = np.ones(cols) / math.sqrt(max(cols, 1))
     norm = 1.0

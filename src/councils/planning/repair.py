@@ -238,6 +238,7 @@ def _requirements(e: Economy, f, order, x):
 
 
 RATION_PASSES = 6
+DIRECT_PASSES = 30
 RATION_SWEEPS = 200
 # Passes of holding back techniques: in the common level's search, from the capacities each time; in the
 # weighted repair the limits stay from pass to pass of the rationing, where more passes hold back too much.
@@ -292,6 +293,17 @@ def _ration_needs(e: Economy, x, f, order):
     leaves the requirements to settle again, so it works for a cyclic technology too, where cutting the
     workplaces (below) only shrinks the shortage geometrically, round the cycle."""
     a = e.inputs.tocoo()
+    if order.by_level is not None:
+        # acyclic: first cut only the needs for the short products themselves, holding back the techniques that
+        # draw on a short product (one pass each time), so that a shortage of an intermediate product passes to
+        # the other techniques or down to the final goods that need it, not to every need downstream
+        for _ in range(DIRECT_PASSES):
+            x, short, supply, demand = _shaded_requirements(e, f, order, x, 1)
+            if not short.any():
+                return x, f
+            ratio = np.ones(e.n_products)
+            ratio[short] = supply[short] / demand[short]
+            f = f * (ratio[e.need_product] * (1 - 1e-9))
     for _ in range(RATION_PASSES):
         x, short, supply, demand = _shaded_requirements(e, f, order, x)
         if not short.any():

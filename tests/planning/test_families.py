@@ -67,3 +67,21 @@ def test_each_family_is_different_from_the_project_generator():
     assert family_economy("cyclic", "small", 1).inputs.nnz > 0
     with pytest.raises(ValueError, match="family"):
         family_economy("easy", "small", 1)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("aim", ["weighted", "maxmin"])
+def test_repairing_the_optimum_gives_back_its_value(family, aim):
+    # The repair's rules lose nothing on proposals that are already the best plan: requirements summed within
+    # each product (no rounding of the whole economy's capacity), techniques held back only where short.
+    from councils.planning.optimum import weights
+    from councils.planning.repair import repair
+    from councils.planning.results import measure
+
+    e = family_economy(family, "small", 3)
+    opt = optimum(e, aim)
+    x, f = repair(e, opt.fulfilment, opt.prices, weights(e), aim=aim, output=opt.output)
+    m = measure(e, x, f)
+    value = m.worst_fulfilment if aim == "maxmin" else m.weighted_fulfilment
+    assert m.largest_imbalance <= 1e-11
+    assert value >= opt.objective * 0.995

@@ -173,7 +173,8 @@ def _is_acyclic(economy: Economy) -> bool:
     keep = a.data != 0
     src = a.row[keep]
     dst = economy.workplace_product[a.col[keep]]
-    edges = np.unique(np.stack([src, dst]), axis=1) if len(src) else np.zeros((2, 0), dtype=int)
+    key = np.unique(src.astype(np.int64) * n + dst)  # each edge once (a one-dimensional key sorts fastest)
+    edges = np.stack([key // n, key % n])
     alive = np.ones(edges.shape[1], dtype=bool)
     removed = np.zeros(n, dtype=bool)
     while True:

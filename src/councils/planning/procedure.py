@@ -161,6 +161,8 @@ class PlanningState:
     anchor_excess: np.ndarray | None = None  # (n + 1,) excess demand and hours over budget of the anchor
     since_restart: int = 0
     checks_since_repair: int = 1
+    repair_round: int = 0  # the round of the last repair
+    repair_cost: int = 0  # and its cost: passes over the input matrix, about a round's work each
     kkt_restart: float | None = None
     kkt_candidate: float | None = None
     restart_point: dict | None = None  # {"output", "fulfilment", "level", "value", "hour_value"}
@@ -172,6 +174,7 @@ class PlanningState:
     best_output: np.ndarray | None = None
     best_prices: np.ndarray | None = None
     certified: float | None = None
+    best_plan: tuple | None = field(default=None, repr=False)  # the best repaired (output, fulfilment, measures)
     started: float = field(default_factory=time.perf_counter)
     _scaling: dict | None = field(default=None, repr=False)
 
@@ -202,6 +205,7 @@ class PlanningState:
             "done": self.done, "converged": self.converged, "unit": self.unit, "scale": arr(self.scale),
             "omega": self.omega, "level": self.level, "anchor_excess": arr(self.anchor_excess),
             "since_restart": self.since_restart, "checks_since_repair": self.checks_since_repair,
+            "repair_round": self.repair_round, "repair_cost": self.repair_cost,
             "kkt_restart": self.kkt_restart,
             "kkt_candidate": self.kkt_candidate, "restart_point": arrs(self.restart_point), "sums": arrs(self.sums),
             "bound": None if math.isinf(self.bound) else self.bound,
@@ -240,6 +244,7 @@ def resume(economy: Economy, data: dict) -> PlanningState:
                               omega=data["omega"], level=data["level"], anchor_excess=arr(data["anchor_excess"]),
                               since_restart=data["since_restart"],
                               checks_since_repair=data.get("checks_since_repair", 1), kkt_restart=data["kkt_restart"],
+                              repair_round=data.get("repair_round", 0), repair_cost=data.get("repair_cost", 0),
                               kkt_candidate=data["kkt_candidate"], restart_point=arrs(data["restart_point"]),
                               sums=arrs(data["sums"]),
                               bound=float("inf") if data["bound"] is None else data["bound"],
@@ -285,21 +290,25 @@ def _scaling(e: Economy, aim: str) -> dict:
     ``eta * omega * dr^2`` meet the PDHG condition tau * sigma * ||K||^2 < 1 for every primal weight omega.
     """
     k = _k_matrix(e, aim)
-    a = abs(k).tocsr()
+    a = abs(k).tocoo()
     rows, cols = a.shape
     dr, dc = np.ones(rows), np.ones(cols)
+    # (on the entries directly: a product of sparse matrices each sweep costs more than all the rounds of an
+    # easy economy)
     for _ in range(RUIZ_SWEEPS):
-        s = sp.diags(dr) @ a @ sp.diags(dc)
-        rmax = np.asarray(s.max(axis=1).todense()).ravel()
-        cmax = np.asarray(s.max(axis=0).todense()).ravel()
+        v = a.data * dr[a.row] * dc[a.col]
+        rmax, cmax = np.zeros(rows), np.zeros(cols)
+        np.maximum.at(rmax, a.row, v)
+        np.maximum.at(cmax, a.col, v)
         dr /= np.sqrt(np.where(rmax > 0, rmax, 1.0))
         dc /= np.sqrt(np.where(cmax > 0, cmax, 1.0))
-    s = sp.diags(dr) @ a @ sp.diags(dc)
-    rsum = np.asarray(s.sum(axis=1)).ravel()
-    csum = np.asarray(s.sum(axis=0)).ravel()
+    v = a.data * dr[a.row] * dc[a.col]
+    rsum = np.bincount(a.row, v, minlength=rows)
+    csum = np.bincount(a.col, v, minlength=cols)
     dr /= np.sqrt(np.where(rsum > 0, rsum, 1.0))
     dc /= np.sqrt(np.where(csum > 0, csum, 1.0))
-    s = (sp.diags(dr) @ k @ sp.diags(dc)).tocsr()
+    kc = k.tocoo()
+    s = sp.csr_matrix((kc.data * dr[kc.row] * dc[kc.col], (kc.row, kc.col)), shape=k.shape)
     st = s.T.tocsr()
     v = np.ones(cols) / math.sqrt(max(cols, 1))
     norm = 1.0
@@ -569,11 +578,15 @@ def _check(state: PlanningState, current: dict, current_excess: np.ndarray, repo
     # (and, for the chart and the page, at least every REPAIR_EVERY checks, so the certified gap is a series)
     state.checks_since_repair += 1
     promising = certified_gap(state.bound, objective) <= state.tol and hours <= state.tol
-    if ((promising and state.checks_since_repair >= 2) or state.checks_since_repair >= REPAIR_EVERY
+    # (a repair costs about as much as `repair_cost` rounds: it waits until as many have passed, so that repairs
+    # take at most about half the time on an economy where they are dear)
+    affordable = state.signal.round - state.repair_round >= state.repair_cost
+    if ((promising and state.checks_since_repair >= 2 and affordable)
+            or (state.checks_since_repair >= REPAIR_EVERY and affordable)
             or state.signal.round + 1 >= state.max_rounds):
         state.checks_since_repair = 0
-        for point in (candidate, current) if candidate is not current else (current,):
-            _try_plan(state, point["output"], point["fulfilment"], _hours(state, point["value"], point["hour_value"]))
+        _try_plan(state, candidate["output"], candidate["fulfilment"],
+                  _hours(state, candidate["value"], candidate["hour_value"]))
         report.certified_gap = state.certified
         if state.certified is not None and state.certified <= state.tol:
             state.done = state.converged = True
@@ -623,11 +636,14 @@ def _try_plan(state: PlanningState, output: np.ndarray, fulfilment: np.ndarray, 
     from .repair import repair
     from .results import measure
     e = state.economy
-    x, f = repair(e, fulfilment, prices, state.signal.need_weight, aim=state.aim, output=output)
+    stats = {}
+    x, f = repair(e, fulfilment, prices, state.signal.need_weight, aim=state.aim, output=output, stats=stats)
+    state.repair_round, state.repair_cost = state.signal.round, stats["sweeps"]
     m = measure(e, x, f)
     value = m.worst_fulfilment if state.aim == "maxmin" else m.weighted_fulfilment
     if value > state.best_value:
         state.best_value = value
+        state.best_plan = (x, f, m)
         state.best_fulfilment = np.asarray(fulfilment, dtype=float).copy()
         state.best_output = np.asarray(output, dtype=float).copy()
         state.best_prices = np.asarray(prices, dtype=float).copy()
@@ -651,9 +667,14 @@ def finish(state: PlanningState, backend_name: str = "numpy") -> "PlanResult":
         raise ValueError("no round has been facilitated yet")
     prices = state.indicative_prices
     candidates = [(state.last.output, state.last.fulfilment, prices)]
-    if state.best_fulfilment is not None:
-        candidates.insert(0, (state.best_output, state.best_fulfilment, state.best_prices))
     best = None
+    if state.best_plan is not None:  # the best plan repaired so far (the repair is deterministic)
+        x, f, m = state.best_plan
+        best = (state.best_value, x, f, m)
+        if state.converged:
+            candidates = []
+    elif state.best_fulfilment is not None:
+        candidates.insert(0, (state.best_output, state.best_fulfilment, state.best_prices))
     for x_in, f_in, p_in in candidates:
         x, f = repair(e, f_in, p_in, state.signal.need_weight, aim=state.aim, output=x_in)
         m = measure(e, x, f)
@@ -669,7 +690,7 @@ def finish(state: PlanningState, backend_name: str = "numpy") -> "PlanResult":
     return PlanResult(
         aim=state.aim, backend=backend_name, output=x, fulfilment=f, prices=prices,
         hour_value=state.signal.hour_value, rounds=len(state.history),
-        converged=bool(state.converged and gap <= state.tol), measures=measures, history=list(state.history),
+        converged=bool(gap <= state.tol), measures=measures, history=list(state.history),
         procedure_seconds=procedure_seconds, repair_seconds=repair_seconds, labour_budget=e.labour_budget,
         state=state, bound=bound, certified_gap=gap, tol=state.tol, _quantity=e.need_quantity,
     )

@@ -21,17 +21,26 @@ Three passes, each a rule any council could check:
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
-from .economy import Economy, dot
+from .economy import Economy, _is_acyclic, dot
 
 
 def repair(economy: Economy, fulfilment: np.ndarray, prices: np.ndarray, priority: np.ndarray,
            *, aim: str = "weighted", labour_rounds: int = 8,
-           output: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+           output: np.ndarray | None = None, stats: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Feasible (output, fulfilment) close to the proposals; ``prices`` in hours per unit.
 
-    ``output`` is the workplaces' proposed outputs: requirements go to them first (step 1).
+    ``output`` is the workplaces' proposed outputs: requirements go to them first (step 1). ``stats``, if
+    given, receives ``sweeps``: the passes over the input matrix the repair took (its cost, in rounds).
     """
+    stats = {} if stats is None else stats
+    x, f, order = _repair(economy, fulfilment, prices, priority, aim, labour_rounds, output)
+    stats["sweeps"] = order.sweeps
+    return x, f
+
+
+def _repair(economy, fulfilment, prices, priority, aim, labour_rounds, output):
     e = economy
     f = np.clip(np.asarray(fulfilment, dtype=float), 0.0, 1.0)
     cost = e.inputs.T @ prices + e.labour
@@ -41,6 +50,8 @@ def repair(economy: Economy, fulfilment: np.ndarray, prices: np.ndarray, priorit
     value = priority / np.maximum(hours_per_need, 1e-300)
     budget = e.labour_budget
     x = np.zeros(e.n_workplaces)
+    if aim == "maxmin":
+        return (*_common_level(e, order, float(f.max(initial=0.0))), order)
     best = None
     for _ in range(labour_rounds):
         x, f = _ration_needs(e, x, f, order)
@@ -62,14 +73,59 @@ def repair(economy: Economy, fulfilment: np.ndarray, prices: np.ndarray, priorit
             break
         f = f_new
     if best[0] < 0:  # no pass balanced: the plan that makes and delivers nothing is feasible
-        return np.zeros(e.n_workplaces), np.zeros(e.n_needs)
-    return best[1], best[2]
+        return np.zeros(e.n_workplaces), np.zeros(e.n_needs), order
+    return best[1], best[2], order
+
+
+LEVEL_TRIES = (0.0, 0.005, 0.02, 0.08, 0.3, 1.0)  # cuts below the level asked for, tried in turn
+LEVEL_STEPS = 8  # then halvings of the interval between the last level given and the first refused
+
+
+def _common_level(e: Economy, order, asked: float):
+    """Max-min: the highest common level of fulfilment every need can be given. A level can be given if its
+    requirements (step 1, with the techniques drawing on a short product held back) leave no product short
+    and stay within the hours. Tried: a little above the level the needs asked for, then ever deeper cuts
+    below it until one can be given, then halvings between that and the last refused. Every need gets it."""
+    top = min(1.0, asked * 1.01 + 1e-9)
+    limit = order.limit.copy()
+    x_lo = np.zeros(e.n_workplaces)
+
+    def given(t, start):
+        order.limit = limit.copy()
+        f = np.full(e.n_needs, t)
+        x, short, _, _ = _shaded_requirements(e, f, order, start, SHADE_PASSES)
+        ok = not short.any() and dot(e.labour, x) <= e.labour_budget and _balanced(e, x, f)
+        return ok, x
+
+    lo, hi = 0.0, top
+    for cut in LEVEL_TRIES:
+        t = top * (1.0 - cut)
+        ok, x = given(t, x_lo)
+        if ok:
+            lo, x_lo = t, x
+            break
+        hi = t
+    if lo < top:
+        for _ in range(LEVEL_STEPS):
+            t = 0.5 * (lo + hi)
+            ok, x = given(t, x_lo)
+            if ok:
+                lo, x_lo = t, x
+            else:
+                hi = t
+    return x_lo, np.full(e.n_needs, lo)
+
+
+def _short(supply, demand):
+    """The products used beyond what is made, beyond rounding: relative to the use, however small (a plan whose
+    every product passes has a largest relative imbalance below 1e-11)."""
+    return demand - supply > 1e-12 * np.maximum(demand, 1e-12)
 
 
 def _balanced(e: Economy, x, f) -> bool:
     supply = e.makes @ x
     demand = e.inputs @ x + e.delivers @ f
-    return not np.any(demand > supply * (1 + 1e-12) + 1e-12)
+    return not _short(supply, demand).any()
 
 
 def _fill_order(e: Economy, cost, proposed):
@@ -77,31 +133,158 @@ def _fill_order(e: Economy, cost, proposed):
     by product, proposed slices before spare ones, cheapest first within each."""
     m = e.n_workplaces
     seg_workplace = np.concatenate([np.arange(m), np.arange(m)])
-    seg_size = np.concatenate([proposed, e.effective_capacity - proposed])
     spare = np.repeat([0, 1], m)
     order = np.lexsort((np.concatenate([cost, cost]), spare, e.workplace_product[seg_workplace]))
-    return seg_workplace[order], seg_size[order]
+    return FillOrder(e, seg_workplace[order], spare[order].astype(bool), proposed, e.effective_capacity.copy())
+
+
+class FillOrder:
+    """The order in which workplaces' slices take a product's requirement, and each workplace's limit.
+
+    A workplace's limit starts at its capacity; where the technique it proposed draws on a product that
+    cannot be made in the quantity asked for, the limit is lowered (``shade``) so that its product's
+    requirement passes to the other techniques of the same product.
+    """
+
+    def __init__(self, e: Economy, workplace, spare, proposed, limit):
+        self.workplace, self.spare, self.proposed, self.limit = workplace, spare, proposed, limit
+        self.sweeps = 0  # passes over the input matrix so far: the repair's cost, in about a round's work each
+        self.prod = e.workplace_product[workplace]
+        start = np.searchsorted(self.prod, np.arange(e.n_products))
+        rank = np.arange(self.prod.size) - start[self.prod]
+        self.ranks = [np.flatnonzero(rank == r) for r in range(1, min(int(rank.max(initial=0)), _RANKS) + 1)]
+        self.long = [np.flatnonzero(self.prod == p) for p in np.unique(self.prod[rank > _RANKS])]
+        levels = _levels(e)
+        if levels is not None:  # acyclic: the slices of each level of the input graph, final goods first
+            lev = levels[0][self.prod]
+            by = np.argsort(lev, kind="stable")
+            cut = np.searchsorted(lev[by], np.arange(len(levels[1]) + 1))
+            self.by_level = [by[cut[i]:cut[i + 1]] for i in range(len(levels[1]))]
+        else:
+            self.by_level = None
+
+    def sizes(self):
+        p = np.minimum(self.proposed, self.limit)
+        return np.where(self.spare, (self.limit - p)[self.workplace], p[self.workplace])
+
+    def filled_before(self, cap):
+        """Capacity of the slices of the same product filled before each slice.
+
+        Summed within each product, rank by rank: a running sum over all products would leave each product's
+        share off by the rounding of the whole economy's capacity (1e-11 of a small product where a core
+        product's capacity runs to 1e5), a shortage the rationing below would then cut the needs for.
+        """
+        before = np.zeros(cap.size)
+        for at in self.ranks:
+            before[at] = before[at - 1] + cap[at - 1]
+        for at in self.long:  # a product with very many techniques: its own running sum
+            before[at[1:]] = np.cumsum(cap[at[:-1]])
+        return before
+
+
+_RANKS = 64
+
+
+def _levels(e: Economy):
+    """For an acyclic technology, each product's level in the input graph (0: used by no technique; otherwise
+    one more than the highest level of the products using it), and the rows of the input matrix by level;
+    None for a cyclic technology. Computed once per economy."""
+    if "levels" not in e._cache:
+        a = e.inputs.tocoo()
+        keep = a.data != 0
+        src, dst = a.row[keep], e.workplace_product[a.col[keep]]
+        level = np.zeros(e.n_products, dtype=np.int64)
+        result = None
+        for _ in range(e.n_products + 1 if _is_acyclic(e) else 0):
+            new = level.copy()
+            np.maximum.at(new, src, level[dst] + 1)
+            if np.array_equal(new, level):
+                rows = e.inputs.tocsr()
+                result = (level, [(idx, rows[idx]) for idx in
+                                  (np.flatnonzero(level == d) for d in range(int(level.max(initial=0)) + 1))])
+                break
+            level = new
+        e._cache["levels"] = result
+    return e._cache["levels"]
 
 
 def _requirements(e: Economy, f, order, x):
+    """Each workplace's output when every product's requirement (deliveries plus its users' inputs) is given
+    to its slices in order. Level by level on an acyclic technology (one pass); on a cyclic one, iterated
+    until it settles."""
     final = e.delivers @ f
-    workplace, cap = order
-    prod = e.workplace_product[workplace]
-    start = np.searchsorted(prod, np.arange(e.n_products))
-    cum = np.cumsum(cap)
-    before = cum - cap - np.concatenate([[0.0], cum])[start[prod]]  # capacity of the slices filled earlier
+    workplace, cap, prod = order.workplace, order.sizes(), order.prod
+    order.sweeps += 1
+    before = order.filled_before(cap)
     m = e.n_workplaces
+    if order.by_level is not None:
+        x = np.zeros(m)
+        full = np.zeros(e.n_products)
+        for (products, rows), slices in zip(_levels(e)[1], order.by_level):
+            full[products] = final[products] + rows @ x
+            x += np.bincount(workplace[slices], np.clip(full[prod[slices]] - before[slices], 0.0, cap[slices]),
+                             minlength=m)
+        return x
     for _ in range(10 * e.n_products + 10):
+        order.sweeps += 1
         need = final + e.inputs @ x
         new = np.bincount(workplace, np.clip(need[prod] - before, 0.0, cap), minlength=m)
-        if np.abs(new - x).max(initial=0.0) <= 1e-13 * max(np.abs(new).max(initial=0.0), 1.0):
+        # settled when every workplace's output has (a cyclic technology settles geometrically): a test against
+        # the largest output would stop while a small product's requirement was still off by rounding
+        if np.all(np.abs(new - x) <= 1e-14 * np.abs(new) + 1e-300):
             return new
         x = new
     return x
 
 
 RATION_PASSES = 6
+DIRECT_PASSES = 30
 RATION_SWEEPS = 200
+# Passes of holding back techniques: in the common level's search, from the capacities each time; in the
+# weighted repair the limits stay from pass to pass of the rationing, where more passes hold back too much.
+SHADE_PASSES = 12
+WEIGHTED_SHADE_PASSES = 2
+CYCLIC_SHADE_PASSES = 1
+
+
+def _shaded_requirements(e: Economy, f, order, x, passes: int | None = None):
+    """Requirements, with the techniques that draw on a product in short supply held back.
+
+    Where a product's requirement exceeds what its workplaces can make, each workplace using it is limited to
+    its output times the product's ratio of supply to requirement, and its own product's requirement passes to
+    that product's other techniques (spare capacity, cheapest first); repeated while that helps. What is still
+    short after this has no other technique to turn to, and is rationed by the needs (below).
+    """
+    a = e.inputs
+    users = _users(e)
+    # (on a cyclic technology holding a technique back feeds round the cycle into its own inputs' shortage, and
+    # the limits would shrink towards nothing: there the needs are rationed at once)
+    if passes is None:
+        passes = WEIGHTED_SHADE_PASSES if order.by_level is not None else CYCLIC_SHADE_PASSES
+    for n in range(passes + 1):
+        x = _requirements(e, f, order, x)
+        supply = e.makes @ x
+        demand = a @ x + e.delivers @ f
+        short = _short(supply, demand)
+        if not short.any() or n == passes:
+            break
+        r = supply[short] / demand[short]
+        rows = users[np.flatnonzero(short)]  # the workplaces using each short product
+        low = np.ones(e.n_workplaces)
+        used = rows.data > 0
+        np.minimum.at(low, rows.indices[used], np.repeat(r, np.diff(rows.indptr))[used])
+        held = (low < 1.0) & (x > 0)
+        if not held.any():
+            break
+        order.limit[held] = np.minimum(order.limit[held], x[held] * low[held])
+    return x, short, supply, demand
+
+
+def _users(e: Economy) -> sp.csr_matrix:
+    """(n, m) rows of the input matrix: which workplaces use each product."""
+    if "users" not in e._cache:
+        e._cache["users"] = sp.csr_matrix(e.inputs)
+    return e._cache["users"]
 
 
 def _ration_needs(e: Economy, x, f, order):
@@ -110,11 +293,19 @@ def _ration_needs(e: Economy, x, f, order):
     leaves the requirements to settle again, so it works for a cyclic technology too, where cutting the
     workplaces (below) only shrinks the shortage geometrically, round the cycle."""
     a = e.inputs.tocoo()
+    if order.by_level is not None:
+        # acyclic: first cut only the needs for the short products themselves, holding back the techniques that
+        # draw on a short product (one pass each time), so that a shortage of an intermediate product passes to
+        # the other techniques or down to the final goods that need it, not to every need downstream
+        for _ in range(DIRECT_PASSES):
+            x, short, supply, demand = _shaded_requirements(e, f, order, x, 1)
+            if not short.any():
+                return x, f
+            ratio = np.ones(e.n_products)
+            ratio[short] = supply[short] / demand[short]
+            f = f * (ratio[e.need_product] * (1 - 1e-9))
     for _ in range(RATION_PASSES):
-        x = _requirements(e, f, order, x)
-        supply = e.makes @ x
-        demand = e.inputs @ x + e.delivers @ f
-        short = demand > supply * (1 + 1e-12) + 1e-12
+        x, short, supply, demand = _shaded_requirements(e, f, order, x)
         if not short.any():
             break
         ratio = np.ones(e.n_products)
@@ -141,7 +332,7 @@ def _ration(e: Economy, x, f):
     for sweep in range(RATION_SWEEPS):
         supply = e.makes @ x
         demand = a @ x + e.delivers @ f
-        short = demand > supply * (1 + 1e-12) + 1e-12
+        short = _short(supply, demand)
         if not short.any():
             return x, f
         r = np.ones(e.n_products)

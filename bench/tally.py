@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/tally.py [--sizes 10000 100000 1000000] [--cap 60]
     .venv/bin/python bench/tally.py --whole-process [--ballots 1000000] [--cap 60] [--repeat 3]
+    .venv/bin/python bench/tally.py --many [--ballots 1000] [--cap 120] [--repeat 3]
+
+The third form times whole processes on a file of 10,000 alternatives (see ``write_many``): each of
+1,000 ballots ranks 10 alternatives drawn at random, as a long list of candidates gets them; every
+ranked method that promises 10,000 alternatives in seconds (docs/voting-methods.md) is run on it.
 
 The second form times whole processes, start to exit, on one PrefLib .soc file (see
 ``write_soc``): `councils tally FILE --method M --json` against small peer scripts
@@ -326,6 +331,48 @@ def whole_process(args) -> None:
           f"Django imported by `councils tally`: {_imports_django(path)}")
 
 
+MANY = 10_000
+MANY_METHODS = ["irv", "schulze", "ranked-pairs", "copeland", "stv-scottish", "stv-meek"]
+
+
+def write_many(path, n: int = 1_000, m: int = MANY, length: int = 10, seed: int = 1) -> None:
+    """A PrefLib .soi file: ``n`` ballots each ranking ``length`` of ``m`` alternatives drawn uniformly."""
+    rng = np.random.default_rng(seed)
+    lines = ["# DATA TYPE: soi", f"# NUMBER ALTERNATIVES: {m}", f"# NUMBER VOTERS: {n}"]
+    lines += ["1: " + ",".join(str(x + 1) for x in rng.choice(m, length, replace=False)) for _ in range(n)]
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def many_alternatives(args) -> None:
+    """Whole processes, `councils tally FILE --method M --json`, on 10,000 alternatives, best of --repeat."""
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="councils-bench-")) / "many.soi"
+    ballots = args.ballots if args.ballots != 1_000_000 else 1_000
+    write_many(path, n=ballots)
+    print(f"file: {path} ({ballots:,} ballots, each ranking 10 of {MANY:,} alternatives); "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    print(f"{'method':<14} {'whole s':>8} {'cpu s':>7}")
+    for method in MANY_METHODS:
+        command = [sys.executable, "-m", "councils.cli", "tally", str(path), "--method", method, "--json"]
+        if method.startswith("stv"):
+            command += ["--seats", "3"]
+        best, cpu, why = None, float("nan"), ""
+        for _ in range(args.repeat):
+            status, t, why = _run(command, args.cap)
+            if status != "ok":
+                why = why or f"> {args.cap:g} s"
+                best = None
+                break
+            if best is None or t < best:
+                best, cpu = t, _CPU[0]
+        print(f"{method:<14} {format(best, '8.2f') if best is not None else why:>8} {cpu:7.2f}", flush=True)
+
+
 def _imports_django(path) -> bool:
     import subprocess
     import sys
@@ -346,7 +393,11 @@ def main() -> None:
     parser.add_argument("--ballots", type=int, default=1_000_000, help="ballots in the generated file (--whole-process)")
     parser.add_argument("--file", help="a .soc file to use instead of the generated one (--whole-process)")
     parser.add_argument("--repeat", type=int, default=3, help="our whole processes: best of this many (--whole-process)")
+    parser.add_argument("--many", action="store_true", help="time whole processes on 10,000 alternatives")
     args = parser.parse_args()
+    if args.many:
+        many_alternatives(args)
+        return
     if args.whole_process:
         whole_process(args)
         return

@@ -236,12 +236,50 @@ class Profile:
         counts = self.counts
 
         def rows_of(rows):
-            # One ranking at a time: time grows as rankings x options x len(rows).
+            # One ranking at a time: time grows as rankings x options x len(rows). Rankings of one weight are summed
+            # as whole numbers first (a comparison each way, no signs or products per cell).
             margin = np.zeros((len(rows), m))
-            for b in range(len(counts)):
-                row = ranks[b].astype(np.int32)
-                margin += counts[b] * np.sign(row[None, :] - row[rows, None])
+            for weight in np.unique(counts).tolist():
+                wins = np.zeros((len(rows), m), dtype=np.int64)
+                for b in np.flatnonzero(counts == weight).tolist():
+                    row = ranks[b]
+                    ranked = row[rows, None]
+                    wins += np.less(ranked, row[None, :])
+                    wins -= np.greater(ranked, row[None, :])
+                margin += weight * wins
             return margin
+
+        return rows_of
+
+    def pairwise_rows(self):
+        """A function giving, for some options (an index array), their rows d[rows, :] of the pairwise matrix,
+        without building the matrix of all options (see ``margin_rows``)."""
+        m = self.n_options
+        if not self.has_ties:
+            orders = self.orders()
+            lengths = np.count_nonzero(orders >= 0, axis=1)
+            if float(np.square(lengths, dtype=np.float64).sum()) <= _PAIR_CELLS:
+                import scipy.sparse
+
+                ranked, cells, weights = _pairwise_short_parts(orders, lengths, self.counts, m)
+                both = scipy.sparse.csr_matrix((weights, (cells // m, cells % m)), shape=(m, m))
+
+                def rows_of(rows):
+                    d = np.repeat(ranked[rows, None], m, axis=1)
+                    part = both[rows].tocoo()
+                    np.subtract.at(d, (part.row, part.col), part.data)
+                    return d
+
+                return rows_of
+        ranks = self.ranks
+        counts = self.counts
+
+        def rows_of(rows):
+            d = np.zeros((len(rows), m))
+            for b in range(len(counts)):
+                row = ranks[b]
+                d += counts[b] * (row[rows, None] < row[None, :])
+            return d
 
         return rows_of
 
@@ -297,7 +335,7 @@ def _pairwise_short_parts(orders, lengths, counts, m):
     width = orders.shape[1]
     valid = orders >= 0
     weight = np.broadcast_to(counts[:, None], orders.shape)
-    ranked = np.bincount(orders[valid], weights=weight[valid], minlength=m)
+    ranked = np.bincount(orders[valid], weights=weight[valid], minlength=m).astype(np.float64)
     cells, weights = [], []
     for p in range(width):
         rows = np.flatnonzero(lengths > p)

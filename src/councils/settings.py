@@ -72,6 +72,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The language: the switcher's choice (a cookie), else the browser's Accept-Language, else English. Early, so
+    # that even the refusals of the next middleware are in the reader's language.
+    "django.middleware.locale.LocaleMiddleware",
     # Control characters refused in paths, queries, forms and JSON; JSON 413 for oversized API bodies; Retry-After on 429.
     "councils.web.middleware.HostileInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -99,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -156,6 +160,12 @@ AXES_LOCKOUT_CALLABLE = "councils.accounts.views.locked_out"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"
+# The languages the pages, forms, messages, emails and API error bodies are written in (src/councils/locale/).
+LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Dates as each language writes them (councils/formats/<language>/formats.py); numbers per language too (Django's own).
+FORMAT_MODULE_PATH = ["councils.formats"]
 TIME_ZONE = os.environ.get("COUNCILS_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

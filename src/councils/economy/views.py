@@ -33,6 +33,7 @@ from councils.errors import CouncilsError, Invalid, NotFound
 from councils.federation.services import charter_of, delegations_of, require_delegate
 from councils.adapters import charts
 from councils.economy.models import EconomyKind
+from django.utils.translation import gettext
 
 # An excess smaller than this (in the product's units) is shown as balanced.
 BALANCED = 1e-6
@@ -266,7 +267,7 @@ def _form_act(request, council: Council, key: str, form, act, success: str, *, a
         else:
             messages.success(request, success)
             return redirect(result if follow else economy_url(council.slug, anchor))
-    messages.error(request, "Nothing was saved: see the form's errors below.")
+    messages.error(request, gettext("Nothing was saved: see the form's errors below."))
     return _economy_page(request, council, {key: form})
 
 
@@ -281,7 +282,7 @@ def propose_catalogue_change(request, slug: str):
         request, federation, "catalogue", form,
         lambda f: services.propose_catalogue_change(request.user, federation, title=f.cleaned_data["title"],
                                                     body=f.cleaned_data["body"], **f.change()),
-        "The change of the catalogue is sent down to every member council for its mandate.", follow=True)
+        gettext("The change of the catalogue is sent down to every member council for its mandate."), follow=True)
 
 
 @login_required
@@ -294,14 +295,14 @@ def propose_plan_period(request, slug: str):
     return _form_act(
         request, federation, "period", form,
         lambda f: services.propose_plan_period(request.user, federation, **f.cleaned_data),
-        "The plan period is proposed: every member council votes its mandate.", follow=True)
+        gettext("The plan period is proposed: every member council votes its mandate."), follow=True)
 
 
 def _posted_product(request, products) -> Product:
     try:
         return products.get(pk=int(request.POST.get("product", "")))
     except (ValueError, Product.DoesNotExist):
-        raise Invalid("choose a product of the catalogue", field="product") from None
+        raise Invalid(gettext("choose a product of the catalogue"), field="product") from None
 
 
 @login_required
@@ -317,7 +318,7 @@ def record_capability(request, slug: str):
         request, council, form_id, form,
         lambda f: services.record_capability(request.user, council, product=product, labour=f.cleaned_data["labour"],
                                              capacity=f.cleaned_data["capacity"], inputs=f.cleaned_data["inputs"]),
-        f"Our capability for {product.name} is recorded.", anchor="#capabilities-h")
+        gettext("Our capability for %(name)s is recorded.") % {"name": product.name}, anchor="#capabilities-h")
 
 
 @login_required
@@ -327,7 +328,7 @@ def remove_capability(request, slug: str, pk: int):
     council = _council(slug)
     capability = get_object_or_404(Capability.objects.select_related("product"), pk=pk, council=council)
     services.remove_capability(request.user, capability)
-    messages.success(request, f"Our capability for {capability.product.name} is removed.")
+    messages.success(request, gettext("Our capability for %(name)s is removed.") % {"name": capability.product.name})
     return redirect(economy_url(slug, "#capabilities-h"))
 
 
@@ -340,7 +341,7 @@ def record_working_hours(request, slug: str):
     form = WorkingHoursForm(request.POST, prefix="hours")
     return _form_act(request, council, "hours", form,
                      lambda f: services.record_working_hours(request.user, council, f.cleaned_data["hours"]),
-                     "Our working hours are recorded.", anchor="#hours-h")
+                     gettext("Our working hours are recorded."), anchor="#hours-h")
 
 
 @login_required
@@ -356,7 +357,7 @@ def import_capabilities(request, slug: str):
         recorded = services.import_capabilities(request.user, council, upload.read(MAX_BYTES + 1), fmt=f.cleaned_data["fmt"])
         return len(recorded)
 
-    return _form_act(request, council, "import", form, act, "The file is imported: its capabilities are recorded.",
+    return _form_act(request, council, "import", form, act, gettext("The file is imported: its capabilities are recorded."),
                      anchor="#capabilities-h", locate=True)
 
 
@@ -371,7 +372,7 @@ def set_draft_need(request, slug: str):
         product = _posted_product(request, products)
         line = council.draft_needs.filter(product=product).select_related("product").first()
         if line is None:
-            raise NotFound(f"{product.name} is not on the needs list")
+            raise NotFound(gettext("%(name)s is not on the needs list") % {"name": product.name})
         key = f"need-{product.pk}"
         form = NeedForm(request.POST, prefix=key, line=line, form_id=key)
     else:
@@ -381,7 +382,7 @@ def set_draft_need(request, slug: str):
         request, council, key, form,
         lambda f: services.set_draft_need(request.user, council, product=f.chosen_product(), quantity=f.cleaned_data["quantity"],
                                           priority=f.cleaned_data["priority"]),
-        "The needs list is changed. It counts once the members adopt it by vote.", anchor="#draft-h")
+        gettext("The needs list is changed. It counts once the members adopt it by vote."), anchor="#draft-h")
 
 
 @login_required
@@ -390,7 +391,7 @@ def set_draft_need(request, slug: str):
 def remove_draft_need(request, slug: str, product: int):
     council = _council(slug)
     services.remove_draft_need(request.user, council, product)
-    messages.success(request, "The line is removed from the needs list.")
+    messages.success(request, gettext("The line is removed from the needs list."))
     return redirect(economy_url(slug, "#draft-h"))
 
 
@@ -400,7 +401,7 @@ def remove_draft_need(request, slug: str, product: int):
 def propose_needs(request, slug: str):
     council = _council(slug)
     proposal = services.propose_needs(request.user, council)
-    messages.success(request, "The needs list is before the members: it counts once they adopt it.")
+    messages.success(request, gettext("The needs list is before the members: it counts once they adopt it."))
     return redirect(proposal)
 
 
@@ -573,9 +574,9 @@ def _posted_participant(period: PlanPeriod, raw) -> Council:
     try:
         council_id = int(raw)
     except (TypeError, ValueError):
-        raise Invalid("choose a council", field="council") from None
+        raise Invalid(gettext("choose a council"), field="council") from None
     if council_id not in services.participants(period):
-        raise NotFound("that council has no part in this plan period")
+        raise NotFound(gettext("that council has no part in this plan period"))
     return Council.objects.get(pk=council_id)
 
 
@@ -587,10 +588,11 @@ def set_planning_mode(request, slug: str, pk: int):
     council = _posted_participant(period, request.POST.get("council"))
     mode = request.POST.get("mode")
     if mode not in ("rule", "hand"):
-        raise Invalid("choose by rule or by hand", field="mode")
+        raise Invalid(gettext("choose by rule or by hand"), field="mode")
     services.set_planning_mode(request.user, period, council, by_hand=mode == "hand")
-    messages.success(request, f"{council.name} answers the rounds " + (
-        "by hand: revise its proposal after each round, before the deadline." if mode == "hand" else "by its rule."))
+    messages.success(request, (
+        gettext("%(name)s answers the rounds by hand: revise its proposal after each round, before the deadline.")
+        if mode == "hand" else gettext("%(name)s answers the rounds by its rule.")) % {"name": council.name})
     return redirect(period_url(slug, pk, "#mine-h"))
 
 
@@ -611,9 +613,9 @@ def submit_hand_proposal(request, slug: str, pk: int):
             if not _on_form(request, form, exc):
                 return redirect(period_url(slug, pk))
         else:
-            messages.success(request, f"{council.name}'s proposal is in: it stands from the next round until revised.")
+            messages.success(request, gettext("%(name)s's proposal is in: it stands from the next round until revised.") % {"name": council.name})
             return redirect(period_url(slug, pk, "#mine-h"))
-    messages.error(request, "Nothing was sent: see the form's errors below.")
+    messages.error(request, gettext("Nothing was sent: see the form's errors below."))
     return _period_page(request, period, {key: form})
 
 

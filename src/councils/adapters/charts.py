@@ -345,7 +345,7 @@ def _options(result: dict) -> list[str]:
 
 def _subtitle(result: dict) -> str:
     method = _method(result)
-    bits = [METHOD_NAMES.get(method, method.replace("_", " ").capitalize() or gettext("Count"))]
+    bits = [str(METHOD_NAMES.get(method, method.replace("_", " ").capitalize() or gettext("Count")))]
     seats = int(result.get("seats") or 1)
     if seats > 1:
         bits.append(gettext("%(seats)s seats") % {"seats": seats})
@@ -379,7 +379,7 @@ def _lots_words(result: dict) -> str:
 def _totals_desc(result, options, totals, winners) -> str:
     method = _method(result)
     ballots = float(result.get("ballots") or 0)
-    what = TOTALS_WORDS.get(method, "totals")
+    what = str(TOTALS_WORDS.get(method, gettext("totals")))
     items = []
     for o in options:
         value = float(totals.get(o, 0))
@@ -570,6 +570,7 @@ def _pct(share: float) -> str:
 
 def fulfilment_chart(rows: list[tuple[str, float]], *, title: str = gettext_lazy("Needs met, by neighbourhood council")) -> SafeString:
     """Horizontal bars: each council's share of its needs met (0 to 1), priority-weighted; 100% marked by a line."""
+    title = str(title)
     rows = [(str(name), min(max(float(share), 0.0), 1.0)) for name, share in rows]
     fs, row_h, bar_h, top = 14, 30, 20, 30
     label_w = _text_width([name for name, _ in rows], fs, lo=60, hi=190) + 12
@@ -606,6 +607,7 @@ def convergence_chart(points: list, *, boundaries: list | None = None, certified
     iterations that repaired one: ``certified``), on one logarithmic scale, each series labelled in a legend
     above the plot; dashed lines where a round was published (``boundaries``: the iteration count at the end of
     each round, in order). A value of zero is drawn on the floor of the scale."""
+    title = str(title)
     points = [(float(i), max(float(s), 0.0)) for i, s in points]
     certified = [(float(i), max(float(g), 0.0)) for i, g in (certified or [])]
     boundaries = [float(b) for b in (boundaries or [])]

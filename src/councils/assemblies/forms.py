@@ -7,10 +7,10 @@ from councils.assemblies.models import Admission, CouncilKind, DecisionMethod
 
 
 class CouncilForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    kind = forms.ChoiceField(choices=CouncilKind.choices)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=20_000)
-    admission = forms.ChoiceField(choices=Admission.choices, initial=Admission.OPEN)
+    name = forms.CharField(max_length=120, label=gettext_lazy("Name"))
+    kind = forms.ChoiceField(choices=CouncilKind.choices, label=gettext_lazy("Kind"))
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=20_000, label=gettext_lazy("Description"))
+    admission = forms.ChoiceField(choices=Admission.choices, initial=Admission.OPEN, label=gettext_lazy("Admission"))
     decision_method = forms.ChoiceField(choices=DecisionMethod.choices, initial=DecisionMethod.MAJORITY, label=gettext_lazy("Default decision method"))
     quorum_percent = forms.IntegerField(min_value=0, max_value=100, initial=25, label=gettext_lazy("Quorum (% of members who must take part)"))
     deliberation_days = forms.FloatField(min_value=0, max_value=365, initial=3, label=gettext_lazy("Deliberation period (days)"))

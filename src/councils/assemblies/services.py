@@ -114,7 +114,7 @@ def _unique_slug(name: str) -> str:
 def create_council(actor, *, name: str, kind: str, description: str = "", charter: dict | None = None,
                    federation_charter: dict | None = None) -> Council:
     """Found a council. Its founder is its first member; a federation's members are councils, so it has none yet."""
-    require_person(actor, "found a council")
+    require_person(actor, _("found a council"))
     name = refuse_control_characters((name or "").strip(), "name", line_breaks=False)
     refuse_control_characters(description, "description")
     if not name:
@@ -164,7 +164,7 @@ def join_council(actor, council: Council):
 
     Returns the new Membership, or the admission Proposal when the members decide.
     """
-    require_person(actor, "join a council")
+    require_person(actor, _("join a council"))
     if council.is_federation:
         raise NotAllowed(_("A federation's members are councils: a council joins by its own decision."))
     now = clock.now()
@@ -181,7 +181,7 @@ def leave_council(actor, council: Council) -> Membership:
     """Leave at once. Ballots in votes still open are withdrawn: a former member does not decide for the council."""
     now = clock.now()
     hooks.settle(council, now)
-    membership = require_member(actor, council, "leave it")
+    membership = require_member(actor, council, _("leave it"))
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.left_at is not None:

@@ -506,7 +506,7 @@ def get_result(request, proposal_id: int):
              auth=member_auth, summary="Attach a minority report (members on the losing side)")
 def add_minority_report(request, proposal_id: int, payload: MinorityReportIn):
     proposal = _proposal(request, proposal_id)
-    require_member(request.auth, proposal.council, "write a minority report")
+    require_member(request.auth, proposal.council, _("write a minority report"))
     decision = services.get_decision(proposal)
     if decision is None:
         raise Closed(_("A minority report is attached to a decision: wait for the vote to close."))

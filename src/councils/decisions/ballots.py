@@ -15,6 +15,7 @@ from councils.assemblies.models import DecisionMethod
 from councils.decisions.models import CONSENSUS_CHOICES, YES_NO_CHOICES, Choice, Proposal
 from councils.errors import Invalid, refuse_control_characters
 from councils.record.chain import canonical_json
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 MAX_REASON = 5_000
@@ -41,7 +42,7 @@ def clean_vote(proposal: Proposal, vote, option_ids: list[int]) -> Vote:
     method = proposal.decision_method
     reason = refuse_control_characters((vote.get("reason") or "").strip(), "reason")
     if len(reason) > MAX_REASON:
-        raise Invalid(_("a reason has at most %(max_reason)s characters") % {"max_reason": format(MAX_REASON, ',')}, field="reason")
+        raise Invalid(_("a reason has at most %(max_reason)s characters") % {"max_reason": number_format(MAX_REASON, force_grouping=True)}, field="reason")
     if proposal.is_yes_no:
         choice = vote.get("choice")
         if choice not in YES_NO_CHOICES:

@@ -21,8 +21,8 @@ def deadline_field(label: str) -> forms.DateTimeField:
 
 
 class ProposalForm(forms.Form):
-    kind = forms.ChoiceField(choices=[], initial=ProposalKind.MOTION)
-    title = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=[], initial=ProposalKind.MOTION, label=gettext_lazy("Kind"))
+    title = forms.CharField(max_length=200, label=gettext_lazy("Title"))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, max_length=100_000,
                            label=gettext_lazy("Text"), help_text=gettext_lazy("Markdown: *emphasis*, lists, links, tables."))
     decision_method = forms.ChoiceField(label=gettext_lazy("How the council decides"))
@@ -36,8 +36,8 @@ class ProposalForm(forms.Form):
                                help_text=gettext_lazy("One seat: instant-runoff. Several: single transferable vote (STV)."))
     max_score = forms.IntegerField(min_value=1, max_value=100, initial=5, label=gettext_lazy("Highest score"))
     secret = forms.BooleanField(required=False, label=gettext_lazy("Secret ballot"), help_text=gettext_lazy("Who voted is known; how, only by receipt."))
-    deliberation_ends = deadline_field("Deliberation ends (voting opens)")
-    voting_ends = deadline_field("Voting ends")
+    deliberation_ends = deadline_field(gettext_lazy("Deliberation ends (voting opens)"))
+    voting_ends = deadline_field(gettext_lazy("Voting ends"))
     subject_member = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
                                             label=gettext_lazy("Member to remove"), to_field_name="username")
     federation = forms.ModelChoiceField(queryset=Council.objects.none(), required=False,
@@ -113,8 +113,8 @@ class ProposalForm(forms.Form):
 
 
 class ScheduleForm(forms.Form):
-    deliberation_ends = deadline_field("Deliberation ends (voting opens)")
-    voting_ends = deadline_field("Voting ends")
+    deliberation_ends = deadline_field(gettext_lazy("Deliberation ends (voting opens)"))
+    voting_ends = deadline_field(gettext_lazy("Voting ends"))
 
 
 class AmendmentForm(forms.Form):
@@ -144,11 +144,11 @@ class ReceiptForm(forms.Form):
 class CharterChangeForm(forms.Form):
     """A change of the council's charter: the charter in force, to edit; only the fields changed are proposed."""
 
-    title = forms.CharField(max_length=200, initial="Change of the charter")
+    title = forms.CharField(max_length=200, initial="Change of the charter", label=gettext_lazy("Title"))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=100_000,
                            label=gettext_lazy("Why"), help_text=gettext_lazy("Markdown."))
     admission = forms.ChoiceField(choices=[("open", gettext_lazy("Open: anyone who asks joins at once")),
-                                           ("vote", gettext_lazy("By vote: the members decide each request"))])
+                                           ("vote", gettext_lazy("By vote: the members decide each request"))], label=gettext_lazy("Admission"))
     decision_method = forms.ChoiceField(choices=[], label=gettext_lazy("Default decision method"))
     quorum_percent = forms.DecimalField(min_value=0, max_value=100, decimal_places=1, label=gettext_lazy("Quorum (% of members)"))
     deliberation_days = forms.FloatField(min_value=0, max_value=365, label=gettext_lazy("Deliberation period (days)"))

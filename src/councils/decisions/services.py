@@ -56,7 +56,7 @@ from councils.record.chain import canonical_json
 from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden
 from councils import tally
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext
 
 MAX_HORIZON = timedelta(days=366)
@@ -112,7 +112,7 @@ def clean_text(title: str, body: str) -> tuple[str, str]:
         raise Invalid(gettext("a title has at most 200 characters"), field="title")
     body = body or ""
     if len(body) > MAX_BODY:
-        raise Invalid(gettext("the text has at most %(max_body)s characters") % {"max_body": format(MAX_BODY, ',')}, field="body")
+        raise Invalid(gettext("the text has at most %(max_body)s characters") % {"max_body": number_format(MAX_BODY, force_grouping=True)}, field="body")
     return title, body
 
 
@@ -245,7 +245,7 @@ def create_proposal(
     """
     now = clock.now()
     settle_due(council, now)
-    require_member(actor, council, "make proposals")
+    require_member(actor, council, gettext("make proposals"))
     title, body = clean_text(title, body)
     kind_def = kinds.get(kind, council) if isinstance(kind, str) else None
     if kind_def is None or not kind_def.proposable:
@@ -306,7 +306,7 @@ def _require_author(actor, proposal: Proposal, doing: str) -> None:
 
 def publish_draft(actor, proposal: Proposal, *, deliberation_ends=None, voting_ends=None) -> Proposal:
     now = clock.now()
-    _require_author(actor, proposal, "publish this draft")
+    _require_author(actor, proposal, gettext("publish this draft"))
     if proposal.published_at is not None:
         raise Conflict(gettext("this proposal is already published"))
     if deliberation_ends is None and proposal.deliberation_ends >= now:
@@ -326,7 +326,7 @@ def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
     and their voters are told by email."""
     now = clock.now()
     settle_due(proposal.council, now)
-    _require_author(actor, proposal, "withdraw it")
+    _require_author(actor, proposal, gettext("withdraw it"))
     if not kinds.kind_of(proposal).withdrawable:
         raise NotAllowed(gettext("The procedure that opened this vote needs its result; it runs its course."))
     state = proposal.state(now)
@@ -365,7 +365,7 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
-    require_member(actor, council, "reschedule proposals")
+    require_member(actor, council, gettext("reschedule proposals"))
     if proposal.author_id != actor.pk and not is_officer(actor, council, now):
         raise NotAllowed(gettext("Only the author or an officer (facilitator, secretary) may reschedule a proposal."))
     if kinds.kind_of(proposal).fixed_schedule:
@@ -435,7 +435,7 @@ def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str,
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
-    require_member(actor, council, "move amendments")
+    require_member(actor, council, gettext("move amendments"))
     if proposal.kind == ProposalKind.AMENDMENT or proposal.published_at is None:
         raise Invalid(gettext("amendments are moved to a published proposal"), field="proposal")
     if proposal.state(now) != ProposalState.DELIBERATION:
@@ -472,7 +472,7 @@ def accept_amendment(actor, amendment: Proposal) -> Proposal:
     if amendment.kind != ProposalKind.AMENDMENT:
         raise Invalid(gettext("only amendments are accepted"), field="proposal")
     main = amendment.parent
-    _require_author(actor, main, "accept amendments into the text")
+    _require_author(actor, main, gettext("accept amendments into the text"))
     if main.state(now) != ProposalState.DELIBERATION or amendment.state(now) != ProposalState.VOTING:
         raise Closed(gettext("Amendments are accepted during deliberation, before their vote closes."))
     with transaction.atomic():
@@ -502,7 +502,7 @@ def _replace_passage(main: Proposal, amendment: Proposal, at, *, actor, how: str
 def add_comment(actor, proposal: Proposal, body: str) -> Comment:
     now = clock.now()
     settle_due(proposal.council, now)
-    require_member(actor, proposal.council, "comment")
+    require_member(actor, proposal.council, gettext("comment"))
     require_visible(actor, proposal)
     if proposal.published_at is None:
         raise Closed(gettext("Publish the draft before discussing it."))
@@ -527,7 +527,7 @@ def _hide(actor, hidden, council, reason: str, *, what: str, noun: str, kind: st
     text's hash while the text itself leaves every public view."""
     now = clock.now()
     settle_due(council, now)
-    require_member(actor, council, "moderate")
+    require_member(actor, council, gettext("moderate"))
     if not is_officer(actor, council, now):
         raise NotAllowed(gettext("Only the council's elected facilitator or secretary may hide %(what)s.") % {"what": what})
     if not exists:
@@ -552,7 +552,7 @@ def report_content(actor, *, reason: str, comment: Comment | None = None, propos
         raise Invalid(gettext("report one comment or one proposal"), field="comment")
     council = (comment.proposal if comment is not None else proposal).council
     settle_due(council, now)
-    require_member(actor, council, "report")
+    require_member(actor, council, gettext("report"))
     if proposal is not None and proposal.published_at is None:
         raise NotFound(gettext("no such proposal"))
     reason = (reason or "").strip()
@@ -580,7 +580,7 @@ def appeal_hidden_text(actor, proposal: Proposal) -> Proposal:
     council = proposal.council
     settle_due(council, now)
     if getattr(actor, "pk", None) != proposal.author_id:
-        require_member(actor, council, "appeal")
+        require_member(actor, council, gettext("appeal"))
     if proposal.hidden_at is None:
         raise Invalid(gettext("this text is not hidden"), field="proposal")
     if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, hidden_proposal=proposal).exists():
@@ -619,7 +619,7 @@ def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
     council = comment.proposal.council
     settle_due(council, now)
     if getattr(actor, "pk", None) != comment.author_id:
-        require_member(actor, council, "appeal")
+        require_member(actor, council, gettext("appeal"))
     if comment.hidden_at is None:
         raise Invalid(gettext("this comment is not hidden"), field="comment")
     if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, comment=comment).exists():
@@ -675,7 +675,7 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
     elif council.is_federation:
         raise NotAllowed(gettext("A federation's members are councils: their delegates cast their mandates."))
     else:
-        require_member(actor, council, "vote")
+        require_member(actor, council, gettext("vote"))
     require_visible(actor, proposal)
     state = proposal.state(now)
     if state == ProposalState.DELIBERATION:
@@ -1100,7 +1100,7 @@ def call_fallback_round(actor, proposal: Proposal) -> Proposal:
     now = clock.now()
     council = proposal.council
     decision = get_decision(proposal, now)
-    require_member(actor, council, "call a second round")
+    require_member(actor, council, gettext("call a second round"))
     if proposal.decision_method != DecisionMethod.CONSENSUS or decision is None:
         raise Invalid(gettext("a second round follows a decided consensus vote"), field="proposal")
     if proposal.consensus_fallback is None:
@@ -1146,7 +1146,7 @@ def on_losing_side(user, decision: Decision) -> bool:
 def add_minority_report(actor, decision: Decision, body: str) -> MinorityReport:
     now = clock.now()
     council = decision.proposal.council
-    require_member(actor, council, "write a minority report")
+    require_member(actor, council, gettext("write a minority report"))
     if not on_losing_side(actor, decision):
         raise NotAllowed(gettext("A minority report is written by members who voted on the losing side."))
     body = refuse_control_characters((body or "").strip(), "body")

@@ -292,7 +292,7 @@ def _clean_inputs(council: Council, product: Product, inputs) -> dict[int, float
 
 def record_capability(actor, council: Council, *, product, labour, capacity, inputs=None) -> Capability:
     """A member records (or corrects) what their workplace can make of a product. Nobody outside the council can."""
-    require_member(actor, council, "record its capabilities")
+    require_member(actor, council, gettext("record its capabilities"))
     _require_kind(council, PRODUCING_KINDS, "capabilities")
     product = _product(council, product, "product")
     labour = _number(labour, "labour")
@@ -314,7 +314,7 @@ def record_capability(actor, council: Council, *, product, labour, capacity, inp
 
 def remove_capability(actor, capability: Capability) -> None:
     council = capability.council
-    require_member(actor, council, "change its capabilities")
+    require_member(actor, council, gettext("change its capabilities"))
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
@@ -327,7 +327,7 @@ def import_capabilities(actor, council: Council, data: bytes | str, *, fmt: str 
     """A CSV file or an economy file replaces the council's capabilities for the products it lists, all or nothing."""
     from councils.economy.imports import CapabilityImportError, parse_capabilities
 
-    require_member(actor, council, "record its capabilities")
+    require_member(actor, council, gettext("record its capabilities"))
     _require_kind(council, PRODUCING_KINDS, "capabilities")
     try:
         rows = parse_capabilities(data, frozenset(products_for(council).values_list("name", flat=True)), fmt)
@@ -346,7 +346,7 @@ def import_capabilities(actor, council: Council, data: bytes | str, *, fmt: str 
 
 def record_working_hours(actor, council: Council, hours) -> WorkingHours:
     """The hours the council's members offer to work in a period: the labour the plan may ask of them."""
-    require_member(actor, council, "record its members' hours")
+    require_member(actor, council, gettext("record its members' hours"))
     _require_kind(council, PRODUCING_KINDS, "working hours")
     hours = _number(hours, "hours")
     now = clock.now()
@@ -364,7 +364,7 @@ def record_working_hours(actor, council: Council, hours) -> WorkingHours:
 
 def set_draft_need(actor, council: Council, *, product, quantity, priority=1.0) -> DraftNeed:
     """Any member edits a line of the council's needs list; it counts once the members adopt the list by vote."""
-    require_member(actor, council, "edit its needs list")
+    require_member(actor, council, gettext("edit its needs list"))
     _require_kind(council, NEEDING_KINDS, "needs")
     product = _product(council, product, "product")
     quantity = _number(quantity, "quantity", positive=True)
@@ -380,7 +380,7 @@ def set_draft_need(actor, council: Council, *, product, quantity, priority=1.0) 
 
 
 def remove_draft_need(actor, council: Council, product) -> None:
-    require_member(actor, council, "edit its needs list")
+    require_member(actor, council, gettext("edit its needs list"))
     product = _product(council, product, "product")
     line = DraftNeed.objects.filter(council=council, product=product).first()
     if line is None:
@@ -400,7 +400,7 @@ def propose_needs(actor, council: Council, *, title: str = "", body: str = "", d
 
     now = clock.now()
     settle_due(council, now)
-    require_member(actor, council, "propose its needs list")
+    require_member(actor, council, gettext("propose its needs list"))
     _require_kind(council, NEEDING_KINDS, "needs")
     lines = list(DraftNeed.objects.filter(council=council, product__retired_at__isnull=True).select_related("product"))
     if not lines:
@@ -626,7 +626,7 @@ def _require_part_of(period: PlanPeriod, council: Council) -> None:
 def set_planning_mode(actor, period: PlanPeriod, council: Council, *, by_hand: bool) -> PlanningMode:
     """The council's planning delegate chooses: its rule answers each round, or the delegate revises by hand."""
     _require_part_of(period, council)
-    require_planning_delegate(actor, council, "choose how the council answers the rounds")
+    require_planning_delegate(actor, council, gettext("choose how the council answers the rounds"))
     if period.status != PeriodStatus.ROUNDS:
         raise Closed(gettext("The rounds of this plan period are over."))
     if not isinstance(by_hand, bool):
@@ -656,7 +656,7 @@ def submit_hand_proposal(actor, period: PlanPeriod, council: Council, quantities
     from councils.planning.io import economy_from_dict
 
     _require_part_of(period, council)
-    require_planning_delegate(actor, council, "revise the council's proposal")
+    require_planning_delegate(actor, council, gettext("revise the council's proposal"))
     now = clock.now()
     if not isinstance(quantities, dict) or not quantities:
         raise Invalid(gettext("give a quantity for each of the council's rows"), field="quantities")

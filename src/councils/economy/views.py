@@ -117,7 +117,12 @@ def _states(proposals, now) -> list[dict]:
 
 
 def num(value) -> str:
-    """A quantity for reading: whole numbers without decimals, others to four places at most, thousands separated."""
+    """A quantity for reading: whole numbers without decimals, others to four places at most, thousands separated,
+    with the separators of the reader's language ("1,234.5" in English is "1.234,5" in German)."""
+    return _localised(_num(value))
+
+
+def _num(value) -> str:
     value = float(value)
     if abs(value) < 5e-7:
         return "0"  # never "-0" nor "1e-12": the engine's rounding noise is nothing to a reader
@@ -127,6 +132,14 @@ def num(value) -> str:
         return f"{value:,.1f}".replace(".0", "") if f"{value:,.1f}".endswith(".0") else f"{value:,.1f}"
     # Small quantities keep what a person can tell apart (0.0125 hours of labour a loaf), no more.
     return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _localised(text: str) -> str:
+    """A number written the English way, with the active language's decimal and thousands separators."""
+    from django.utils.formats import get_format
+
+    return text.translate(str.maketrans({",": "\0", ".": str(get_format("DECIMAL_SEPARATOR"))})).replace(
+        "\0", str(get_format("THOUSAND_SEPARATOR")))
 
 
 def plain(value) -> str:
@@ -276,7 +289,7 @@ def _form_act(request, council: Council, key: str, form, act, success: str, *, a
 @_acts_back(_back_to_economy)
 def propose_catalogue_change(request, slug: str):
     federation = _federation(slug)
-    require_delegate(request.user, federation, "propose changes of its catalogue")
+    require_delegate(request.user, federation, gettext("propose changes of its catalogue"))
     form = CatalogueChangeForm(request.POST, catalogue=services.catalogue(federation), prefix="catalogue")
     return _form_act(
         request, federation, "catalogue", form,
@@ -290,7 +303,7 @@ def propose_catalogue_change(request, slug: str):
 @_acts_back(_back_to_economy)
 def propose_plan_period(request, slug: str):
     federation = _federation(slug)
-    require_delegate(request.user, federation, "propose plan periods")
+    require_delegate(request.user, federation, gettext("propose plan periods"))
     form = PlanPeriodForm(request.POST, prefix="period")
     return _form_act(
         request, federation, "period", form,
@@ -310,7 +323,7 @@ def _posted_product(request, products) -> Product:
 @_acts_back(_back_to_economy)
 def record_capability(request, slug: str):
     council = _council(slug)
-    require_member(request.user, council, "record its capabilities")
+    require_member(request.user, council, gettext("record its capabilities"))
     product = _posted_product(request, services.products_for(council))
     form_id = f"cap-{product.pk}"
     form = CapabilityForm(request.POST, prefix=form_id, product=product, form_id=form_id)
@@ -337,7 +350,7 @@ def remove_capability(request, slug: str, pk: int):
 @_acts_back(_back_to_economy)
 def record_working_hours(request, slug: str):
     council = _council(slug)
-    require_member(request.user, council, "record its members' hours")
+    require_member(request.user, council, gettext("record its members' hours"))
     form = WorkingHoursForm(request.POST, prefix="hours")
     return _form_act(request, council, "hours", form,
                      lambda f: services.record_working_hours(request.user, council, f.cleaned_data["hours"]),
@@ -349,7 +362,7 @@ def record_working_hours(request, slug: str):
 @_acts_back(_back_to_economy)
 def import_capabilities(request, slug: str):
     council = _council(slug)
-    require_member(request.user, council, "record its capabilities")
+    require_member(request.user, council, gettext("record its capabilities"))
     form = CapabilityImportForm(request.POST, request.FILES, prefix="import")
 
     def act(f):
@@ -366,7 +379,7 @@ def import_capabilities(request, slug: str):
 @_acts_back(_back_to_economy)
 def set_draft_need(request, slug: str):
     council = _council(slug)
-    require_member(request.user, council, "edit its needs list")
+    require_member(request.user, council, gettext("edit its needs list"))
     products = services.products_for(council)
     if request.POST.get("line"):
         product = _posted_product(request, products)
@@ -602,7 +615,7 @@ def set_planning_mode(request, slug: str, pk: int):
 def submit_hand_proposal(request, slug: str, pk: int):
     period = _period(slug, pk)
     council = _posted_participant(period, request.POST.get("council"))
-    services.require_planning_delegate(request.user, council, "revise the council's proposal")
+    services.require_planning_delegate(request.user, council, gettext("revise the council's proposal"))
     latest = period.rounds.order_by("-attempt", "-number").first()
     key = f"hand-{council.pk}"
     form = HandProposalForm(request.POST, rows=_hand_rows(latest.summary if latest else None, council.pk), prefix=key)

@@ -50,6 +50,7 @@ from councils.federation.services import (
 )
 from councils.record.services import append, lock_chains
 from councils.federation.models import FederationKind
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 SCHEDULE_MATTER = "congress date"
@@ -116,7 +117,7 @@ def propose_congress(actor, federation: Council, *, title: str, dates: list[date
     if not federation.is_federation:
         raise Invalid(_("congresses are held by a federation"), field="federation")
     settle_due(federation, now)
-    require_delegate(actor, federation, "propose a congress")
+    require_delegate(actor, federation, _("propose a congress"))
     title, body = clean_text(title, body)
     charter = charter_of(federation)
     mandates_due = mandates_due or now + charter.mandate_period
@@ -237,8 +238,8 @@ def _require_chair(actor, congress: Congress, now, doing: str) -> Delegate:
 def register_attendance(actor, congress: Congress) -> Attendance:
     """A delegate marks themselves present while the congress is in session."""
     now = clock.now()
-    delegate = require_delegate(actor, congress.federation, "attend its congress")
-    _require_in_session(congress, now, "register your attendance")
+    delegate = require_delegate(actor, congress.federation, _("attend its congress"))
+    _require_in_session(congress, now, _("register your attendance"))
     if Attendance.objects.filter(congress=congress, delegate=delegate).exists():
         raise Conflict(_("You are already registered present."))
     with transaction.atomic():
@@ -256,7 +257,7 @@ def add_to_agenda(actor, congress: Congress, proposal: Proposal) -> AgendaItem:
     """A delegate puts an undecided federation proposal on the agenda, before or during the congress; items keep that order."""
     now = clock.now()
     federation = congress.federation
-    require_delegate(actor, federation, "add items to its congress's agenda")
+    require_delegate(actor, federation, _("add items to its congress's agenda"))
     state = congress_state(congress, now)
     if state in (CongressState.ENDED, CongressState.CANCELLED):
         raise Closed(_("The agenda is closed: the congress has ended or was cancelled."))
@@ -284,8 +285,8 @@ def agenda_of(congress: Congress) -> list[AgendaItem]:
 def advance_agenda(actor, congress: Congress, proposal: Proposal | None = None) -> Congress:
     """The chair takes up the next agenda item (or a named one); whoever was speaking yields the floor."""
     now = clock.now()
-    _require_in_session(congress, now, "move through the agenda")
-    _require_chair(actor, congress, now, "move through the agenda")
+    _require_in_session(congress, now, _("move through the agenda"))
+    _require_chair(actor, congress, now, _("move through the agenda"))
     items = agenda_of(congress)
     if proposal is None:
         positions = [i.proposal_id for i in items]
@@ -334,13 +335,13 @@ def time_left(speaker: Speaker, now: datetime | None = None) -> int | None:
 def request_to_speak(actor, congress: Congress, item: Proposal | None = None) -> Speaker:
     """Delegates and members of the member councils put their names on the speakers list of an item (default: the current one)."""
     now = clock.now()
-    require_person(actor, "ask to speak")
+    require_person(actor, _("ask to speak"))
     federation = congress.federation
     is_delegate = Delegate.objects.filter(federation=federation, member=actor, ended_at__isnull=True, starts_at__lte=now,
                                           ends_at__gt=now).exists()
     if not is_delegate and actor.pk not in base_member_ids(federation, now):
         raise NotAllowed(_("Delegates and members of %(name)s's member councils speak at its congress.") % {"name": federation.name})
-    _require_in_session(congress, now, "ask to speak")
+    _require_in_session(congress, now, _("ask to speak"))
     item = item if item is not None else congress.current_item
     if item is not None and not congress.agenda.filter(proposal=item).exists():
         raise Invalid(_("ask to speak on an item of the agenda"), field="item")
@@ -367,8 +368,8 @@ def _end_speech(congress: Congress, now, actor) -> None:
 def next_speaker(actor, congress: Congress, *, limit_seconds: int | None = None) -> Speaker | None:
     """The chair ends the current speech and gives the floor to the first one waiting on the current item, in order of request."""
     now = clock.now()
-    _require_in_session(congress, now, "give the floor")
-    _require_chair(actor, congress, now, "give the floor")
+    _require_in_session(congress, now, _("give the floor"))
+    _require_chair(actor, congress, now, _("give the floor"))
     if limit_seconds is not None and (not isinstance(limit_seconds, int)
                                       or not MIN_SPEAKING_SECONDS <= limit_seconds <= MAX_SPEAKING_SECONDS):
         raise Invalid(_("speaking time is from %(min_speaking_seconds)s to %(max_speaking_seconds)s seconds") % {"min_speaking_seconds": MIN_SPEAKING_SECONDS, "max_speaking_seconds": MAX_SPEAKING_SECONDS}, field="limit_seconds")
@@ -420,10 +421,10 @@ def write_minutes(actor, congress: Congress, text: str) -> Congress:
     now = clock.now()
     settle_congresses(congress.federation, now)
     congress.refresh_from_db()
-    _require_secretary(actor, congress, now, "write the minutes")
+    _require_secretary(actor, congress, now, _("write the minutes"))
     text = (text or "").strip()
     if len(text) > MAX_MINUTES:
-        raise Invalid(_("minutes have at most %(max_minutes)s characters") % {"max_minutes": format(MAX_MINUTES, ',')}, field="minutes")
+        raise Invalid(_("minutes have at most %(max_minutes)s characters") % {"max_minutes": number_format(MAX_MINUTES, force_grouping=True)}, field="minutes")
     with transaction.atomic():
         lock_chains(congress.federation)
         congress.minutes = text
@@ -440,7 +441,7 @@ def submit_minutes(actor, congress: Congress) -> Proposal:
     now = clock.now()
     settle_congresses(congress.federation, now)
     congress.refresh_from_db()
-    _require_secretary(actor, congress, now, "put the minutes to the vote")
+    _require_secretary(actor, congress, now, _("put the minutes to the vote"))
     if not congress.minutes:
         raise Invalid(_("write the minutes first"), field="minutes")
     voting_ends = max(congress.ends_at, now + timedelta(hours=1))
@@ -458,7 +459,7 @@ def vote_on_minutes(actor, congress: Congress, choice: str) -> FederationBallot:
     """A delegate present at the congress casts their council's weighted ballot on the minutes."""
     now = clock.now()
     federation = congress.federation
-    delegate = require_delegate(actor, federation, "vote on the congress's minutes")
+    delegate = require_delegate(actor, federation, _("vote on the congress's minutes"))
     if not Attendance.objects.filter(congress=congress, delegate=delegate).exists():
         raise NotAllowed(_("The delegates who attended the congress approve its minutes."))
     proposal = open_minutes_vote(congress, now)

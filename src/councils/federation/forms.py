@@ -11,8 +11,8 @@ class FederationProposalForm(forms.Form):
 
     kind = forms.ChoiceField(choices=[("federation_motion", gettext_lazy("A decision within the federation's competences")),
                                       ("competences", gettext_lazy("A change of the federation's competences")),
-                                      ("federation_charter", gettext_lazy("A change of the federation's charter (weighting, seats, terms, shares)"))])
-    title = forms.CharField(max_length=200)
+                                      ("federation_charter", gettext_lazy("A change of the federation's charter (weighting, seats, terms, shares)"))], label=gettext_lazy("Kind"))
+    title = forms.CharField(max_length=200, label=gettext_lazy("Title"))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=100_000, label=gettext_lazy("Text"))
     matter = forms.ChoiceField(required=False, label=gettext_lazy("Matter (one of the federation's competences)"))
     decision_method = forms.ChoiceField(choices=[(m, DecisionMethod(m).label) for m in FEDERATION_METHODS],
@@ -85,12 +85,12 @@ class FederationProposalForm(forms.Form):
 
 
 class FreeVoteForm(forms.Form):
-    choice = forms.ChoiceField(choices=[("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No")), ("abstain", gettext_lazy("Abstain"))], required=False)
+    choice = forms.ChoiceField(choices=[("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No")), ("abstain", gettext_lazy("Abstain"))], required=False, label=gettext_lazy("Choice"))
 
 
 class PetitionForm(forms.Form):
-    kind = forms.ChoiceField(choices=Petition.KINDS)
-    title = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=Petition.KINDS, label=gettext_lazy("Kind"))
+    title = forms.CharField(max_length=200, label=gettext_lazy("Title"))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=100_000, label=gettext_lazy("Text"))
     target = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label=gettext_lazy("Decision to put to a referendum"),
                                     help_text=gettext_lazy("A referendum asks the members whether one of the federation's decisions stands."))

@@ -378,7 +378,7 @@ def open_recall_petition(actor, delegate: Delegate, reason: str = "") -> RecallP
     from councils.decisions.services import settle_due
 
     settle_due(delegate.council, now)
-    require_member(actor, delegate.council, "open a recall petition")
+    require_member(actor, delegate.council, _("open a recall petition"))
     delegate.refresh_from_db()
     if not delegate.active(now):
         raise Closed(_("This delegate no longer holds the seat."))
@@ -399,7 +399,7 @@ def open_recall_petition(actor, delegate: Delegate, reason: str = "") -> RecallP
 def sign_recall(actor, petition: RecallPetition) -> RecallPetition:
     now = clock.now()
     council = petition.delegate.council
-    require_member(actor, council, "sign a recall petition")
+    require_member(actor, council, _("sign a recall petition"))
     if petition.vote_id is not None:
         raise Closed(_("The recall vote is already open: vote in it."))
     if Signature.objects.filter(recall=petition, member=actor).exists():
@@ -540,7 +540,7 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
     settle_due(federation, now)
     if not federation.is_federation:
         raise Invalid(_("federation proposals are made in a federation"), field="federation")
-    require_delegate(actor, federation, "put questions to the federation")
+    require_delegate(actor, federation, _("put questions to the federation"))
     title, body = clean_text(title, body)
     charter = charter_of(federation)
     competences_json = ""
@@ -677,7 +677,7 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
     now = clock.now()
     federation = proposal.council
     settle_due(federation, now)
-    delegate = require_delegate(actor, federation, "vote in the federation")
+    delegate = require_delegate(actor, federation, _("vote in the federation"))
     council = delegate.council
     if proposal.published_at is None or proposal.withdrawn_at or not now < proposal.voting_ends:
         raise Closed(_("This federation vote is not open."))

@@ -80,7 +80,7 @@ def send_email_verification(actor, email: str) -> str:
         raise Invalid(gettext("that is already your address"), field="email")
     link = settings.SITE_URL.rstrip("/") + reverse("email-verify", args=[email_verification_token(actor, email)])
     body = render_to_string("accounts/email/verify.txt", {"user": actor, "email": email, "link": link, "days": EMAIL_LINK_DAYS})
-    send_mail("Confirm your email address for Councils", body, None, [email])
+    send_mail(gettext("Confirm your email address for Councils"), body, None, [email])
     return email
 
 

@@ -51,7 +51,7 @@ from councils.federation.services import (
 from councils.record.services import append, lock_chains
 from councils.federation.models import FederationKind
 from django.utils.formats import number_format
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 
 SCHEDULE_MATTER = "congress date"
 MINUTES_MATTER = "congress minutes"
@@ -529,8 +529,8 @@ def _time_text(left: int | None) -> str:
     if left is None:
         return ""
     if left < 0:
-        return f"over time by {-left // 60}:{-left % 60:02d}"
-    return f"{left // 60}:{left % 60:02d} left"
+        return _("over time by %(time)s") % {"time": f"{-left // 60}:{-left % 60:02d}"}
+    return _("%(time)s left") % {"time": f"{left // 60}:{left % 60:02d}"}
 
 
 def snapshot(congress: Congress, now: datetime | None = None) -> dict:
@@ -553,4 +553,11 @@ def snapshot(congress: Congress, now: datetime | None = None) -> dict:
             "time_text": _time_text(left)},
         "waiting": [s.member.username for s in waiting_speakers(congress, item)],
         "tally": tally,
+        # The words the live page shows, in the reader's language (the script has no catalogue of its own).
+        "words": {"state": str(STATE_WORDS.get(congress_state(congress, now), "")), "none_yet": _("none yet"),
+                  "none": _("none"), "nobody": _("nobody")},
     }
+
+
+STATE_WORDS = {"scheduled": gettext_lazy("Scheduled"), "in_session": gettext_lazy("In session"),
+               "ended": gettext_lazy("Ended"), "cancelled": gettext_lazy("Cancelled")}

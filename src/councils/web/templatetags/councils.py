@@ -68,6 +68,10 @@ def quantity(value, unit="") -> str:
 
 @register.filter
 def said(value) -> str:
-    """An internal name as words: "in_session" is "In session"."""
+    """An internal name as words: "in_session" is "In session" (in the reader's language for a congress's states)."""
+    from councils.federation.congress import STATE_WORDS
+
+    if str(value) in STATE_WORDS:
+        return str(STATE_WORDS[str(value)])
     text = str(value or "").replace("_", " ").strip()
     return text[:1].upper() + text[1:]

@@ -134,6 +134,10 @@ def _num(value) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _plural_count(value: float) -> int:
+    return int(value) if float(value).is_integer() else 2
+
+
 def _localised(text: str) -> str:
     """A number written the English way, with the active language's decimal and thousands separators."""
     from django.utils.formats import get_format
@@ -532,6 +536,8 @@ def _period_context(request, period: PlanPeriod, bound: dict) -> dict:
         "opened_by": period.opened_by.proposal,
         "economy_file": f"economy-{period.pk}.json",
         "round_hours": num(period.round_length.total_seconds() / 3600),
+        # For the plural of "hour": the whole number of hours, or 2 (plural in every language) for a fraction.
+        "round_hours_count": _plural_count(period.round_length.total_seconds() / 3600),
         "shortage_text": None if progress["shortage_share"] is None else _share(progress["shortage_share"]),
         "certified_so_far": None if progress.get("certified_gap") is None else f"{100 * progress['certified_gap']:.2f}%",
     }

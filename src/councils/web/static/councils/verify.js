@@ -9,6 +9,10 @@
   const out = document.getElementById(button.getAttribute("aria-controls"));
   const chain = button.dataset.verifyChain;
   const enc = new TextEncoder();
+  // The words in the reader's language, from Django's JavaScript catalogue (loaded before this script); English
+  // without it.
+  const _ = window.gettext || function (text) { return text; };
+  function fill(text, values) { return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); }); }
 
   function say(text, ok) {
     out.textContent = text;
@@ -48,16 +52,16 @@
     const first = vkey.indexOf("+"), second = vkey.indexOf("+", first + 1);
     const name = vkey.slice(0, first), id = vkey.slice(first + 1, second), key64 = vkey.slice(second + 1);
     const raw = b64(key64);
-    if (raw[0] !== 1 || raw.length !== 33) throw new Error("the server key is not an Ed25519 note key");
+    if (raw[0] !== 1 || raw.length !== 33) throw new Error(_("the server key is not an Ed25519 note key"));
     const expected = (await sha256(concat(enc.encode(name), Uint8Array.of(10), raw))).slice(0, 4);
-    if (hex(expected) !== id) throw new Error("the server key's id does not match the key");
+    if (hex(expected) !== id) throw new Error(_("the server key's id does not match the key"));
     const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
     return { name, id, key };
   }
 
   async function openCheckpoint(signed, server) {
     const split = signed.lastIndexOf("\n\n");
-    if (split < 0) throw new Error("the checkpoint is not a signed note");
+    if (split < 0) throw new Error(_("the checkpoint is not a signed note"));
     const text = signed.slice(0, split + 1);
     let verified = false;
     for (const line of signed.slice(split + 2).split("\n")) {
@@ -66,9 +70,9 @@
       const raw = b64(sig64);
       if (name !== server.name || hex(raw.slice(0, 4)) !== server.id) continue;
       verified = await crypto.subtle.verify({ name: "Ed25519" }, server.key, raw.slice(4), enc.encode(text));
-      if (!verified) throw new Error("the server's signature on the checkpoint does not verify");
+      if (!verified) throw new Error(_("the server's signature on the checkpoint does not verify"));
     }
-    if (!verified) throw new Error("the checkpoint is not signed by the server's key");
+    if (!verified) throw new Error(_("the checkpoint is not signed by the server's key"));
     const [origin, size, root] = text.slice(0, -1).split("\n");
     return { origin, size: Number(size), root: b64(root), note: signed };
   }
@@ -98,13 +102,13 @@
   async function run() {
     button.disabled = true;
     try {
-      if (!window.crypto || !crypto.subtle) throw new Error("this browser has no WebCrypto");
-      say("Checking…");
+      if (!window.crypto || !crypto.subtle) throw new Error(_("this browser has no WebCrypto"));
+      say(_("Checking…"));
       const listing = await json("/api/record/");
       const server = await verifierKey(listing.vkey);
       const checkpoint = await openCheckpoint(
         await (await fetch("/api/record/" + chain + "/checkpoint", { credentials: "omit" })).text(), server);
-      if (!checkpoint.origin.endsWith("/" + chain)) throw new Error("the checkpoint is for another chain");
+      if (!checkpoint.origin.endsWith("/" + chain)) throw new Error(_("the checkpoint is for another chain"));
       // Every leaf, against the signed root; every entry linked to the one before.
       const stack = [];
       let previous = null;
@@ -115,7 +119,7 @@
           const leaf = b64(text);
           const entry = JSON.parse(new TextDecoder().decode(leaf));
           if (entry.chain !== chain || (previous && (entry.seq !== previous.seq + 1 || entry.prev_hash !== previous.hash))) {
-            throw new Error(`entry #${entry.seq} does not follow the entry before it`);
+            throw new Error(fill(_("entry #%(seq)s does not follow the entry before it"), { seq: entry.seq }));
           }
           previous = entry;
           let node = { hash: await leafHash(leaf), size: 1 };
@@ -125,33 +129,32 @@
           }
           stack.push(node);
         }
-        say(`Checking… ${end} of ${checkpoint.size} entries`);
+        say(fill(_("Checking… %(done)s of %(size)s entries"), { done: end, size: checkpoint.size }));
       }
       let root = stack.length ? stack[stack.length - 1].hash : await sha256(new Uint8Array());
       for (let i = stack.length - 2; i >= 0; i--) root = await nodeHash(stack[i].hash, root);
-      if (!equal(root, checkpoint.root)) throw new Error("the entries do not make the root the server signed");
+      if (!equal(root, checkpoint.root)) throw new Error(_("the entries do not make the root the server signed"));
       // Consistency with what this browser saw before.
       const memory = "councils-checkpoint:" + checkpoint.origin;
       const before = JSON.parse(localStorage.getItem(memory) || "null");
-      let history = "This browser had not seen this chain before.";
+      let history = _("This browser had not seen this chain before.");
       if (before) {
         const beforeRoot = b64(before.root);
-        if (before.size > checkpoint.size) throw new Error(`the chain shrank from ${before.size} to ${checkpoint.size} entries since this browser last saw it`);
-        if (before.size === checkpoint.size && !equal(beforeRoot, checkpoint.root)) throw new Error("a different history of the same length was signed: a fork");
+        if (before.size > checkpoint.size) throw new Error(fill(_("the chain shrank from %(before)s to %(size)s entries since this browser last saw it"), { before: before.size, size: checkpoint.size }));
+        if (before.size === checkpoint.size && !equal(beforeRoot, checkpoint.root)) throw new Error(_("a different history of the same length was signed: a fork"));
         if (before.size < checkpoint.size && before.size > 0) {
           const proof = await json(`/api/record/${chain}/proof/consistency?first=${before.size}&second=${checkpoint.size}`);
           if (!(await verifyConsistency(before.size, checkpoint.size, proof.hashes.map(b64), beforeRoot, checkpoint.root))) {
-            throw new Error(`the chain is not an extension of the ${before.size} entries this browser saw before: its history was rewritten`);
+            throw new Error(fill(_("the chain is not an extension of the %(before)s entries this browser saw before: its history was rewritten"), { before: before.size }));
           }
         }
-        history = `It extends the ${before.size} entries this browser saw before.`;
+        history = fill(_("It extends the %(before)s entries this browser saw before."), { before: before.size });
       }
       localStorage.setItem(memory, JSON.stringify({ size: checkpoint.size, root: btoa(String.fromCharCode(...checkpoint.root)) }));
-      say(`Verified in this browser: ${checkpoint.size} entries; the checkpoint is signed by ${server.name}; ` +
-          `every entry is in the signed tree and linked to the one before. ${history} ` +
-          "Acts are not yet signed by the members themselves, so no member signature was checked.", true);
+      say(fill(_("Verified in this browser: %(size)s entries; the checkpoint is signed by %(server)s; every entry is in the signed tree and linked to the one before."), { size: checkpoint.size, server: server.name }) +
+          " " + history + " " + _("Acts are not yet signed by the members themselves, so no member signature was checked."), true);
     } catch (error) {
-      say("Not verified: " + error.message, false);
+      say(_("Not verified:") + " " + error.message, false);
     } finally {
       button.disabled = false;
     }

@@ -11,6 +11,7 @@ import math
 import threading
 
 from django.conf import settings
+from django.utils.translation import gettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.throttling import SimpleRateThrottle
@@ -139,7 +140,7 @@ def domain_error(request, exc: CouncilsError):
 
 @api.exception_handler(Throttled)
 def throttled(request, exc: Throttled):
-    response = api.create_response(request, {"detail": "Too many requests: slow down and try again shortly."}, status=429)
+    response = api.create_response(request, {"detail": gettext("Too many requests: slow down and try again shortly.")}, status=429)
     # RFC 9110: the seconds to wait, rounded up, so a client that honours it is not refused again.
     response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
     return response
@@ -152,10 +153,11 @@ def not_authenticated(request, exc):
     if not _address_throttle.allow_request(request):
         return throttled(request, Throttled(wait=_address_throttle.wait()))
     if "Authorization" in request.headers:
-        detail = "The token is missing, wrong or revoked: send a personal token from your profile as 'Authorization: Bearer <token>'."
+        detail = gettext("The token is missing, wrong or revoked: send a personal token from your profile as "
+                         "'Authorization: Bearer <token>'.")
         challenge = 'Bearer realm="councils", error="invalid_token"'
     else:
-        detail = "Authentication required: send a personal token as 'Authorization: Bearer <token>' or log in."
+        detail = gettext("Authentication required: send a personal token as 'Authorization: Bearer <token>' or log in.")
         challenge = 'Bearer realm="councils"'
     response = api.create_response(request, {"detail": detail}, status=401)
     # RFC 6750: a 401 says how to authenticate.

@@ -4,6 +4,7 @@ COUNCILS_DATA: the data folder (SQLite database, secret key, collected static fi
 DATABASE_URL: a PostgreSQL (or other) database instead of SQLite in the data folder.
 COUNCILS_DEBUG=1: development mode. COUNCILS_ALLOWED_HOSTS: extra host names, comma separated.
 COUNCILS_HTTPS=1: served behind HTTPS (secure cookies, HSTS).
+COUNCILS_LANGUAGE: the server's default language (en, es, fr, de); each reader's browser or choice comes first.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The language: the switcher's choice (a cookie), else the browser's Accept-Language, else English. Early, so
+    # that even the refusals of the next middleware are in the reader's language.
+    "django.middleware.locale.LocaleMiddleware",
     # Control characters refused in paths, queries, forms and JSON; JSON 413 for oversized API bodies; Retry-After on 429.
     "councils.web.middleware.HostileInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -101,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -157,7 +162,18 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "councils.accounts.views.locked_out"
 AXES_VERBOSE = False
 
-LANGUAGE_CODE = "en"
+# The languages the pages, forms, messages, emails and API error bodies are written in (src/councils/locale/).
+LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch")]
+# COUNCILS_LANGUAGE: the server's own language, for a browser that asks for none of these and for the emails the
+# background worker sends (en, es, fr or de).
+LANGUAGE_CODE = os.environ.get("COUNCILS_LANGUAGE", "en")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ValueError(f"COUNCILS_LANGUAGE must be one of {', '.join(dict(LANGUAGES))}, not {LANGUAGE_CODE!r}")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 86400  # the switcher's choice is remembered for a year
+# Dates as each language writes them (councils/formats/<language>/formats.py); numbers per language too (Django's own).
+FORMAT_MODULE_PATH = ["councils.formats"]
 TIME_ZONE = os.environ.get("COUNCILS_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
@@ -36,7 +37,7 @@ class SessionAuth(APIKeyCookie):
         if "Authorization" in request.headers or not request.user.is_authenticated:
             return None
         if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
-            raise HttpError(403, "CSRF check failed: a logged-in browser's write needs its CSRF token (X-CSRFToken).")
+            raise HttpError(403, _("CSRF check failed: a logged-in browser's write needs its CSRF token (X-CSRFToken)."))
         return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key):
@@ -53,7 +54,7 @@ class BrowserOnly(SessionAuth):
     def _get_key(self, request: HttpRequest):
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer ") and user_for_token(header[len("Bearer "):].strip()) is not None:
-            raise HttpError(403, "A token cannot manage tokens: do it on your profile page, logged in.")
+            raise HttpError(403, _("A token cannot manage tokens: do it on your profile page, logged in."))
         return super()._get_key(request)
 
 

@@ -28,6 +28,7 @@ import re
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja.responses import NinjaJSONEncoder, Status
 from ninja.signature.utils import get_typed_signature
 
@@ -61,7 +62,7 @@ def _stored(user, key: str, digest: str):
 
     stored = IdempotencyKey.objects.filter(user=user, key=key).first()
     if stored is not None and stored.request_digest != digest:
-        raise Invalid(f"This {HEADER} was already used for a different request: use a new key for each request.",
+        raise Invalid(_("This %(header)s was already used for a different request: use a new key for each request.") % {"header": HEADER},
                       field=HEADER)
     return stored
 
@@ -92,7 +93,7 @@ def idempotent(view=None, *, keep=None):
         if key is None:
             return view(request, *args, **kwargs)
         if not KEY_PATTERN.fullmatch(key):
-            raise Invalid(f"{HEADER} must be 1 to 255 printable ASCII characters without spaces.", field=HEADER)
+            raise Invalid(_("%(header)s must be 1 to 255 printable ASCII characters without spaces.") % {"header": HEADER}, field=HEADER)
         user = request.auth
         digest = request_digest(request)
         try:

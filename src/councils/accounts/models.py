@@ -4,6 +4,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class ApiToken(models.Model):
@@ -39,10 +40,10 @@ class MemberSettings(models.Model):
 
 
 class NotificationKind(models.TextChoices):
-    OPENED = "opened", "Vote opened"
-    CLOSING = "closing", "Vote closing within a day"
-    DECIDED = "decided", "Vote decided"
-    MOVED = "moved", "Deadlines moved"
+    OPENED = "opened", gettext_lazy("Vote opened")
+    CLOSING = "closing", gettext_lazy("Vote closing within a day")
+    DECIDED = "decided", gettext_lazy("Vote decided")
+    MOVED = "moved", gettext_lazy("Deadlines moved")
 
 
 class SentNotification(models.Model):

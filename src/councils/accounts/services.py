@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from councils import clock
 from councils.accounts.models import ApiToken
@@ -25,16 +26,16 @@ def sign_up(username: str, password: str, email: str = ""):
     User = get_user_model()
     username = (username or "").strip()
     if not username:
-        raise Invalid("choose a user name", field="username")
+        raise Invalid(gettext("choose a user name"), field="username")
     field = User._meta.get_field("username")
     try:
         field.run_validators(username)
     except ValidationError as exc:
         raise Invalid(" ".join(exc.messages), field="username") from None
     if len(username) > 150:
-        raise Invalid("a user name has at most 150 characters", field="username")
+        raise Invalid(gettext("a user name has at most 150 characters"), field="username")
     if User.objects.filter(username__iexact=username).exists():
-        raise Conflict("that user name is taken", field="username")
+        raise Conflict(gettext("that user name is taken"), field="username")
     email = _clean_email(email) if (email or "").strip() else ""
     # The address is kept only once its owner has followed the link sent to it: notifications and password
     # resets go to verified addresses, never to one a stranger typed.
@@ -60,7 +61,7 @@ def _clean_email(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise Invalid("enter an email address such as ana@example.org", field="email") from None
+        raise Invalid(gettext("enter an email address such as ana@example.org"), field="email") from None
     return get_user_model().objects.normalize_email(email)
 
 
@@ -73,13 +74,13 @@ def email_verification_token(user, email: str) -> str:
 def send_email_verification(actor, email: str) -> str:
     """Sends a link to ``email``; following it makes it the person's address. Returns the cleaned address."""
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed("Log in to change your email address.")
+        raise NotAllowed(gettext("Log in to change your email address."))
     email = _clean_email(email)
     if email.lower() == (actor.email or "").lower():
-        raise Invalid("that is already your address", field="email")
+        raise Invalid(gettext("that is already your address"), field="email")
     link = settings.SITE_URL.rstrip("/") + reverse("email-verify", args=[email_verification_token(actor, email)])
     body = render_to_string("accounts/email/verify.txt", {"user": actor, "email": email, "link": link, "days": EMAIL_LINK_DAYS})
-    send_mail("Confirm your email address for Councils", body, None, [email])
+    send_mail(gettext("Confirm your email address for Councils"), body, None, [email])
     return email
 
 
@@ -88,18 +89,18 @@ def verify_email(token: str):
     try:
         data = signing.loads(token, salt=_EMAIL_SALT, max_age=EMAIL_LINK_DAYS * 86400)
     except signing.SignatureExpired:
-        raise Invalid(f"this link is older than {EMAIL_LINK_DAYS} days: ask for a new one on your profile") from None
+        raise Invalid(gettext("this link is older than %(email_link_days)s days: ask for a new one on your profile") % {"email_link_days": EMAIL_LINK_DAYS}) from None
     except signing.BadSignature:
-        raise Invalid("this link is not valid: copy the whole link from the email, or ask for a new one") from None
+        raise Invalid(gettext("this link is not valid: copy the whole link from the email, or ask for a new one")) from None
     User = get_user_model()
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=data.get("u"), is_active=True).first()
         if user is None:
-            raise NotFound("this account no longer exists")
+            raise NotFound(gettext("this account no longer exists"))
         if user.email == data["e"]:
             return user
         if (user.email or "") != (data.get("was") or ""):
-            raise Invalid("your address changed since this link was sent: ask for a new one on your profile")
+            raise Invalid(gettext("your address changed since this link was sent: ask for a new one on your profile"))
         user.email = data["e"]
         user.save(update_fields=["email"])
     return user
@@ -108,12 +109,12 @@ def verify_email(token: str):
 def create_token(actor, name: str) -> tuple[ApiToken, str]:
     """Returns the token row and the raw token, which is shown once and never stored."""
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed("Log in to create a token.")
+        raise NotAllowed(gettext("Log in to create a token."))
     name = (name or "").strip()
     if not name:
-        raise Invalid("give the token a name, so you know later what uses it", field="name")
+        raise Invalid(gettext("give the token a name, so you know later what uses it"), field="name")
     if len(name) > 80:
-        raise Invalid("a token name has at most 80 characters", field="name")
+        raise Invalid(gettext("a token name has at most 80 characters"), field="name")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
@@ -125,7 +126,7 @@ def create_token(actor, name: str) -> tuple[ApiToken, str]:
 def revoke_token(actor, token_id: int) -> ApiToken:
     token = ApiToken.objects.filter(pk=token_id, user=actor).first() if getattr(actor, "is_authenticated", False) else None
     if token is None:
-        raise NotFound("no such token of yours")
+        raise NotFound(gettext("no such token of yours"))
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])
@@ -142,7 +143,7 @@ def end_other_sessions(actor, keep: str | None) -> int:
     from django.contrib.sessions.models import Session
 
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed("Log in to end your other sessions.")
+        raise NotAllowed(gettext("Log in to end your other sessions."))
     ended = 0
     for session in Session.objects.exclude(session_key=keep or "").iterator():
         if str(session.get_decoded().get(SESSION_KEY)) == str(actor.pk):
@@ -169,7 +170,7 @@ def set_email_notifications(actor, on: bool):
     from councils.accounts.models import MemberSettings
 
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed("Log in to change your notification settings.")
+        raise NotAllowed(gettext("Log in to change your notification settings."))
     with transaction.atomic():
         member_settings, _ = MemberSettings.objects.select_for_update().get_or_create(user=actor)
         if member_settings.email_notifications != bool(on):

@@ -16,6 +16,7 @@ from councils.accounts import services
 from councils.accounts.forms import EmailForm, SignUpForm, TokenForm
 from councils.errors import CouncilsError
 from councils.adapters.pages import acts, form_error
+from django.utils.translation import gettext as _, ngettext
 
 
 def sign_up(request):
@@ -27,9 +28,9 @@ def sign_up(request):
             form_error(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome, {user.username}. Join a council or found one.")
+            messages.success(request, _("Welcome, %(username)s. Join a council or found one.") % {"username": user.username})
             if form.cleaned_data["email"]:
-                messages.info(request, f"We sent a link to {form.cleaned_data['email']}: follow it to confirm your address.")
+                messages.info(request, _("We sent a link to %(value)s: follow it to confirm your address.") % {"value": form.cleaned_data['email']})
             return redirect("home")
     return render(request, "accounts/sign_up.html", {"form": form})
 
@@ -56,8 +57,7 @@ def change_email(request):
         except CouncilsError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, f"We sent a link to {email}. Your address changes when you follow it "
-                                      f"(within {services.EMAIL_LINK_DAYS} days).")
+            messages.success(request, _("We sent a link to %(email)s. Your address changes when you follow it (within %(EMAIL_LINK_DAYS)s days).") % {"email": email, "EMAIL_LINK_DAYS": services.EMAIL_LINK_DAYS})
             return redirect("profile")
     return render(request, "accounts/profile.html", {
         "tokens": request.user.api_tokens.all(), "form": TokenForm(), "email_form": form,
@@ -70,7 +70,7 @@ def verify_email(request, token: str):
         user = services.verify_email(token)
     except CouncilsError as exc:
         return render(request, "accounts/email_verify_failed.html", {"message": exc.message}, status=400)
-    messages.success(request, f"Your email address is now {user.email}.")
+    messages.success(request, _("Your email address is now %(email)s.") % {"email": user.email})
     return redirect("profile" if request.user.is_authenticated else "login")
 
 
@@ -80,7 +80,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)  # keeps this session logged in (update_session_auth_hash)
-        messages.success(self.request, "Your password is changed.")
+        messages.success(self.request, _("Your password is changed."))
         return response
 
 
@@ -137,7 +137,7 @@ def locked_out(request, original_response=None, credentials=None):
 def create_token(request):
     form = TokenForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the token a name.")
+        messages.error(request, _("Give the token a name."))
         return redirect("profile")
     token, raw = services.create_token(request.user, form.cleaned_data["name"])
     # Shown once, on the answer to this request, and kept nowhere: in the session it would sit in the sessions table,
@@ -150,7 +150,7 @@ def create_token(request):
 @acts
 def revoke_token(request, token_id: int):
     token = services.revoke_token(request.user, token_id)
-    messages.success(request, f"Token {token.name} revoked.")
+    messages.success(request, _("Token %(name)s revoked.") % {"name": token.name})
     return redirect("profile")
 
 
@@ -159,8 +159,8 @@ def revoke_token(request, token_id: int):
 @acts
 def end_other_sessions(request):
     ended = services.end_other_sessions(request.user, request.session.session_key)
-    messages.success(request, f"Logged out of {ended} other session{'s' if ended != 1 else ''}." if ended
-                     else "You had no other session.")
+    messages.success(request, ngettext("Logged out of %(count)d other session.", "Logged out of %(count)d other sessions.", ended)
+                     % {"count": ended} if ended else _("You had no other session."))
     return redirect("profile")
 
 
@@ -170,7 +170,7 @@ def end_other_sessions(request):
 def notifications(request):
     on = request.POST.get("email_notifications") == "on"
     services.set_email_notifications(request.user, on)
-    messages.success(request, "Email notifications are on." if on else "Email notifications are off.")
+    messages.success(request, _("Email notifications are on.") if on else _("Email notifications are off."))
     return redirect("profile")
 
 

@@ -7,6 +7,7 @@ import re
 
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 COLOURS = {"yes": "#2a7a3b", "no": "#b3261e", "abstain": "#6b6b6b"}
 
@@ -43,8 +44,8 @@ def bar_chart(rows: list[tuple[str, float, str]], *, title: str, total: float | 
 
 
 def result_bars(decision) -> SafeString:
-    rows = [("Yes", decision.yes, COLOURS["yes"]), ("No", decision.no, COLOURS["no"]), ("Abstain", decision.abstain, COLOURS["abstain"])]
-    return bar_chart(rows, title="Result of the vote", total=max(decision.cast, 1))
+    rows = [(gettext("Yes"), decision.yes, COLOURS["yes"]), (gettext("No"), decision.no, COLOURS["no"]), (gettext("Abstain"), decision.abstain, COLOURS["abstain"])]
+    return bar_chart(rows, title=gettext("Result of the vote"), total=max(decision.cast, 1))
 
 
 
@@ -66,14 +67,14 @@ PAIRWISE_METHODS = {"schulze", "ranked_pairs", "copeland", "condorcet"}
 TOTALS_METHODS = {"plurality", "approval", "score", "borda"}
 MAJORITY_METHODS = {"majority", "supermajority", "consensus"}
 METHOD_NAMES = {
-    "irv": "Instant-runoff count", "stv_scottish": "Scottish STV count", "stv_meek": "Meek STV count",
-    "schulze": "Schulze method", "ranked_pairs": "Ranked pairs", "copeland": "Copeland method",
-    "condorcet": "Head-to-head comparison", "plurality": "Plurality vote", "approval": "Approval vote",
-    "score": "Score vote", "borda": "Borda count",
+    "irv": gettext_lazy("Instant-runoff count"), "stv_scottish": gettext_lazy("Scottish STV count"), "stv_meek": gettext_lazy("Meek STV count"),
+    "schulze": gettext_lazy("Schulze method"), "ranked_pairs": gettext_lazy("Ranked pairs"), "copeland": gettext_lazy("Copeland method"),
+    "condorcet": gettext_lazy("Head-to-head comparison"), "plurality": gettext_lazy("Plurality vote"), "approval": gettext_lazy("Approval vote"),
+    "score": gettext_lazy("Score vote"), "borda": gettext_lazy("Borda count"),
 }
-TOTALS_WORDS = {"plurality": "first preferences", "approval": "approvals", "score": "total score",
-                "borda": "Borda points", "copeland": "wins minus losses", "condorcet": "head-to-head wins",
-                "schulze": "options beaten", "ranked_pairs": "options ranked below"}
+TOTALS_WORDS = {"plurality": gettext_lazy("first preferences"), "approval": gettext_lazy("approvals"), "score": gettext_lazy("total score"),
+                "borda": gettext_lazy("Borda points"), "copeland": gettext_lazy("wins minus losses"), "condorcet": gettext_lazy("head-to-head wins"),
+                "schulze": gettext_lazy("options beaten"), "ranked_pairs": gettext_lazy("options ranked below")}
 
 
 def result_chart(result: dict, *, title: str) -> SafeString:
@@ -81,10 +82,10 @@ def result_chart(result: dict, *, title: str) -> SafeString:
     Condorcet methods, bars of totals for the rest (and yes/no bars for a majority result)."""
     method = _method(result)
     if method in MAJORITY_METHODS and "yes" in result:
-        rows = [("Yes", result["yes"], COLOURS["yes"]), ("No", result["no"], COLOURS["no"]),
-                ("Abstain", result["abstain"], COLOURS["abstain"])]
+        rows = [(gettext("Yes"), result["yes"], COLOURS["yes"]), (gettext("No"), result["no"], COLOURS["no"]),
+                (gettext("Abstain"), result["abstain"], COLOURS["abstain"])]
         if method == "consensus" and result.get("blocks"):
-            rows.append(("Blocks", result["blocks"], "#7a1f1a"))
+            rows.append((gettext("Blocks"), result["blocks"], "#7a1f1a"))
         return bar_chart(rows, title=title)
     if method in ROUND_METHODS and result.get("rounds"):
         return rounds_chart(result, title=title)
@@ -100,7 +101,7 @@ def totals_chart(result: dict, *, title: str) -> SafeString:
     options = sorted(_options(result), key=lambda o: -float(totals.get(o, 0)))
     winners = list(result.get("winners") or [])
     ballots = float(result.get("ballots") or 0)
-    mark = "✓ elected" if int(result.get("seats") or 1) > 1 else "✓ winner"
+    mark = gettext("✓ elected") if int(result.get("seats") or 1) > 1 else gettext("✓ winner")
     share = method in {"plurality", "approval"} and ballots > 0
     means = (result.get("extra") or {}).get("mean") if method == "score" else None
 
@@ -110,7 +111,7 @@ def totals_chart(result: dict, *, title: str) -> SafeString:
         if share:
             words += f" ({100 * float(totals.get(option, 0)) / ballots:.0f}%)"
         if means is not None and option in means:
-            words += f", mean {_fmt(means[option])}"
+            words += gettext(", mean %(fmt)s") % {"fmt": _fmt(means[option])}
         values[option] = words
 
     fs, row_h, bar_h, top = 14, 30, 20, 32
@@ -137,7 +138,7 @@ def totals_chart(result: dict, *, title: str) -> SafeString:
                          font_weight="bold" if won else None))
     height = top + len(options) * row_h
     if result.get("lots"):
-        parts.append(_el("text", "A tie was settled by lot: see the notes of the count.", x=0, y=height + 12,
+        parts.append(_el("text", gettext("A tie was settled by lot: see the notes of the count."), x=0, y=height + 12,
                          font_size=12, fill=MUTED))
         height += 20
     return _svg(width, height + 4, title, _totals_desc(result, options, totals, winners), parts,
@@ -184,7 +185,7 @@ def rounds_chart(result: dict, *, title: str) -> SafeString:
         for c, rnd in enumerate(panel):
             x = label_w + c * col_w
             parts.append(_el("line", x1=x, y1=y + 2, x2=x, y2=body + n_rows * row_h, stroke=LINE))
-            parts.append(_el("text", f"Round {rnd['number']}", x=x + 5, y=y + 15, font_size=13,
+            parts.append(_el("text", gettext("Round %(value)s") % {"value": rnd['number']}, x=x + 5, y=y + 15, font_size=13,
                              font_weight="bold", fill=INK))
             parts.append(_label(_round_source(rnd, quotas[rnd["number"] - 1] if meek else None), x=x + 5,
                                 y=y + 31, size=11, fill=MUTED, limit=col_w - 8))
@@ -198,7 +199,7 @@ def rounds_chart(result: dict, *, title: str) -> SafeString:
                 parts.extend(_round_cell(rnd, option, label_w + c * col_w, ry, bar_w, peak, elected_at, before))
         if show_exhausted:
             ry = body + len(rows) * row_h
-            parts.append(_el("text", "Exhausted", x=label_w - 10, y=ry + 22, font_size=fs, font_style="italic",
+            parts.append(_el("text", gettext("Exhausted"), x=label_w - 10, y=ry + 22, font_size=fs, font_style="italic",
                              text_anchor="end", fill=MUTED))
             for c, rnd in enumerate(panel):
                 x = label_w + c * col_w
@@ -266,18 +267,18 @@ def pairwise_chart(result: dict, *, title: str) -> SafeString:
             parts.append(_el("text", _fmt(mine), x=x + cell / 2, y=y + cell / 2 + 5, font_size=fs,
                              text_anchor="middle", fill=INK, font_weight="bold" if mine > theirs else None))
     y = top + n * cell + 22
-    parts.append(_el("text", "Each cell: ballots preferring row to column.", x=0, y=y,
+    parts.append(_el("text", gettext("Each cell: ballots preferring row to column."), x=0, y=y,
                      font_size=12, fill=MUTED))
     y += 10
     x = 0
-    for colour, words in ((WIN_CELL, "row wins"), (LOSS_CELL, "row loses"), (TIE_CELL, "tie")):
+    for colour, words in ((WIN_CELL, gettext("row wins")), (LOSS_CELL, gettext("row loses")), (TIE_CELL, gettext("tie"))):
         parts.append(_el("rect", x=x, y=y, width=14, height=14, fill=colour, stroke=LINE))
         parts.append(_el("text", words, x=x + 19, y=y + 12, font_size=12, fill=INK))
         x += 19 + _text_width([words], 12) + 18
     y += 14
     if result.get("lots"):
         y += 20
-        parts.append(_el("text", "A tie was settled by lot: see the notes of the count.", x=0, y=y, font_size=12,
+        parts.append(_el("text", gettext("A tie was settled by lot: see the notes of the count."), x=0, y=y, font_size=12,
                          fill=MUTED))
     return _svg(max(width, 330), y + 8, title, _pairwise_desc(result, order, place, d, index), parts,
                 _short(title, winners, result))
@@ -344,26 +345,26 @@ def _options(result: dict) -> list[str]:
 
 def _subtitle(result: dict) -> str:
     method = _method(result)
-    bits = [METHOD_NAMES.get(method, method.replace("_", " ").capitalize() or "Count")]
+    bits = [str(METHOD_NAMES.get(method, method.replace("_", " ").capitalize() or gettext("Count")))]
     seats = int(result.get("seats") or 1)
     if seats > 1:
-        bits.append(f"{seats} seats")
+        bits.append(gettext("%(seats)s seats") % {"seats": seats})
     if method in TOTALS_METHODS:
-        bits.append(f"{TOTALS_WORDS[method]} per option")
+        bits.append(gettext("%(value)s per option") % {"value": TOTALS_WORDS[method]})
     if result.get("quota") is not None:
-        bits.append(("final quota " if method == "stv_meek" else "quota ") + _fmt(result["quota"]))
+        bits.append((gettext("final quota %(quota)s") if method == "stv_meek" else gettext("quota %(quota)s")) % {"quota": _fmt(result["quota"])})
     if result.get("ballots"):
-        bits.append(f"{_fmt(result['ballots'])} ballots")
+        bits.append(gettext("%(fmt)s ballots") % {"fmt": _fmt(result['ballots'])})
     return " · ".join(bits)
 
 
 def _winners_words(result: dict) -> str:
     winners = list(result.get("winners") or [])
     if not winners:
-        return "No winner."
+        return gettext("No winner.")
     if int(result.get("seats") or 1) > 1 or len(winners) > 1:
-        return f"Elected: {', '.join(winners)}."
-    return f"Winner: {winners[0]}."
+        return gettext("Elected: %(winners)s.") % {"winners": ', '.join(winners)}
+    return gettext("Winner: %(value)s.") % {"value": winners[0]}
 
 
 def _short(title: str, winners: list[str], result: dict) -> str:
@@ -372,13 +373,13 @@ def _short(title: str, winners: list[str], result: dict) -> str:
 
 
 def _lots_words(result: dict) -> str:
-    return " Ties settled by lot: " + "; ".join(result["lots"]) + "." if result.get("lots") else ""
+    return gettext(" Ties settled by lot: ") + "; ".join(result["lots"]) + "." if result.get("lots") else ""
 
 
 def _totals_desc(result, options, totals, winners) -> str:
     method = _method(result)
     ballots = float(result.get("ballots") or 0)
-    what = TOTALS_WORDS.get(method, "totals")
+    what = str(TOTALS_WORDS.get(method, gettext("totals")))
     items = []
     for o in options:
         value = float(totals.get(o, 0))
@@ -415,10 +416,10 @@ def _round_quota(result: dict, rnd: dict) -> float | None:
 
 def _round_source(rnd: dict, quota: float | None) -> str:
     if rnd.get("transferred_from"):
-        return f"from {rnd['transferred_from']}"
+        return gettext("from %(value)s") % {"value": rnd['transferred_from']}
     if quota is not None and rnd["number"] > 1:
-        return f"quota {_fmt(quota)}"
-    return "first choice" if rnd["number"] == 1 else ""
+        return gettext("quota %(fmt)s") % {"fmt": _fmt(quota)}
+    return gettext("first choice") if rnd["number"] == 1 else ""
 
 
 def _round_cell(rnd, option, x, y, bar_w, peak, elected_at, before) -> list:
@@ -456,17 +457,17 @@ def _round_cell(rnd, option, x, y, bar_w, peak, elected_at, before) -> list:
 
 
 def _rounds_legend(parts: list, y: float, width: float, method: str, quotas) -> float:
-    items = [("rect", WON, "elected ✓"), ("rect", OUT, "excluded ✗"), ("rect", OTHER, "continuing")]
+    items = [("rect", WON, gettext("elected ✓")), ("rect", OUT, gettext("excluded ✗")), ("rect", OTHER, gettext("continuing"))]
     if method.startswith("stv"):
-        items.insert(1, ("rect", WON_BEFORE, "elected earlier"))
+        items.insert(1, ("rect", WON_BEFORE, gettext("elected earlier")))
     if method == "stv_meek":
-        items += [("text", INFLOW, "+n gained"), ("text", OUTFLOW, "−n lost since the round before")]
+        items += [("text", INFLOW, gettext("+n gained")), ("text", OUTFLOW, gettext("−n lost since the round before"))]
     else:
-        items += [("text", INFLOW, "+n received in the transfer"), ("text", OUTFLOW, "−n passed on")]
+        items += [("text", INFLOW, gettext("+n received in the transfer")), ("text", OUTFLOW, gettext("−n passed on"))]
     if any(q is not None for q in quotas):
         items.append(("dash", "5 3", "quota"))
     elif method == "irv":
-        items.append(("dash", "1.5 2.5", "half the votes still in play"))
+        items.append(("dash", "1.5 2.5", gettext("half the votes still in play")))
     x = 0
     for kind, colour, words in items:
         w = (24 if kind == "dash" else 14 if kind == "rect" else 0) + _text_width([words], 12) + 22
@@ -488,23 +489,23 @@ def _rounds_legend(parts: list, y: float, width: float, method: str, quotas) -> 
 
 
 def _rounds_desc(result: dict, rounds: list, quotas: list) -> str:
-    words = [f"{_subtitle(result)}, {len(rounds)} round{'s' if len(rounds) != 1 else ''}."]
+    words = [ngettext("%(subtitle)s, %(rounds)s round.", "%(subtitle)s, %(rounds)s rounds.", len(rounds)) % {"subtitle": _subtitle(result), "rounds": len(rounds)}]
     for rnd, quota in zip(rounds, quotas):
-        bits = [f"Round {rnd['number']}:"]
+        bits = [gettext("Round %(value)s:") % {"value": rnd['number']}]
         source = rnd.get("transferred_from")
         if source:
-            moved = ", ".join(f"{o} +{_fmt(v)}" for o, v in rnd["transfers"].items()) or "none to any option"
-            bits.append(f"votes of {source} transferred ({moved}; {_fmt(rnd['non_transferable'])} exhausted).")
+            moved = ", ".join(f"{o} +{_fmt(v)}" for o, v in rnd["transfers"].items()) or gettext("none to any option")
+            bits.append(gettext("votes of %(source)s transferred (%(moved)s; %(fmt)s exhausted).") % {"source": source, "moved": moved, "fmt": _fmt(rnd['non_transferable'])})
         if _method(result) == "stv_meek" and quota is not None:
-            bits.append(f"Quota {_fmt(quota)}.")
+            bits.append(gettext("Quota %(fmt)s.") % {"fmt": _fmt(quota)})
         tallies = sorted(rnd["tallies"].items(), key=lambda kv: -float(kv[1]))
-        bits.append("Votes: " + ", ".join(f"{o} {_fmt(v)}" for o, v in tallies) + ".")
+        bits.append(gettext("Votes: ") + ", ".join(f"{o} {_fmt(v)}" for o, v in tallies) + ".")
         if float(rnd["exhausted"]):
-            bits.append(f"Exhausted so far: {_fmt(rnd['exhausted'])}.")
+            bits.append(gettext("Exhausted so far: %(fmt)s.") % {"fmt": _fmt(rnd['exhausted'])})
         if rnd["elected"]:
-            bits.append(f"Elected: {', '.join(rnd['elected'])}.")
+            bits.append(gettext("Elected: %(join)s.") % {"join": ', '.join(rnd['elected'])})
         if rnd["excluded"]:
-            bits.append(f"Excluded: {', '.join(rnd['excluded'])}.")
+            bits.append(gettext("Excluded: %(join)s.") % {"join": ', '.join(rnd['excluded'])})
         words.append(" ".join(bits))
     words.append(_winners_words(result) + _lots_words(result))
     return " ".join(words)
@@ -530,17 +531,17 @@ def _ranked(result: dict) -> tuple[list[str], dict[str, int]]:
 
 def _pairwise_desc(result, order, place, d, index) -> str:
     ranking = ", ".join(f"{place[o]}. {o}" for o in order)
-    words = [f"{_subtitle(result)}.", _winners_words(result), f"Order: {ranking}.", "Head to head:"]
+    words = [f"{_subtitle(result)}.", _winners_words(result), gettext("Order: %(ranking)s.") % {"ranking": ranking}, gettext("Head to head:")]
     pairs = []
     for i, a in enumerate(order):
         for b in order[i + 1:]:
             ab, ba = float(d[index[a]][index[b]]), float(d[index[b]][index[a]])
             if ab > ba:
-                pairs.append(f"{a} beats {b} {_fmt(ab)} to {_fmt(ba)}")
+                pairs.append(gettext("%(a)s beats %(b)s %(fmt)s to %(fmt2)s") % {"a": a, "b": b, "fmt": _fmt(ab), "fmt2": _fmt(ba)})
             elif ba > ab:
-                pairs.append(f"{b} beats {a} {_fmt(ba)} to {_fmt(ab)}")
+                pairs.append(gettext("%(b)s beats %(a)s %(fmt)s to %(fmt2)s") % {"b": b, "a": a, "fmt": _fmt(ba), "fmt2": _fmt(ab)})
             else:
-                pairs.append(f"{a} and {b} tie at {_fmt(ab)}")
+                pairs.append(gettext("%(a)s and %(b)s tie at %(fmt)s") % {"a": a, "b": b, "fmt": _fmt(ab)})
     words.append("; ".join(pairs) + "." + _lots_words(result))
     return " ".join(words)
 
@@ -567,14 +568,15 @@ def _pct(share: float) -> str:
     return f"{share:.1f}%"
 
 
-def fulfilment_chart(rows: list[tuple[str, float]], *, title: str = "Needs met, by neighbourhood council") -> SafeString:
+def fulfilment_chart(rows: list[tuple[str, float]], *, title: str = gettext_lazy("Needs met, by neighbourhood council")) -> SafeString:
     """Horizontal bars: each council's share of its needs met (0 to 1), priority-weighted; 100% marked by a line."""
+    title = str(title)
     rows = [(str(name), min(max(float(share), 0.0), 1.0)) for name, share in rows]
     fs, row_h, bar_h, top = 14, 30, 20, 30
     label_w = _text_width([name for name, _ in rows], fs, lo=60, hi=190) + 12
     bar_w, value_w = 300, 56
     width = label_w + bar_w + value_w
-    parts = [_el("text", "Share of each council's needs met, weighted by its priorities", x=0, y=18, font_size=13,
+    parts = [_el("text", gettext("Share of each council's needs met, weighted by its priorities"), x=0, y=18, font_size=13,
                  fill=MUTED)]
     for i, (name, share) in enumerate(rows):
         y = top + i * row_h
@@ -587,24 +589,25 @@ def fulfilment_chart(rows: list[tuple[str, float]], *, title: str = "Needs met, 
                          font_weight="bold" if full else None))
     height = top + max(len(rows), 1) * row_h
     if not rows:
-        parts.append(_el("text", "No neighbourhood council has needs in this plan.", x=0, y=top + 15, font_size=13,
+        parts.append(_el("text", gettext("No neighbourhood council has needs in this plan."), x=0, y=top + 15, font_size=13,
                          fill=MUTED))
     parts.append(_el("line", x1=label_w + bar_w, y1=top - 4, x2=label_w + bar_w, y2=height - 6, stroke=INK,
                      stroke_width=1, stroke_dasharray="3 3"))
-    desc = ("Share of each neighbourhood council's needs the plan meets, weighted by the priorities it gave: "
-            + ("; ".join(f"{name} {_pct(share)}" for name, share in rows) if rows else "no council") + ".")
+    desc = (gettext("Share of each neighbourhood council's needs the plan meets, weighted by the priorities it gave: ")
+            + ("; ".join(f"{name} {_pct(share)}" for name, share in rows) if rows else gettext("no council")) + ".")
     worst = min(rows, key=lambda r: r[1]) if rows else None
-    label = f"{title}. " + (f"Least served: {worst[0]}, {_pct(worst[1])}." if worst else "No needs.")
+    label = f"{title}. " + (gettext("Least served: %(value)s, %(pct)s.") % {"value": worst[0], "pct": _pct(worst[1])} if worst else gettext("No needs."))
     return _svg(width, height + 4, title, desc, parts, label)
 
 
 def convergence_chart(points: list, *, boundaries: list | None = None, certified: list | None = None,
-                      title: str = "Convergence: shortages and certified gap by iteration") -> SafeString:
+                      title: str = gettext_lazy("Convergence: shortages and certified gap by iteration")) -> SafeString:
     """The shortage share (hours' worth of all shortages as a share of the hours used) at each iteration of the
     procedure and the certified gap (how far below the best possible plan the best plan so far can be, at the
     iterations that repaired one: ``certified``), on one logarithmic scale, each series labelled in a legend
     above the plot; dashed lines where a round was published (``boundaries``: the iteration count at the end of
     each round, in order). A value of zero is drawn on the floor of the scale."""
+    title = str(title)
     points = [(float(i), max(float(s), 0.0)) for i, s in points]
     certified = [(float(i), max(float(g), 0.0)) for i, g in (certified or [])]
     boundaries = [float(b) for b in (boundaries or [])]
@@ -628,10 +631,10 @@ def convergence_chart(points: list, *, boundaries: list | None = None, certified
 
     # the legend: one line per series, above the plot, so that no label crosses a line or another label
     parts = [_el("line", x1=0, y1=10, x2=18, y2=10, stroke=INFLOW, stroke_width=2),
-             _el("text", "shortage share (log scale)", x=24, y=14, font_size=12, fill=INK)]
+             _el("text", gettext("shortage share (log scale)"), x=24, y=14, font_size=12, fill=INK)]
     if certified:
         parts += [_el("line", x1=0, y1=28, x2=18, y2=28, stroke=INK, stroke_width=2, stroke_dasharray="6 3"),
-                  _el("text", "certified gap: the plan is at most this far below the best possible plan",
+                  _el("text", gettext("certified gap: the plan is at most this far below the best possible plan"),
                       x=24, y=32, font_size=12, fill=INK)]
     for e in range(floor_exp, top_exp + 1):
         gy = f"{y(10.0 ** e):.1f}"
@@ -646,7 +649,7 @@ def convergence_chart(points: list, *, boundaries: list | None = None, certified
                          stroke_dasharray="4 3"))
         # a round's label (about 50 px wide, ending at its line) only where it clears the previous label
         if x(b) - 52 >= labelled_at and x(b) - 52 >= left:
-            parts.append(_el("text", f"round {n}", x=f"{x(b) - 3:.1f}", y=top + 12, font_size=11, text_anchor="end",
+            parts.append(_el("text", gettext("round %(n)s") % {"n": n}, x=f"{x(b) - 3:.1f}", y=top + 12, font_size=11, text_anchor="end",
                              fill=MUTED))
             labelled_at = x(b)
     if points:
@@ -656,7 +659,7 @@ def convergence_chart(points: list, *, boundaries: list | None = None, certified
             for i, s in points:
                 parts.append(_el("circle", cx=f"{x(i):.1f}", cy=f"{y(s):.1f}", r=2.5, fill=INFLOW))
     else:
-        parts.append(_el("text", "No iteration computed yet.", x=left + 10, y=top + plot_h / 2, font_size=13, fill=MUTED))
+        parts.append(_el("text", gettext("No iteration computed yet."), x=left + 10, y=top + plot_h / 2, font_size=13, fill=MUTED))
     if certified:
         line = " ".join(f"{x(i):.1f},{y(g):.1f}" for i, g in certified)
         parts.append(_el("polyline", points=line, fill="none", stroke=INK, stroke_width=2, stroke_dasharray="6 3"))
@@ -675,21 +678,20 @@ def convergence_chart(points: list, *, boundaries: list | None = None, certified
                      fill=INK))
     if points:
         start, end = points[0], points[-1]
-        desc = (f"Shortage share at each iteration, log scale, over {len(points)} point{'s' if len(points) != 1 else ''}: "
-                f"{_pct(start[1])} at iteration {_fmt(start[0])}, {_pct(end[1])} at iteration {_fmt(end[0])}")
+        desc = (ngettext("Shortage share at each iteration, log scale, over %(points)s point: %(pct)s at iteration %(fmt)s, %(pct2)s at iteration %(fmt2)s", "Shortage share at each iteration, log scale, over %(points)s points: %(pct)s at iteration %(fmt)s, %(pct2)s at iteration %(fmt2)s", len(points)) % {"points": len(points), "pct": _pct(start[1]), "fmt": _fmt(start[0]), "pct2": _pct(end[1]), "fmt2": _fmt(end[0])})
         if boundaries:
             at_round = []
             for n, b in enumerate(boundaries, start=1):
                 before = [s for i, s in points if i <= b]
                 if before:
-                    at_round.append(f"round {n} ended at iteration {_fmt(b)} ({_pct(before[-1])})")
+                    at_round.append(gettext("round %(n)s ended at iteration %(fmt)s (%(pct)s)") % {"n": n, "fmt": _fmt(b), "pct": _pct(before[-1])})
             desc += "; " + "; ".join(at_round)
         desc += "."
         if certified:
-            desc += f" Certified gap at iteration {_fmt(certified[-1][0])}: {_pct(certified[-1][1])}."
-        label = f"{title}. From {_pct(start[1])} to {_pct(end[1])} in {_fmt(end[0] - start[0] + 1)} iterations."
+            desc += gettext(" Certified gap at iteration %(fmt)s: %(pct)s.") % {"fmt": _fmt(certified[-1][0]), "pct": _pct(certified[-1][1])}
+        label = gettext("%(title)s. From %(pct)s to %(pct2)s in %(fmt)s iterations.") % {"title": title, "pct": _pct(start[1]), "pct2": _pct(end[1]), "fmt": _fmt(end[0] - start[0] + 1)}
         if certified:
-            label += f" Certified gap {_pct(certified[-1][1])}."
+            label += gettext(" Certified gap %(pct)s.") % {"pct": _pct(certified[-1][1])}
     else:
-        desc, label = "No iteration computed yet.", f"{title}. No iteration yet."
+        desc, label = gettext("No iteration computed yet."), gettext("%(title)s. No iteration yet.") % {"title": title}
     return _svg(width, height, title, desc, parts, label)

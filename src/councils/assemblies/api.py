@@ -13,6 +13,7 @@ from councils.assemblies.models import Council
 from councils.record import services as record
 from councils.adapters.api import errors
 from councils.errors import NotFound
+from django.utils.translation import gettext as _
 
 router = Router(tags=["councils"])
 
@@ -217,7 +218,7 @@ class ContentOut(Schema):
 def record_content(request, sha256: str):
     found = record.published_content(sha256)
     if found is None:
-        raise NotFound("no such text")
+        raise NotFound(_("no such text"))
     return found
 
 

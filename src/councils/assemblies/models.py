@@ -10,35 +10,36 @@ from django.db import models
 from councils.errors import Invalid
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext as _, gettext_lazy
 
 
 class CouncilKind(models.TextChoices):
-    WORKPLACE = "workplace", "Workplace council"
-    NEIGHBOURHOOD = "neighbourhood", "Neighbourhood council"
-    AGRICULTURAL = "agricultural", "Agricultural council"
-    OTHER = "other", "Other council"
-    FEDERATION = "federation", "Federation"
+    WORKPLACE = "workplace", gettext_lazy("Workplace council")
+    NEIGHBOURHOOD = "neighbourhood", gettext_lazy("Neighbourhood council")
+    AGRICULTURAL = "agricultural", gettext_lazy("Agricultural council")
+    OTHER = "other", gettext_lazy("Other council")
+    FEDERATION = "federation", gettext_lazy("Federation")
 
 
 class Admission(models.TextChoices):
-    OPEN = "open", "Open: anyone who asks joins at once"
-    VOTE = "vote", "By vote: the members decide each request"
+    OPEN = "open", gettext_lazy("Open: anyone who asks joins at once")
+    VOTE = "vote", gettext_lazy("By vote: the members decide each request")
 
 
 class DecisionMethod(models.TextChoices):
-    MAJORITY = "majority", "Majority of votes cast"
-    TWO_THIRDS = "two_thirds", "Two thirds of votes cast"
-    MAJORITY_OF_MEMBERS = "majority_of_members", "Majority of all members"
-    CONSENSUS = "consensus", "Consensus (any block stops it)"
-    APPROVAL = "approval", "Approval (approve any number of options)"
-    SCORE = "score", "Score (rate every option)"
-    IRV = "irv", "Instant-runoff (ranked)"
-    SCHULZE = "schulze", "Schulze (ranked, Condorcet)"
-    RANKED_PAIRS = "ranked_pairs", "Ranked pairs (ranked, Condorcet)"
-    STV = "stv", "Single transferable vote (several seats)"
-    STV_MEEK = "stv_meek", "Meek STV (several seats, surpluses passed on exactly)"
+    MAJORITY = "majority", gettext_lazy("Majority of votes cast")
+    TWO_THIRDS = "two_thirds", gettext_lazy("Two thirds of votes cast")
+    MAJORITY_OF_MEMBERS = "majority_of_members", gettext_lazy("Majority of all members")
+    CONSENSUS = "consensus", gettext_lazy("Consensus (any block stops it)")
+    APPROVAL = "approval", gettext_lazy("Approval (approve any number of options)")
+    SCORE = "score", gettext_lazy("Score (rate every option)")
+    IRV = "irv", gettext_lazy("Instant-runoff (ranked)")
+    SCHULZE = "schulze", gettext_lazy("Schulze (ranked, Condorcet)")
+    RANKED_PAIRS = "ranked_pairs", gettext_lazy("Ranked pairs (ranked, Condorcet)")
+    STV = "stv", gettext_lazy("Single transferable vote (several seats)")
+    STV_MEEK = "stv_meek", gettext_lazy("Meek STV (several seats, surpluses passed on exactly)")
     # Only ever the second round of a failed consensus, at the charter's fallback threshold.
-    FALLBACK = "fallback", "Fallback supermajority after a failed consensus"
+    FALLBACK = "fallback", gettext_lazy("Fallback supermajority after a failed consensus")
 
 
 YES_NO_METHODS = {DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.MAJORITY_OF_MEMBERS}
@@ -97,7 +98,7 @@ class Charter(models.Model):
         decimal_places=3,
         default=Decimal("0.250"),
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
-        help_text="Share of members who must take part for a vote to count.",
+        help_text=gettext_lazy("Share of members who must take part for a vote to count."),
     )
     deliberation_period = models.DurationField(default=timedelta(days=3))
     voting_period = models.DurationField(default=timedelta(days=4))
@@ -109,29 +110,29 @@ class Charter(models.Model):
     # How far the author or an officer may postpone a proposal's close in all, beyond the close it was published with;
     # further needs the council's vote.
     max_postponement = models.DurationField(default=timedelta(days=30))
-    allowed_methods = models.JSONField(default=list, blank=True, help_text="empty: every method")
+    allowed_methods = models.JSONField(default=list, blank=True, help_text=gettext_lazy("empty: every method"))
     consensus_fallback = models.DecimalField(
         max_digits=4, decimal_places=3, null=True, blank=True,
-        help_text="supermajority allowed on a second round after a failed consensus; empty: none",
+        help_text=gettext_lazy("supermajority allowed on a second round after a failed consensus; empty: none"),
     )
-    secret_ballots = models.BooleanField(default=False, help_text="every vote of this council is secret")
+    secret_ballots = models.BooleanField(default=False, help_text=gettext_lazy("every vote of this council is secret"))
     officer_term = models.DurationField(default=timedelta(days=365))
     # Rotation: how many consecutive terms in the same office one member may serve (checked when the seat is taken).
     officer_term_limit = models.PositiveSmallIntegerField(
-        default=2, validators=[MinValueValidator(1), MaxValueValidator(50)], help_text="consecutive terms in one office")
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(50)], help_text=gettext_lazy("consecutive terms in one office"))
     # The yes/no method by which the council changes this charter: a supermajority by default, so that a bare
     # majority of a moment cannot rewrite the rules everyone votes under.
     charter_change_method = models.CharField(max_length=30, choices=[(m.value, m.label) for m in (
         DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.MAJORITY_OF_MEMBERS)],
         default=DecisionMethod.TWO_THIRDS)
     # How this council's delegates vote in its federations: as the council mandates, or at their discretion.
-    mandate = models.CharField(max_length=10, choices=[("bound", "Bound mandate"), ("free", "Free mandate")], default="bound")
+    mandate = models.CharField(max_length=10, choices=[("bound", gettext_lazy("Bound mandate")), ("free", gettext_lazy("Free mandate"))], default="bound")
     recall_threshold = models.DecimalField(
         max_digits=4, decimal_places=3, default=Decimal("0.200"),
-        help_text="share of members whose signatures open a recall vote by itself",
+        help_text=gettext_lazy("share of members whose signatures open a recall vote by itself"),
     )
     recall_replacement = models.CharField(
-        max_length=12, choices=[("countback", "Next candidate of the count"), ("by_election", "By-election")], default="countback"
+        max_length=12, choices=[("countback", gettext_lazy("Next candidate of the count")), ("by_election", gettext_lazy("By-election"))], default="countback"
     )
 
     def allows(self, method: str) -> bool:
@@ -203,11 +204,11 @@ class Membership(models.Model):
 
 
 class OfficeRole(models.TextChoices):
-    FACILITATOR = "facilitator", "Facilitator"
-    SECRETARY = "secretary", "Secretary"
+    FACILITATOR = "facilitator", gettext_lazy("Facilitator")
+    SECRETARY = "secretary", gettext_lazy("Secretary")
     # Workplace roles: elected and recallable like any office, with no power over the council's decisions.
-    COORDINATOR = "coordinator", "Coordinator"
-    PLANNING_DELEGATE = "planning_delegate", "Delegate to the federation's planning"
+    COORDINATOR = "coordinator", gettext_lazy("Coordinator")
+    PLANNING_DELEGATE = "planning_delegate", gettext_lazy("Delegate to the federation's planning")
 
 
 # Councils that produce, and councils that state needs: who plans production together.
@@ -219,11 +220,11 @@ def check_office_for(council, office: str) -> None:
     """Which council may elect which office: workplace roles belong to the councils that plan, a coordinator to
     producers, a planning delegate to either side."""
     if office not in OfficeRole.values:
-        raise Invalid(f"an election is for one of {', '.join(OfficeRole.values)}", field="office")
+        raise Invalid(_("an election is for one of %(values)s") % {"values": ', '.join(OfficeRole.values)}, field="office")
     if office == OfficeRole.COORDINATOR and council.kind not in PRODUCING_KINDS:
-        raise Invalid("a coordinator is elected by a workplace or agricultural council", field="office")
+        raise Invalid(_("a coordinator is elected by a workplace or agricultural council"), field="office")
     if office == OfficeRole.PLANNING_DELEGATE and council.kind not in PRODUCING_KINDS + NEEDING_KINDS:
-        raise Invalid("a planning delegate is elected by a workplace, agricultural or neighbourhood council", field="office")
+        raise Invalid(_("a planning delegate is elected by a workplace, agricultural or neighbourhood council"), field="office")
 
 
 class Office(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from councils.assemblies.models import Membership
 from councils.errors import NotAllowed
 
@@ -18,13 +20,13 @@ def is_member(user, council) -> bool:
 
 def require_member(user, council, doing: str) -> Membership:
     if user is None or not getattr(user, "is_authenticated", False):
-        raise NotAllowed(f"Log in to {doing}.")
+        raise NotAllowed(_("Log in to %(doing)s.") % {"doing": doing})
     membership = membership_of(user, council)
     if membership is None:
-        raise NotAllowed(f"Only members of {council.name} may {doing}.")
+        raise NotAllowed(_("Only members of %(name)s may %(doing)s.") % {"name": council.name, "doing": doing})
     return membership
 
 
 def require_person(user, doing: str) -> None:
     if user is None or not getattr(user, "is_authenticated", False):
-        raise NotAllowed(f"Log in to {doing}.")
+        raise NotAllowed(_("Log in to %(doing)s.") % {"doing": doing})

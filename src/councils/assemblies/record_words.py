@@ -11,34 +11,35 @@ from datetime import datetime
 
 from django.apps import apps
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy
 
 from councils.record.services import recorded_model
 
 # What each kind of act is, in words. An act not listed is worded from its name ("product.added": "product added").
 ACTS = {
-    "council.founded": "founded the council", "charter.adopted": "adopted the charter", "charter.amended": "amended the charter",
-    "member.admitted": "was admitted", "member.left": "left the council", "member.removed": "was removed",
-    "proposal.created": "put a proposal", "proposal.published": "published a proposal", "proposal.withdrawn": "withdrew a proposal",
-    "proposal.rescheduled": "moved the deadlines of", "proposal.amended": "took an amendment into", "proposal.accepted": "accepted",
-    "ballot.cast": "voted on", "ballot.changed": "changed their vote on", "ballot.withdrawn": "had their ballot withdrawn from",
-    "voter.registered": "voted (secret ballot) on", "decision.made": "decision on", "decision.overruled": "overruled the decision on",
-    "comment.added": "commented on", "comment.hidden": "hid a comment on", "comment.restored": "restored a comment on",
-    "minority_report.attached": "attached a minority report to", "office.taken": "took office", "office.ended": "left office",
-    "delegate.seated": "was seated as delegate", "delegate.ended": "left the delegate's seat", "delegate.seat_vacant": "seat left vacant:",
-    "recall.petition_opened": "opened a recall petition against", "recall.signed": "signed the recall petition against",
-    "recall.vote_opened": "recall vote opened against", "petition.opened": "opened a petition", "petition.signed": "signed a petition",
-    "petition.backed": "backed a petition", "petition.fulfilled": "petition fulfilled:", "affiliation.began": "joined the federation",
-    "affiliation.ended": "left the federation", "congress.convened": "congress convened:", "congress.cancelled": "congress cancelled:",
-    "federation_ballot.mandated": "cast the council's mandated vote on", "federation_ballot.free": "cast a free-mandate vote on",
-    "federation_ballot.minutes": "voted for the council, at the congress, on", "mandate.free": "gave a free mandate on",
-    "congress.attendance": "registered present at", "congress.agenda_item_added": "put on the agenda of",
-    "congress.item_taken_up": "took up the next item at", "congress.speaker_listed": "asked to speak at",
-    "congress.floor_given": "gave the floor at", "congress.speaker_ended": "ended a speech at",
-    "congress.minutes_written": "wrote the minutes of", "congress.minutes_approved": "minutes approved:",
-    "capability.recorded": "recorded a capability:", "capability.removed": "removed a capability:",
-    "working_hours.recorded": "recorded the working hours", "need.adopted": "adopted a need:", "need.ended": "need ended:",
-    "plan_period.opened": "plan period opened:", "plan.adopted": "plan adopted:", "hand_proposal.submitted": "submitted a proposal for",
-    "planning_mode.set": "set how the council answers", "plan_part.put_to_vote": "put a part of the plan to the vote:",
+    "council.founded": gettext_lazy("founded the council"), "charter.adopted": gettext_lazy("adopted the charter"), "charter.amended": gettext_lazy("amended the charter"),
+    "member.admitted": gettext_lazy("was admitted"), "member.left": gettext_lazy("left the council"), "member.removed": gettext_lazy("was removed"),
+    "proposal.created": gettext_lazy("put a proposal"), "proposal.published": gettext_lazy("published a proposal"), "proposal.withdrawn": gettext_lazy("withdrew a proposal"),
+    "proposal.rescheduled": gettext_lazy("moved the deadlines of"), "proposal.amended": gettext_lazy("took an amendment into"), "proposal.accepted": "accepted",
+    "ballot.cast": gettext_lazy("voted on"), "ballot.changed": gettext_lazy("changed their vote on"), "ballot.withdrawn": gettext_lazy("had their ballot withdrawn from"),
+    "voter.registered": gettext_lazy("voted (secret ballot) on"), "decision.made": gettext_lazy("decision on"), "decision.overruled": gettext_lazy("overruled the decision on"),
+    "comment.added": gettext_lazy("commented on"), "comment.hidden": gettext_lazy("hid a comment on"), "comment.restored": gettext_lazy("restored a comment on"),
+    "minority_report.attached": gettext_lazy("attached a minority report to"), "office.taken": gettext_lazy("took office"), "office.ended": gettext_lazy("left office"),
+    "delegate.seated": gettext_lazy("was seated as delegate"), "delegate.ended": gettext_lazy("left the delegate's seat"), "delegate.seat_vacant": gettext_lazy("seat left vacant:"),
+    "recall.petition_opened": gettext_lazy("opened a recall petition against"), "recall.signed": gettext_lazy("signed the recall petition against"),
+    "recall.vote_opened": gettext_lazy("recall vote opened against"), "petition.opened": gettext_lazy("opened a petition"), "petition.signed": gettext_lazy("signed a petition"),
+    "petition.backed": gettext_lazy("backed a petition"), "petition.fulfilled": gettext_lazy("petition fulfilled:"), "affiliation.began": gettext_lazy("joined the federation"),
+    "affiliation.ended": gettext_lazy("left the federation"), "congress.convened": gettext_lazy("congress convened:"), "congress.cancelled": gettext_lazy("congress cancelled:"),
+    "federation_ballot.mandated": gettext_lazy("cast the council's mandated vote on"), "federation_ballot.free": gettext_lazy("cast a free-mandate vote on"),
+    "federation_ballot.minutes": gettext_lazy("voted for the council, at the congress, on"), "mandate.free": gettext_lazy("gave a free mandate on"),
+    "congress.attendance": gettext_lazy("registered present at"), "congress.agenda_item_added": gettext_lazy("put on the agenda of"),
+    "congress.item_taken_up": gettext_lazy("took up the next item at"), "congress.speaker_listed": gettext_lazy("asked to speak at"),
+    "congress.floor_given": gettext_lazy("gave the floor at"), "congress.speaker_ended": gettext_lazy("ended a speech at"),
+    "congress.minutes_written": gettext_lazy("wrote the minutes of"), "congress.minutes_approved": gettext_lazy("minutes approved:"),
+    "capability.recorded": gettext_lazy("recorded a capability:"), "capability.removed": gettext_lazy("removed a capability:"),
+    "working_hours.recorded": gettext_lazy("recorded the working hours"), "need.adopted": gettext_lazy("adopted a need:"), "need.ended": gettext_lazy("need ended:"),
+    "plan_period.opened": gettext_lazy("plan period opened:"), "plan.adopted": gettext_lazy("plan adopted:"), "hand_proposal.submitted": gettext_lazy("submitted a proposal for"),
+    "planning_mode.set": gettext_lazy("set how the council answers"), "plan_part.put_to_vote": gettext_lazy("put a part of the plan to the vote:"),
 }
 
 
@@ -64,13 +65,13 @@ def _name(obj, prefix: str) -> tuple[str, str | None]:
         from django.urls import reverse
 
         url = reverse("delegate", args=[obj.pk])
-        return f"{obj.member.username}, delegate to {obj.federation.name}", url
+        return gettext("%(username)s, delegate to %(name)s") % {"username": obj.member.username, "name": obj.federation.name}, url
     if prefix == "congress":
         from django.urls import reverse
 
         return obj.title, reverse("congress", args=[obj.federation.slug, obj.pk])
     if prefix == "recall_petition":
-        return f"{obj.delegate.member.username}, delegate to {obj.delegate.federation.name}", None
+        return gettext("%(username)s, delegate to %(name)s") % {"username": obj.delegate.member.username, "name": obj.delegate.federation.name}, None
     if hasattr(obj, "get_absolute_url"):
         try:
             url = obj.get_absolute_url()

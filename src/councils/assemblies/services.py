@@ -22,6 +22,7 @@ from councils.assemblies.models import ALL_METHODS, Admission, Charter, Council,
 from councils.assemblies.permissions import membership_of, require_member, require_person
 from councils.errors import Conflict, Invalid, NotAllowed, refuse_control_characters
 from councils.record.services import append
+from django.utils.translation import gettext as _
 
 MAX_PERIOD = timedelta(days=365)
 
@@ -37,9 +38,9 @@ def _share(value, name: str) -> Decimal:
     try:
         share = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise Invalid(f"{name.replace('_', ' ')} must be a number between 0 and 1", field=name) from None
+        raise Invalid(_("%(replace)s must be a number between 0 and 1") % {"replace": name.replace('_', ' ')}, field=name) from None
     if not share.is_finite() or not Decimal(0) <= share <= Decimal(1):
-        raise Invalid(f"{name.replace('_', ' ')} must be a share between 0 and 1", field=name)
+        raise Invalid(_("%(replace)s must be a share between 0 and 1") % {"replace": name.replace('_', ' ')}, field=name)
     return share.quantize(Decimal("0.001"))
 
 
@@ -47,41 +48,41 @@ def _clean_charter(charter: dict | None) -> dict:
     charter = {k: v for k, v in dict(charter or {}).items() if v is not None}
     unknown = set(charter) - CHARTER_FIELDS
     if unknown:
-        raise Invalid(f"unknown charter field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+        raise Invalid(_("unknown charter field %(value)s") % {"value": repr(sorted(unknown)[0])}, field=sorted(unknown)[0])
     if "admission" in charter and charter["admission"] not in Admission.values:
-        raise Invalid(f"admission must be one of {', '.join(Admission.values)}", field="admission")
+        raise Invalid(_("admission must be one of %(values)s") % {"values": ', '.join(Admission.values)}, field="admission")
     if "decision_method" in charter and charter["decision_method"] not in ALL_METHODS:
-        raise Invalid(f"decision method must be one of {', '.join(ALL_METHODS)}", field="decision_method")
+        raise Invalid(_("decision method must be one of %(all_methods)s") % {"all_methods": ', '.join(ALL_METHODS)}, field="decision_method")
     if "allowed_methods" in charter:
         methods = charter["allowed_methods"]
         if not isinstance(methods, (list, tuple)) or any(m not in ALL_METHODS for m in methods):
-            raise Invalid(f"allowed methods are a list drawn from {', '.join(ALL_METHODS)}", field="allowed_methods")
+            raise Invalid(_("allowed methods are a list drawn from %(all_methods)s") % {"all_methods": ', '.join(ALL_METHODS)}, field="allowed_methods")
         charter["allowed_methods"] = sorted(set(methods))
         if methods and charter.get("decision_method", DecisionMethod.MAJORITY) not in methods:
-            raise Invalid("the default decision method must be one the charter allows", field="decision_method")
+            raise Invalid(_("the default decision method must be one the charter allows"), field="decision_method")
     if "quorum" in charter:
         charter["quorum"] = _share(charter["quorum"], "quorum")
     if "consensus_fallback" in charter:
         charter["consensus_fallback"] = _share(charter["consensus_fallback"], "consensus_fallback")
         if charter["consensus_fallback"] <= Decimal("0.5"):
-            raise Invalid("a fallback after a failed consensus is a supermajority: more than one half", field="consensus_fallback")
+            raise Invalid(_("a fallback after a failed consensus is a supermajority: more than one half"), field="consensus_fallback")
     if "mandate" in charter and charter["mandate"] not in ("bound", "free"):
-        raise Invalid("a mandate is bound or free", field="mandate")
+        raise Invalid(_("a mandate is bound or free"), field="mandate")
     if "recall_replacement" in charter and charter["recall_replacement"] not in ("countback", "by_election"):
-        raise Invalid("a recalled delegate's seat passes by countback or by_election", field="recall_replacement")
+        raise Invalid(_("a recalled delegate's seat passes by countback or by_election"), field="recall_replacement")
     if "recall_threshold" in charter:
         charter["recall_threshold"] = _share(charter["recall_threshold"], "recall_threshold")
         if charter["recall_threshold"] == 0:
-            raise Invalid("a recall needs at least one signature: the threshold is above 0", field="recall_threshold")
+            raise Invalid(_("a recall needs at least one signature: the threshold is above 0"), field="recall_threshold")
     if "officer_term_limit" in charter and (not isinstance(charter["officer_term_limit"], int)
                                             or isinstance(charter["officer_term_limit"], bool)
                                             or not 1 <= charter["officer_term_limit"] <= 50):
-        raise Invalid("the officers' term limit is a whole number of consecutive terms from 1 to 50", field="officer_term_limit")
+        raise Invalid(_("the officers' term limit is a whole number of consecutive terms from 1 to 50"), field="officer_term_limit")
     if "charter_change_method" in charter and charter["charter_change_method"] not in (
             DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS, DecisionMethod.MAJORITY_OF_MEMBERS):
-        raise Invalid("the charter is changed by majority, two_thirds or majority_of_members", field="charter_change_method")
+        raise Invalid(_("the charter is changed by majority, two_thirds or majority_of_members"), field="charter_change_method")
     if "secret_ballots" in charter and not isinstance(charter["secret_ballots"], bool):
-        raise Invalid("secret ballots is yes or no", field="secret_ballots")
+        raise Invalid(_("secret ballots is yes or no"), field="secret_ballots")
     bounds = {
         "deliberation_period": timedelta(0), "voting_period": timedelta(minutes=1),
         "min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0),
@@ -91,15 +92,15 @@ def _clean_charter(charter: dict | None) -> dict:
         if name in charter:
             period = charter[name]
             if not isinstance(period, timedelta):
-                raise Invalid(f"{name.replace('_', ' ')} must be a duration", field=name)
+                raise Invalid(_("%(replace)s must be a duration") % {"replace": name.replace('_', ' ')}, field=name)
             high = timedelta(days=5 * 365) if name == "officer_term" else MAX_PERIOD
             if not low <= period <= high:
-                raise Invalid(f"{name.replace('_', ' ')} must be between {low} and {high.days} days", field=name)
+                raise Invalid(_("%(replace)s must be between %(low)s and %(days)s days") % {"replace": name.replace('_', ' '), "low": low, "days": high.days}, field=name)
     # The periods votes opened by the rules take (an admission, an appeal) are held to the same floors as any.
     defaults = {f.name: f.default for f in Charter._meta.get_fields() if hasattr(f, "default")}
     for period, floor in (("deliberation_period", "min_deliberation_period"), ("voting_period", "min_voting_period")):
         if charter.get(period, defaults[period]) < charter.get(floor, defaults[floor]):
-            raise Invalid(f"the {period.replace('_', ' ')} is under the charter's minimum", field=period)
+            raise Invalid(_("the %(replace)s is under the charter's minimum") % {"replace": period.replace('_', ' ')}, field=period)
     return charter
 
 
@@ -115,21 +116,21 @@ def _unique_slug(name: str) -> str:
 def create_council(actor, *, name: str, kind: str, description: str = "", charter: dict | None = None,
                    federation_charter: dict | None = None) -> Council:
     """Found a council. Its founder is its first member; a federation's members are councils, so it has none yet."""
-    require_person(actor, "found a council")
+    require_person(actor, _("found a council"))
     name = refuse_control_characters((name or "").strip(), "name", line_breaks=False)
     refuse_control_characters(description, "description")
     if not name:
-        raise Invalid("a council needs a name", field="name")
+        raise Invalid(_("a council needs a name"), field="name")
     if len(name) > 120:
-        raise Invalid("a council's name has at most 120 characters", field="name")
+        raise Invalid(_("a council's name has at most 120 characters"), field="name")
     if kind not in CouncilKind.values:
-        raise Invalid(f"kind must be one of {', '.join(CouncilKind.values)}", field="kind")
+        raise Invalid(_("kind must be one of %(values)s") % {"values": ', '.join(CouncilKind.values)}, field="kind")
     if len(description or "") > 20_000:
-        raise Invalid("the description has at most 20,000 characters", field="description")
+        raise Invalid(_("the description has at most 20,000 characters"), field="description")
     charter = _clean_charter(charter)
     founding = hooks.founding_of(kind)
     if founding is None and federation_charter:
-        raise Invalid("only a federation has a federation charter", field="federation_charter")
+        raise Invalid(_("only a federation has a federation charter"), field="federation_charter")
     if founding is not None:
         founding.clean(federation_charter)
     now = clock.now()
@@ -156,7 +157,7 @@ def _admit(council, member, at, *, actor, how: str, decision=None, signed=None) 
         with transaction.atomic():
             membership = Membership.objects.create(council=council, member=member, joined_at=at)
     except IntegrityError:
-        raise Conflict(f"{member.username} is already a member of {council.name}") from None
+        raise Conflict(_("%(username)s is already a member of %(name)s") % {"username": member.username, "name": council.name}) from None
     extra = {"how": how}
     if signed is not None:
         extra["signed"] = signed
@@ -171,13 +172,13 @@ def join_council(actor, council: Council):
 
     Returns the new Membership, or the admission Proposal when the members decide.
     """
-    require_person(actor, "join a council")
+    require_person(actor, _("join a council"))
     if council.is_federation:
-        raise NotAllowed("A federation's members are councils: a council joins by its own decision.")
+        raise NotAllowed(_("A federation's members are councils: a council joins by its own decision."))
     now = clock.now()
     hooks.settle(council, now)
     if membership_of(actor, council):
-        raise Conflict(f"You are already a member of {council.name}.")
+        raise Conflict(_("You are already a member of %(name)s.") % {"name": council.name})
     with transaction.atomic():
         # The request to join is the member's own signed act, whichever way the council admits.
         signed = member_act(actor, act="membership.request", council=council, object=f"council:{council.slug}",
@@ -191,11 +192,11 @@ def leave_council(actor, council: Council) -> Membership:
     """Leave at once. Ballots in votes still open are withdrawn: a former member does not decide for the council."""
     now = clock.now()
     hooks.settle(council, now)
-    membership = require_member(actor, council, "leave it")
+    membership = require_member(actor, council, _("leave it"))
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.left_at is not None:
-            raise Conflict("You have already left.")
+            raise Conflict(_("You have already left."))
         signed = member_act(actor, act="membership.leave", council=council, object=membership.subject, content={}, now=now)
         hooks.member_leaving.send(sender=Membership, member=actor, council=council, at=now, decision=None)
         membership.left_at = now
@@ -271,10 +272,10 @@ def clean_charter_change(council: Council, changes) -> dict:
 
     Periods may be given as durations or as seconds, shares as numbers or decimal strings."""
     if not isinstance(changes, dict) or not changes:
-        raise Invalid("name the charter's fields to change and their new values", field="charter_changes")
+        raise Invalid(_("name the charter's fields to change and their new values"), field="charter_changes")
     unknown = set(changes) - CHARTER_FIELDS
     if unknown:
-        raise Invalid(f"unknown charter field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+        raise Invalid(_("unknown charter field %(value)s") % {"value": repr(sorted(unknown)[0])}, field=sorted(unknown)[0])
     current = council.charter
     proposed = charter_values_from_json(changes)
     merged = {name: getattr(current, name) for name in CHARTER_FIELDS}
@@ -283,7 +284,7 @@ def clean_charter_change(council: Council, changes) -> dict:
     changed = {name: _charter_json(name, cleaned.get(name)) for name in proposed
                if cleaned.get(name) != getattr(current, name)}
     if not changed:
-        raise Invalid("the proposed charter is the charter in force: nothing would change", field="charter_changes")
+        raise Invalid(_("the proposed charter is the charter in force: nothing would change"), field="charter_changes")
     return changed
 
 

@@ -14,6 +14,7 @@ from councils.assemblies.permissions import membership_of
 from councils.errors import CouncilsError
 from councils.record import services as record
 from councils.adapters.pages import acts, confirm_page, form_error
+from django.utils.translation import gettext as _
 
 
 def council_list(request):
@@ -32,7 +33,7 @@ def council_create(request):
         except CouncilsError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, f"{council.name} is founded.")
+            messages.success(request, _("%(name)s is founded.") % {"name": council.name})
             return redirect(council)
     return render(request, "assemblies/council_form.html", {"form": form})
 
@@ -72,9 +73,9 @@ def join(request, slug: str):
     council = get_object_or_404(Council, slug=slug)
     result = services.join_council(request.user, council)
     if isinstance(result, Membership):
-        messages.success(request, f"You are a member of {council.name}.")
+        messages.success(request, _("You are a member of %(name)s.") % {"name": council.name})
     else:
-        messages.info(request, f"Your request is before the members of {council.name}: their vote closes {result.voting_ends:%Y-%m-%d %H:%M %Z}.")
+        messages.info(request, _("Your request is before the members of %(name)s: their vote closes %(voting_ends)s.") % {"name": council.name, "voting_ends": format(result.voting_ends, '%Y-%m-%d %H:%M %Z')})
     return redirect(council)
 
 
@@ -91,5 +92,5 @@ def leave(request, slug: str):
                                           "Your leaving is written to the council's public record."],
                             button="Leave the council", back=council.get_absolute_url())
     services.leave_council(request.user, council)
-    messages.success(request, f"You have left {council.name}.")
+    messages.success(request, _("You have left %(name)s.") % {"name": council.name})
     return redirect(council)

@@ -19,6 +19,7 @@ from councils.decisions.models import Comment, Decision, Proposal, ProposalState
 from councils.errors import Closed, Invalid, NotAllowed, NotFound
 from councils.accounts.idempotency import HELP as IDEMPOTENCY_HELP, PATTERN as IDEMPOTENCY_PATTERN, idempotent
 from councils.adapters.api import errors
+from django.utils.translation import gettext as _
 
 router = Router(tags=["proposals"])
 
@@ -256,7 +257,7 @@ def _proposal(request, proposal_id: int, *, settle: bool = True) -> Proposal:
 def _closed_proposal(request, proposal_id: int) -> Proposal:
     proposal = _proposal(request, proposal_id)
     if proposal.state(clock.now()) != ProposalState.CLOSED:
-        raise Closed(f"Ballots are published when the vote closes ({proposal.voting_ends.isoformat()}).")
+        raise Closed(_("Ballots are published when the vote closes (%(isoformat)s).") % {"isoformat": proposal.voting_ends.isoformat()})
     return proposal
 
 
@@ -277,11 +278,11 @@ def create_proposal(request, slug: str, payload: ProposalIn):
     if payload.subject_member:
         subject_member = get_user_model().objects.filter(username=payload.subject_member).first()
         if subject_member is None:
-            raise Invalid(f"no member named {payload.subject_member!r}", field="subject_member")
+            raise Invalid(_("no member named %(subject_member)s") % {"subject_member": repr(payload.subject_member)}, field="subject_member")
     if payload.federation:
         federation = Council.objects.filter(slug=payload.federation).first()
         if federation is None:
-            raise Invalid(f"no federation {payload.federation!r}", field="federation")
+            raise Invalid(_("no federation %(federation)s") % {"federation": repr(payload.federation)}, field="federation")
     options = [o if isinstance(o, str) else o.dict() for o in payload.options]
     proposal = services.create_proposal(
         request.auth, council, title=payload.title, body=payload.body, deliberation_ends=payload.deliberation_ends,
@@ -424,7 +425,7 @@ def appeal_proposal(request, proposal_id: int):
 def comment_hidden_text(request, comment_id: int):
     text = services.hidden_text_for(request.auth, _comment(request, comment_id))
     if text is None:
-        raise NotAllowed("A hidden text is read by its author, and by the council's members while an appeal is open.")
+        raise NotAllowed(_("A hidden text is read by its author, and by the council's members while an appeal is open."))
     return {"text": text}
 
 
@@ -433,7 +434,7 @@ def comment_hidden_text(request, comment_id: int):
 def proposal_hidden_text(request, proposal_id: int):
     text = services.hidden_text_for(request.auth, _proposal(request, proposal_id))
     if text is None:
-        raise NotAllowed("A hidden text is read by its author, and by the council's members while an appeal is open.")
+        raise NotAllowed(_("A hidden text is read by its author, and by the council's members while an appeal is open."))
     return {"text": text}
 
 
@@ -455,10 +456,10 @@ def cast_ballot(request, proposal_id: int, payload: BallotIn,
 def my_ballot(request, proposal_id: int):
     proposal = _proposal(request, proposal_id)
     if proposal.secret:
-        raise NotFound("A secret ballot is not linked to you: look it up by your receipt after the close.")
+        raise NotFound(_("A secret ballot is not linked to you: look it up by your receipt after the close."))
     ballot = services.my_vote(request.auth, proposal)
     if ballot is None:
-        raise NotFound("You have not voted on this proposal.")
+        raise NotFound(_("You have not voted on this proposal."))
     return ballot_out(ballot)
 
 
@@ -467,7 +468,7 @@ def my_ballot(request, proposal_id: int):
 def list_ballots(request, proposal_id: int):
     proposal = _proposal(request, proposal_id)
     if proposal.secret and proposal.state(clock.now()) != ProposalState.CLOSED:
-        raise Closed("Secret ballots are published, by receipt, when the vote closes.")
+        raise Closed(_("Secret ballots are published, by receipt, when the vote closes."))
     return services.ballot_rows(proposal)
 
 
@@ -476,7 +477,7 @@ def list_ballots(request, proposal_id: int):
 def check_receipt(request, proposal_id: int, receipt: str):
     found = services.find_receipt(_proposal(request, proposal_id), receipt)
     if found is None:
-        raise NotFound("No ballot was counted under that receipt.")
+        raise NotFound(_("No ballot was counted under that receipt."))
     return found
 
 
@@ -484,7 +485,7 @@ def check_receipt(request, proposal_id: int, receipt: str):
             summary="Download the ballots (csv, soi, toi, blt) to recount with any tool")
 def download_ballots(request, proposal_id: int, fmt: str):
     if fmt not in FORMATS:
-        raise NotFound(f"no such format: choose one of {', '.join(FORMATS)}")
+        raise NotFound(_("no such format: choose one of %(formats)s") % {"formats": ', '.join(FORMATS)})
     text, content_type = export_ballots(_closed_proposal(request, proposal_id), fmt)
     response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="proposal-{proposal_id}-ballots.{fmt}"'
@@ -497,7 +498,7 @@ def get_result(request, proposal_id: int):
     proposal = _proposal(request, proposal_id)
     decision = services.get_decision(proposal)
     if decision is None:
-        raise Closed(f"Voting is open until {proposal.voting_ends.isoformat()}.")
+        raise Closed(_("Voting is open until %(isoformat)s.") % {"isoformat": proposal.voting_ends.isoformat()})
     return result_out(decision)
 
 
@@ -505,9 +506,9 @@ def get_result(request, proposal_id: int):
              auth=member_auth, summary="Attach a minority report (members on the losing side)")
 def add_minority_report(request, proposal_id: int, payload: MinorityReportIn):
     proposal = _proposal(request, proposal_id)
-    require_member(request.auth, proposal.council, "write a minority report")
+    require_member(request.auth, proposal.council, _("write a minority report"))
     decision = services.get_decision(proposal)
     if decision is None:
-        raise Closed("A minority report is attached to a decision: wait for the vote to close.")
+        raise Closed(_("A minority report is attached to a decision: wait for the vote to close."))
     report = services.add_minority_report(request.auth, decision, payload.body)
     return Status(201, {"author": report.author.username, "body": report.body, "created_at": report.created_at})

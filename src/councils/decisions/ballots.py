@@ -15,6 +15,8 @@ from councils.assemblies.models import DecisionMethod
 from councils.decisions.models import CONSENSUS_CHOICES, YES_NO_CHOICES, Choice, Proposal
 from councils.errors import Invalid, refuse_control_characters
 from councils.record.chain import canonical_json
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 MAX_REASON = 5_000
 
@@ -36,63 +38,63 @@ def clean_vote(proposal: Proposal, vote, option_ids: list[int]) -> Vote:
     if isinstance(vote, str):
         vote = {"choice": vote}
     if not isinstance(vote, dict):
-        raise Invalid("a ballot is a choice or a set of approvals, scores or a ranking", field="choice")
+        raise Invalid(_("a ballot is a choice or a set of approvals, scores or a ranking"), field="choice")
     method = proposal.decision_method
     reason = refuse_control_characters((vote.get("reason") or "").strip(), "reason")
     if len(reason) > MAX_REASON:
-        raise Invalid(f"a reason has at most {MAX_REASON:,} characters", field="reason")
+        raise Invalid(_("a reason has at most %(max_reason)s characters") % {"max_reason": number_format(MAX_REASON, force_grouping=True)}, field="reason")
     if proposal.is_yes_no:
         choice = vote.get("choice")
         if choice not in YES_NO_CHOICES:
-            raise Invalid("choose yes, no or abstain", field="choice")
+            raise Invalid(_("choose yes, no or abstain"), field="choice")
         return Vote(choice=choice, reason=reason)  # e.g. the objection a no to a plan part publishes
     if proposal.is_consensus:
         choice = vote.get("choice")
         if choice not in CONSENSUS_CHOICES:
-            raise Invalid("choose agree, stand aside or block", field="choice")
+            raise Invalid(_("choose agree, stand aside or block"), field="choice")
         if choice == Choice.BLOCK and not reason:
-            raise Invalid("a block needs a written reason, shown to all", field="reason")
+            raise Invalid(_("a block needs a written reason, shown to all"), field="reason")
         return Vote(choice=choice, reason=reason if choice == Choice.BLOCK else reason)
     valid = set(option_ids)
     if method == DecisionMethod.APPROVAL:
         approvals = vote.get("approvals")
         if not isinstance(approvals, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in approvals):
-            raise Invalid("approvals is a list of option ids", field="approvals")
+            raise Invalid(_("approvals is a list of option ids"), field="approvals")
         if set(approvals) - valid:
-            raise Invalid(f"unknown option {sorted(set(approvals) - valid)[0]}", field="approvals")
+            raise Invalid(_("unknown option %(value)s") % {"value": sorted(set(approvals) - valid)[0]}, field="approvals")
         return Vote(content=sorted(set(approvals)))
     if method == DecisionMethod.SCORE:
         scores = vote.get("scores")
         if not isinstance(scores, dict):
-            raise Invalid("scores maps option ids to scores", field="scores")
+            raise Invalid(_("scores maps option ids to scores"), field="scores")
         clean = {}
         for key, value in scores.items():
             try:
                 option = int(key)
             except (TypeError, ValueError):
-                raise Invalid(f"unknown option {key!r}", field="scores") from None
+                raise Invalid(_("unknown option %(key)s") % {"key": repr(key)}, field="scores") from None
             if option not in valid:
-                raise Invalid(f"unknown option {key!r}", field="scores")
+                raise Invalid(_("unknown option %(key)s") % {"key": repr(key)}, field="scores")
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= proposal.max_score:
-                raise Invalid(f"a score is a whole number from 0 to {proposal.max_score}", field="scores")
+                raise Invalid(_("a score is a whole number from 0 to %(max_score)s") % {"max_score": proposal.max_score}, field="scores")
             clean[str(option)] = value
         return Vote(content=clean)
     # Ranked methods.
     ranking = vote.get("ranking")
     if not isinstance(ranking, list):
-        raise Invalid("ranking is a list of option ids, best first", field="ranking")
+        raise Invalid(_("ranking is a list of option ids, best first"), field="ranking")
     groups, seen = [], set()
     for group in ranking:
         group = group if isinstance(group, list) else [group]
         if not group or not all(isinstance(i, int) and not isinstance(i, bool) for i in group):
-            raise Invalid("ranking is a list of option ids (or lists of tied ids), best first", field="ranking")
+            raise Invalid(_("ranking is a list of option ids (or lists of tied ids), best first"), field="ranking")
         if len(group) > 1 and not proposal.allows_ties:
-            raise Invalid("this method needs a strict order: no two options at the same rank", field="ranking")
+            raise Invalid(_("this method needs a strict order: no two options at the same rank"), field="ranking")
         for option in group:
             if option not in valid:
-                raise Invalid(f"unknown option {option}", field="ranking")
+                raise Invalid(_("unknown option %(option)s") % {"option": option}, field="ranking")
             if option in seen:
-                raise Invalid("each option may be ranked only once", field="ranking")
+                raise Invalid(_("each option may be ranked only once"), field="ranking")
             seen.add(option)
         groups.append(sorted(group))
     return Vote(content=groups)

@@ -14,6 +14,7 @@ from councils.decisions.kinds import BASE, Draft, Kind
 from councils.decisions.models import ProposalKind
 from councils.errors import Conflict, Invalid
 from councils import clock
+from django.utils.translation import gettext as _
 
 
 def clean_election(draft: Draft) -> dict:
@@ -22,17 +23,16 @@ def clean_election(draft: Draft) -> dict:
     for candidate in draft.candidates:
         member = candidate.get("member")
         if member is not None and services.consecutive_office_terms(member, draft.council, draft.office) >= limit:
-            raise Invalid(f"{member.username} has served {limit} consecutive terms as {draft.office}: the charter asks "
-                          "for rotation", field="options")
+            raise Invalid(_("%(username)s has served %(limit)s consecutive terms as %(office)s: the charter asks for rotation") % {"username": member.username, "limit": limit, "office": draft.office}, field="options")
     return {"office": draft.office}
 
 
 def clean_removal(draft: Draft) -> dict:
     member, council = draft.subject_member, draft.council
     if member is None or membership_of(member, council) is None:
-        raise Invalid("a removal names a current member", field="subject_member")
+        raise Invalid(_("a removal names a current member"), field="subject_member")
     if services.open_proposals(council, clock.now()).filter(kind=ProposalKind.REMOVAL, subject_member=member).exists():
-        raise Conflict("a removal vote about this member is already open")
+        raise Conflict(_("a removal vote about this member is already open"))
     return {"subject_member": member}
 
 

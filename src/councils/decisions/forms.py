@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy
 
 from councils.assemblies.models import Council, DecisionMethod, OfficeRole
 from councils.decisions import kinds
@@ -20,30 +21,30 @@ def deadline_field(label: str) -> forms.DateTimeField:
 
 
 class ProposalForm(forms.Form):
-    kind = forms.ChoiceField(choices=[], initial=ProposalKind.MOTION)
-    title = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=[], initial=ProposalKind.MOTION, label=gettext_lazy("Kind"))
+    title = forms.CharField(max_length=200, label=gettext_lazy("Title"))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, max_length=100_000,
-                           label="Text", help_text="Markdown: *emphasis*, lists, links, tables.")
-    decision_method = forms.ChoiceField(label="How the council decides")
-    options = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Options (one per line)",
-                              help_text="For approval, score, ranked and STV votes; a yes/no motion needs none.")
-    office = forms.ChoiceField(choices=[("", "—")] + list(OfficeRole.choices), required=False, label="Office")
+                           label=gettext_lazy("Text"), help_text=gettext_lazy("Markdown: *emphasis*, lists, links, tables."))
+    decision_method = forms.ChoiceField(label=gettext_lazy("How the council decides"))
+    options = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label=gettext_lazy("Options (one per line)"),
+                              help_text=gettext_lazy("For approval, score, ranked and STV votes; a yes/no motion needs none."))
+    office = forms.ChoiceField(choices=[("", "—")] + list(OfficeRole.choices), required=False, label=gettext_lazy("Office"))
     candidates = forms.ModelMultipleChoiceField(queryset=get_user_model().objects.none(), required=False,
-                                                to_field_name="username", label="Candidates",
+                                                to_field_name="username", label=gettext_lazy("Candidates"),
                                                 widget=forms.CheckboxSelectMultiple)
-    seats = forms.IntegerField(min_value=1, max_value=50, initial=1, label="Seats",
-                               help_text="One seat: instant-runoff. Several: single transferable vote (STV).")
-    max_score = forms.IntegerField(min_value=1, max_value=100, initial=5, label="Highest score")
-    secret = forms.BooleanField(required=False, label="Secret ballot", help_text="Who voted is known; how, only by receipt.")
-    deliberation_ends = deadline_field("Deliberation ends (voting opens)")
-    voting_ends = deadline_field("Voting ends")
+    seats = forms.IntegerField(min_value=1, max_value=50, initial=1, label=gettext_lazy("Seats"),
+                               help_text=gettext_lazy("One seat: instant-runoff. Several: single transferable vote (STV)."))
+    max_score = forms.IntegerField(min_value=1, max_value=100, initial=5, label=gettext_lazy("Highest score"))
+    secret = forms.BooleanField(required=False, label=gettext_lazy("Secret ballot"), help_text=gettext_lazy("Who voted is known; how, only by receipt."))
+    deliberation_ends = deadline_field(gettext_lazy("Deliberation ends (voting opens)"))
+    voting_ends = deadline_field(gettext_lazy("Voting ends"))
     subject_member = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
-                                            label="Member to remove", to_field_name="username")
+                                            label=gettext_lazy("Member to remove"), to_field_name="username")
     federation = forms.ModelChoiceField(queryset=Council.objects.none(), required=False,
-                                        label="Federation", to_field_name="slug")
+                                        label=gettext_lazy("Federation"), to_field_name="slug")
     petition = forms.TypedChoiceField(coerce=int, empty_value=None, choices=[], required=False,
-                                      label="Petition this council backs")
-    draft = forms.BooleanField(required=False, label="Keep as a draft", help_text="Only you see it until you publish it.")
+                                      label=gettext_lazy("Petition this council backs"))
+    draft = forms.BooleanField(required=False, label=gettext_lazy("Keep as a draft"), help_text=gettext_lazy("Only you see it until you publish it."))
 
     def __init__(self, *args, council=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,56 +113,56 @@ class ProposalForm(forms.Form):
 
 
 class ScheduleForm(forms.Form):
-    deliberation_ends = deadline_field("Deliberation ends (voting opens)")
-    voting_ends = deadline_field("Voting ends")
+    deliberation_ends = deadline_field(gettext_lazy("Deliberation ends (voting opens)"))
+    voting_ends = deadline_field(gettext_lazy("Voting ends"))
 
 
 class AmendmentForm(forms.Form):
-    passage = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=100_000, label="Passage to replace",
-                              help_text="Copy it exactly from the text.")
+    passage = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=100_000, label=gettext_lazy("Passage to replace"),
+                              help_text=gettext_lazy("Copy it exactly from the text."))
     replacement = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=100_000, required=False,
-                                  label="Replace it with")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20_000, required=False, label="Why")
+                                  label=gettext_lazy("Replace it with"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=20_000, required=False, label=gettext_lazy("Why"))
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000, label="Your comment")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000, label=gettext_lazy("Your comment"))
 
 
 class HideForm(forms.Form):
-    reason = forms.CharField(max_length=5000, label="Reason (shown to all)")
+    reason = forms.CharField(max_length=5000, label=gettext_lazy("Reason (shown to all)"))
 
 
 class MinorityReportForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000, label="Minority report")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000, label=gettext_lazy("Minority report"))
 
 
 class ReceiptForm(forms.Form):
-    receipt = forms.CharField(max_length=40, label="Your receipt")
+    receipt = forms.CharField(max_length=40, label=gettext_lazy("Your receipt"))
 
 
 class CharterChangeForm(forms.Form):
     """A change of the council's charter: the charter in force, to edit; only the fields changed are proposed."""
 
-    title = forms.CharField(max_length=200, initial="Change of the charter")
+    title = forms.CharField(max_length=200, initial="Change of the charter", label=gettext_lazy("Title"))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=100_000,
-                           label="Why", help_text="Markdown.")
-    admission = forms.ChoiceField(choices=[("open", "Open: anyone who asks joins at once"),
-                                           ("vote", "By vote: the members decide each request")])
-    decision_method = forms.ChoiceField(choices=[], label="Default decision method")
-    quorum_percent = forms.DecimalField(min_value=0, max_value=100, decimal_places=1, label="Quorum (% of members)")
-    deliberation_days = forms.FloatField(min_value=0, max_value=365, label="Deliberation period (days)")
-    voting_days = forms.FloatField(min_value=0.001, max_value=365, label="Voting period (days)")
-    secret_ballots = forms.BooleanField(required=False, label="Every vote is secret")
-    officer_term_days = forms.FloatField(min_value=1, max_value=5 * 365, label="Officers' term (days)")
-    officer_term_limit = forms.IntegerField(min_value=1, max_value=50, label="Consecutive terms an officer may serve")
-    mandate = forms.ChoiceField(choices=[("bound", "Bound mandate"), ("free", "Free mandate")], label="Our delegates' mandate")
+                           label=gettext_lazy("Why"), help_text=gettext_lazy("Markdown."))
+    admission = forms.ChoiceField(choices=[("open", gettext_lazy("Open: anyone who asks joins at once")),
+                                           ("vote", gettext_lazy("By vote: the members decide each request"))], label=gettext_lazy("Admission"))
+    decision_method = forms.ChoiceField(choices=[], label=gettext_lazy("Default decision method"))
+    quorum_percent = forms.DecimalField(min_value=0, max_value=100, decimal_places=1, label=gettext_lazy("Quorum (% of members)"))
+    deliberation_days = forms.FloatField(min_value=0, max_value=365, label=gettext_lazy("Deliberation period (days)"))
+    voting_days = forms.FloatField(min_value=0.001, max_value=365, label=gettext_lazy("Voting period (days)"))
+    secret_ballots = forms.BooleanField(required=False, label=gettext_lazy("Every vote is secret"))
+    officer_term_days = forms.FloatField(min_value=1, max_value=5 * 365, label=gettext_lazy("Officers' term (days)"))
+    officer_term_limit = forms.IntegerField(min_value=1, max_value=50, label=gettext_lazy("Consecutive terms an officer may serve"))
+    mandate = forms.ChoiceField(choices=[("bound", gettext_lazy("Bound mandate")), ("free", gettext_lazy("Free mandate"))], label=gettext_lazy("Our delegates' mandate"))
     recall_threshold_percent = forms.DecimalField(min_value=0.1, max_value=100, decimal_places=1,
-                                                  label="Signatures that open a recall vote (% of members)")
+                                                  label=gettext_lazy("Signatures that open a recall vote (% of members)"))
     charter_change_method = forms.ChoiceField(
         choices=[(m.value, m.label) for m in (DecisionMethod.MAJORITY, DecisionMethod.TWO_THIRDS,
                                                DecisionMethod.MAJORITY_OF_MEMBERS)],
-        label="How the charter itself is changed")
+        label=gettext_lazy("How the charter itself is changed"))
 
     def __init__(self, *args, council: Council, **kwargs):
         charter = council.charter

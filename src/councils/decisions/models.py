@@ -10,37 +10,38 @@ from django.urls import reverse
 
 from councils.decisions import kinds
 from councils.assemblies.models import CONSENSUS_METHODS, OPTION_METHODS, RANKED_METHODS, YES_NO_METHODS, DecisionMethod
+from django.utils.translation import gettext_lazy
 
 
 class ProposalKind(models.TextChoices):
     """The kinds of vote decisions owns; the other apps name theirs (``FederationKind``, ``EconomyKind``) and every
     kind is registered in ``decisions.kinds``, which gives the field its choices."""
 
-    MOTION = "motion", "Motion"
-    ADMISSION = "admission", "Admission of a member"
-    REMOVAL = "removal", "Removal of a member"
-    AMENDMENT = "amendment", "Amendment"
-    ELECTION = "election", "Election of officers"
-    APPEAL = "appeal", "Appeal against hiding a comment"
-    CHARTER = "charter", "Change of the charter"
+    MOTION = "motion", gettext_lazy("Motion")
+    ADMISSION = "admission", gettext_lazy("Admission of a member")
+    REMOVAL = "removal", gettext_lazy("Removal of a member")
+    AMENDMENT = "amendment", gettext_lazy("Amendment")
+    ELECTION = "election", gettext_lazy("Election of officers")
+    APPEAL = "appeal", gettext_lazy("Appeal against hiding a comment")
+    CHARTER = "charter", gettext_lazy("Change of the charter")
 
 
 class ProposalState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    DELIBERATION = "deliberation", "In deliberation"
-    VOTING = "voting", "Voting open"
-    CLOSED = "closed", "Voting closed"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    ACCEPTED = "accepted", "Accepted by the author"  # amendments only
+    DRAFT = "draft", gettext_lazy("Draft")
+    DELIBERATION = "deliberation", gettext_lazy("In deliberation")
+    VOTING = "voting", gettext_lazy("Voting open")
+    CLOSED = "closed", gettext_lazy("Voting closed")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
+    ACCEPTED = "accepted", gettext_lazy("Accepted by the author")  # amendments only
 
 
 class Choice(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    ABSTAIN = "abstain", "Abstain"
-    AGREE = "agree", "Agree"
-    STAND_ASIDE = "stand_aside", "Stand aside"
-    BLOCK = "block", "Block"
+    YES = "yes", gettext_lazy("Yes")
+    NO = "no", gettext_lazy("No")
+    ABSTAIN = "abstain", gettext_lazy("Abstain")
+    AGREE = "agree", gettext_lazy("Agree")
+    STAND_ASIDE = "stand_aside", gettext_lazy("Stand aside")
+    BLOCK = "block", gettext_lazy("Block")
 
 
 YES_NO_CHOICES = (Choice.YES, Choice.NO, Choice.ABSTAIN)
@@ -366,11 +367,11 @@ class SecretBallot(models.Model):
 
 
 class Outcome(models.TextChoices):
-    ADOPTED = "adopted", "Adopted"
-    REJECTED = "rejected", "Rejected"
-    NO_QUORUM = "no_quorum", "No quorum"
-    DECIDED = "decided", "Decided"  # options or candidates chosen
-    NO_RESULT = "no_result", "No result (no valid ballots)"
+    ADOPTED = "adopted", gettext_lazy("Adopted")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    NO_QUORUM = "no_quorum", gettext_lazy("No quorum")
+    DECIDED = "decided", gettext_lazy("Decided")  # options or candidates chosen
+    NO_RESULT = "no_result", gettext_lazy("No result (no valid ballots)")
 
 
 class Decision(models.Model):

@@ -19,6 +19,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 
 from councils import clock
 from councils.accounts.models import MemberSettings, NotificationKind, SentNotification
@@ -149,10 +150,10 @@ def _claim(notice: Notice, now: datetime) -> bool:
 
 
 SUBJECTS = {
-    NotificationKind.OPENED: "Voting is open: {title}",
-    NotificationKind.CLOSING: "Voting closes within a day: {title}",
-    NotificationKind.DECIDED: "Decided: {title}",
-    NotificationKind.MOVED: "Deadlines moved: {title}",
+    NotificationKind.OPENED: gettext_lazy("Voting is open: %(title)s"),
+    NotificationKind.CLOSING: gettext_lazy("Voting closes within a day: %(title)s"),
+    NotificationKind.DECIDED: gettext_lazy("Decided: %(title)s"),
+    NotificationKind.MOVED: gettext_lazy("Deadlines moved: %(title)s"),
 }
 
 
@@ -168,7 +169,7 @@ def _send(notice: Notice) -> None:
         "profile_url": base + reverse("profile"),
     }
     body = render_to_string(f"decisions/email/{notice.kind}.txt", context)
-    subject = f"[{proposal.council.name}] " + SUBJECTS[notice.kind].format(title=proposal.title)
+    subject = f"[{proposal.council.name}] " + SUBJECTS[notice.kind] % {"title": proposal.title}
     # A subject is one line: a title cannot inject headers.
     subject = " ".join(subject.split())
     send_mail(subject, body.strip() + "\n", None, [notice.user.email], fail_silently=False)
@@ -188,7 +189,8 @@ def tell_withdrawn(proposal: Proposal, voter_ids: list[int]) -> int:
             "user": user, "proposal": proposal, "council": proposal.council,
             "proposal_url": base + proposal.get_absolute_url(), "profile_url": base + reverse("profile"),
         })
-        subject = " ".join(f"[{proposal.council.name}] Withdrawn, your ballot is void: {proposal.title}".split())
+        subject = " ".join((f"[{proposal.council.name}] " + gettext("Withdrawn, your ballot is void: %(title)s")
+                            % {"title": proposal.title}).split())
         try:
             send_mail(subject, body.strip() + "\n", None, [user.email], fail_silently=False)
         except Exception:

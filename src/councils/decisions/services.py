@@ -58,6 +58,9 @@ from councils.record.statement import content_sha256
 from councils.record.services import plain as plain_record
 from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden
 from councils import tally
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext
 
 MAX_HORIZON = timedelta(days=366)
 MAX_BODY = 100_000
@@ -83,7 +86,7 @@ def visible_proposals(user, council: Council):
 
 def require_visible(user, proposal: Proposal) -> Proposal:
     if proposal.published_at is None and getattr(user, "pk", None) != proposal.author_id:
-        raise NotFound("no such proposal")
+        raise NotFound(gettext("no such proposal"))
     return proposal
 
 
@@ -107,12 +110,12 @@ def clean_text(title: str, body: str) -> tuple[str, str]:
     title = refuse_control_characters((title or "").strip(), "title", line_breaks=False)
     refuse_control_characters(body, "body")
     if not title:
-        raise Invalid("a proposal needs a title", field="title")
+        raise Invalid(gettext("a proposal needs a title"), field="title")
     if len(title) > 200:
-        raise Invalid("a title has at most 200 characters", field="title")
+        raise Invalid(gettext("a title has at most 200 characters"), field="title")
     body = body or ""
     if len(body) > MAX_BODY:
-        raise Invalid(f"the text has at most {MAX_BODY:,} characters", field="body")
+        raise Invalid(gettext("the text has at most %(max_body)s characters") % {"max_body": number_format(MAX_BODY, force_grouping=True)}, field="body")
     return title, body
 
 
@@ -123,23 +126,23 @@ def periods(council: Council, now: datetime, deliberation_ends, voting_ends, *, 
     if voting_ends is None:
         voting_ends = deliberation_ends + charter.voting_period
     if deliberation_ends.tzinfo is None or voting_ends.tzinfo is None:
-        raise Invalid("deadlines need a time zone", field="deliberation_ends")
+        raise Invalid(gettext("deadlines need a time zone"), field="deliberation_ends")
     # A minute's grace: a form filled in with "now" reaches the server a moment later.
     if deliberation_ends < now - timedelta(minutes=1):
-        raise Invalid("the deliberation cannot end in the past", field="deliberation_ends")
+        raise Invalid(gettext("the deliberation cannot end in the past"), field="deliberation_ends")
     deliberation_ends = max(deliberation_ends, now)
     if voting_ends <= deliberation_ends:
-        raise Invalid("voting must end after deliberation ends", field="voting_ends")
+        raise Invalid(gettext("voting must end after deliberation ends"), field="voting_ends")
     if voting_ends - now > MAX_HORIZON:
-        raise Invalid("voting must end within a year", field="voting_ends")
+        raise Invalid(gettext("voting must end within a year"), field="voting_ends")
     if limits:
         if deliberation_ends - now < charter.min_deliberation_period - timedelta(minutes=1):
-            raise Invalid(f"the charter asks for at least {words.duration(charter.min_deliberation_period)} of deliberation", field="deliberation_ends")
+            raise Invalid(gettext("the charter asks for at least %(min_deliberation_period)s of deliberation") % {"min_deliberation_period": words.duration(charter.min_deliberation_period)}, field="deliberation_ends")
         voting = voting_ends - deliberation_ends
         if voting < charter.min_voting_period:
-            raise Invalid(f"the charter asks for at least {words.duration(charter.min_voting_period)} of voting", field="voting_ends")
+            raise Invalid(gettext("the charter asks for at least %(min_voting_period)s of voting") % {"min_voting_period": words.duration(charter.min_voting_period)}, field="voting_ends")
         if voting > charter.max_voting_period:
-            raise Invalid(f"the charter allows at most {words.duration(charter.max_voting_period)} of voting", field="voting_ends")
+            raise Invalid(gettext("the charter allows at most %(max_voting_period)s of voting") % {"max_voting_period": words.duration(charter.max_voting_period)}, field="voting_ends")
     return deliberation_ends, voting_ends
 
 
@@ -148,7 +151,7 @@ def clean_options(options, method: str, seats: int, council: Council, *, eligibl
     option then names a candidate); otherwise options are plain labels."""
     if method not in OPTION_METHODS:
         if options:
-            raise Invalid("only approval, score, ranked and STV votes have options", field="options")
+            raise Invalid(gettext("only approval, score, ranked and STV votes have options"), field="options")
         return []
     election = eligible is not None
     cleaned = []
@@ -160,21 +163,21 @@ def clean_options(options, method: str, seats: int, council: Council, *, eligibl
         if election:
             user = member if hasattr(member, "pk") else get_user_model().objects.filter(username=member or label).first()
             if user is None or not eligible(user, council, None):
-                raise Invalid(f"candidate {label or member!r} is not a member of {council.name}", field="options")
+                raise Invalid(gettext("candidate %(value)s is not a member of %(name)s") % {"value": repr(label or member), "name": council.name}, field="options")
             member, label = user, label or user.username
         if not label:
-            raise Invalid("every option needs a label", field="options")
+            raise Invalid(gettext("every option needs a label"), field="options")
         if len(label) > 200:
-            raise Invalid("an option's label has at most 200 characters", field="options")
+            raise Invalid(gettext("an option's label has at most 200 characters"), field="options")
         cleaned.append({"label": label, "description": (raw.get("description") or "")[:5000], "member": member if hasattr(member, "pk") else None})
     if len(cleaned) < (1 if election else 2):
-        raise Invalid("give at least two options, or a candidate", field="options")
+        raise Invalid(gettext("give at least two options, or a candidate"), field="options")
     if len(cleaned) > MAX_OPTIONS:
-        raise Invalid(f"at most {MAX_OPTIONS} options", field="options")
+        raise Invalid(gettext("at most %(max_options)s options") % {"max_options": MAX_OPTIONS}, field="options")
     if len({o["label"] for o in cleaned}) != len(cleaned):
-        raise Invalid("two options have the same label", field="options")
+        raise Invalid(gettext("two options have the same label"), field="options")
     if method in STV_METHODS and not (1 <= seats <= len(cleaned) if election else 1 <= seats < len(cleaned)):
-        raise Invalid("STV needs fewer seats than candidates", field="seats")
+        raise Invalid(gettext("STV needs fewer seats than candidates"), field="seats")
     return cleaned
 
 
@@ -196,21 +199,21 @@ def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
     if kind.method == "election":
         method = method or (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV)
         if method not in (DecisionMethod.IRV, *STV_METHODS):
-            raise Invalid("officers and delegates are elected by instant-runoff (one seat) or STV, Scottish or Meek "
-                          "(several)", field="decision_method")
+            raise Invalid(gettext("officers and delegates are elected by instant-runoff (one seat) or STV, Scottish or Meek "
+                          "(several)"), field="decision_method")
         # Scottish STV is every council's default for several seats; Meek STV where the charter allows it.
         if method == DecisionMethod.STV_MEEK and not council.charter.allows(method):
-            raise Invalid(f"the charter does not allow {DecisionMethod(method).label}", field="decision_method")
+            raise Invalid(gettext("the charter does not allow %(label)s") % {"label": DecisionMethod(method).label}, field="decision_method")
         if (method == DecisionMethod.IRV) != (seats == 1):
-            raise Invalid("instant-runoff fills one seat; STV fills several", field="seats")
+            raise Invalid(gettext("instant-runoff fills one seat; STV fills several"), field="seats")
         return method
     method = method or council.charter.decision_method
     if method not in DecisionMethod.values or method == DecisionMethod.FALLBACK:
-        raise Invalid(f"unknown decision method {method!r}", field="decision_method")
+        raise Invalid(gettext("unknown decision method %(method)s") % {"method": repr(method)}, field="decision_method")
     if not council.charter.allows(method):
-        raise Invalid(f"the charter does not allow {DecisionMethod(method).label}", field="decision_method")
+        raise Invalid(gettext("the charter does not allow %(label)s") % {"label": DecisionMethod(method).label}, field="decision_method")
     if method not in STV_METHODS and seats != 1:
-        raise Invalid("only STV fills several seats", field="seats")
+        raise Invalid(gettext("only STV fills several seats"), field="seats")
     return method
 
 
@@ -245,20 +248,20 @@ def create_proposal(
     """
     now = clock.now()
     settle_due(council, now)
-    require_member(actor, council, "make proposals")
+    require_member(actor, council, gettext("make proposals"))
     title, body = clean_text(title, body)
     kind_def = kinds.get(kind, council) if isinstance(kind, str) else None
     if kind_def is None or not kind_def.proposable:
-        raise Invalid(f"kind must be one of {', '.join(k.name for k in kinds.proposable(council))}", field="kind")
+        raise Invalid(gettext("kind must be one of %(join)s") % {"join": ', '.join(k.name for k in kinds.proposable(council))}, field="kind")
     if not isinstance(seats, int) or not 1 <= seats <= MAX_OPTIONS:
-        raise Invalid("seats is a whole number of at least 1", field="seats")
+        raise Invalid(gettext("seats is a whole number of at least 1"), field="seats")
     if not isinstance(max_score, int) or not 1 <= max_score <= 100:
-        raise Invalid("the highest score is a whole number from 1 to 100", field="max_score")
+        raise Invalid(gettext("the highest score is a whole number from 1 to 100"), field="max_score")
     given = {"federation": federation, "petition": petition, "subject_member": subject_member, "office": office,
              "payload": payload}
     for name, value in given.items():
         if value not in (None, "") and name not in kind_def.takes:
-            raise Invalid(f"a {kind_def.label.lower()} does not name {_FIELD_WORDS[name]}", field=name)
+            raise Invalid(gettext("a %(lower)s does not name %(value)s") % {"lower": kind_def.label.lower(), "value": _FIELD_WORDS[name]}, field=name)
     draft_in = kinds.Draft(council=council, author=actor, seats=seats, federation=federation, petition=petition,
                            subject_member=subject_member, office=office or "", payload=payload)
     if kind_def.seats is not None and not decision_method:
@@ -323,17 +326,17 @@ def new_proposal(council, author, now, *, kind, title, body, deliberation_ends, 
 
 def _require_author(actor, proposal: Proposal, doing: str) -> None:
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed(f"Log in to {doing}.")
+        raise NotAllowed(gettext("Log in to %(doing)s.") % {"doing": doing})
     if proposal.author_id != actor.pk:
-        raise NotAllowed(f"Only the author may {doing}.")
+        raise NotAllowed(gettext("Only the author may %(doing)s.") % {"doing": doing})
     require_member(actor, proposal.council, doing)
 
 
 def publish_draft(actor, proposal: Proposal, *, deliberation_ends=None, voting_ends=None) -> Proposal:
     now = clock.now()
-    _require_author(actor, proposal, "publish this draft")
+    _require_author(actor, proposal, gettext("publish this draft"))
     if proposal.published_at is not None:
-        raise Conflict("this proposal is already published")
+        raise Conflict(gettext("this proposal is already published"))
     if deliberation_ends is None and proposal.deliberation_ends >= now:
         deliberation_ends, voting_ends = proposal.deliberation_ends, voting_ends or proposal.voting_ends
     given_times = {"deliberation_ends": _when(deliberation_ends), "voting_ends": _when(voting_ends)}
@@ -355,12 +358,12 @@ def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
     and their voters are told by email."""
     now = clock.now()
     settle_due(proposal.council, now)
-    _require_author(actor, proposal, "withdraw it")
+    _require_author(actor, proposal, gettext("withdraw it"))
     if not kinds.kind_of(proposal).withdrawable:
-        raise NotAllowed("The procedure that opened this vote needs its result; it runs its course.")
+        raise NotAllowed(gettext("The procedure that opened this vote needs its result; it runs its course."))
     state = proposal.state(now)
     if state not in (ProposalState.DRAFT, ProposalState.DELIBERATION, ProposalState.VOTING):
-        raise Closed("The vote has closed: a decided proposal can no longer be withdrawn.")
+        raise Closed(gettext("The vote has closed: a decided proposal can no longer be withdrawn."))
     voters: set[int] = set()
     if state == ProposalState.VOTING:
         voters = set(Ballot.objects.filter(proposal=proposal).values_list("voter_id", flat=True))
@@ -396,26 +399,24 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
-    require_member(actor, council, "reschedule proposals")
+    require_member(actor, council, gettext("reschedule proposals"))
     if proposal.author_id != actor.pk and not is_officer(actor, council, now):
-        raise NotAllowed("Only the author or an officer (facilitator, secretary) may reschedule a proposal.")
+        raise NotAllowed(gettext("Only the author or an officer (facilitator, secretary) may reschedule a proposal."))
     if kinds.kind_of(proposal).fixed_schedule:
-        raise NotAllowed("This vote's deadlines follow from its rules and cannot be moved.")
+        raise NotAllowed(gettext("This vote's deadlines follow from its rules and cannot be moved."))
     if proposal.state(now) != ProposalState.DELIBERATION:
-        raise Closed("Deadlines cannot change once voting has opened.")
+        raise Closed(gettext("Deadlines cannot change once voting has opened."))
     given_times = {"deliberation_ends": _when(deliberation_ends), "voting_ends": _when(voting_ends)}
     deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends, limits=False)
     charter = council.charter
     if deliberation_ends < proposal.deliberation_ends:
-        raise Invalid("a reschedule may lengthen the deliberation, never shorten it", field="deliberation_ends")
+        raise Invalid(gettext("a reschedule may lengthen the deliberation, never shorten it"), field="deliberation_ends")
     if voting_ends - deliberation_ends < proposal.voting_ends - proposal.deliberation_ends:
-        raise Invalid("a reschedule may lengthen the vote, never shorten it", field="voting_ends")
+        raise Invalid(gettext("a reschedule may lengthen the vote, never shorten it"), field="voting_ends")
     if voting_ends - deliberation_ends > charter.max_voting_period:
-        raise Invalid(f"the charter allows at most {words.duration(charter.max_voting_period)} of voting", field="voting_ends")
+        raise Invalid(gettext("the charter allows at most %(max_voting_period)s of voting") % {"max_voting_period": words.duration(charter.max_voting_period)}, field="voting_ends")
     if voting_ends - _published_close(proposal) > charter.max_postponement:
-        raise NotAllowed(f"The charter lets the author or an officer postpone a proposal by at most "
-                         f"{charter.max_postponement} in all; postponing it further needs the council's vote: "
-                         f"propose a motion to postpone it, or withdraw it and propose it again later.")
+        raise NotAllowed(gettext("The charter lets the author or an officer postpone a proposal by at most %(max_postponement)s in all; postponing it further needs the council's vote: propose a motion to postpone it, or withdraw it and propose it again later.") % {"max_postponement": charter.max_postponement})
     with transaction.atomic():
         from councils.accounts.models import NotificationKind, SentNotification
 
@@ -447,7 +448,7 @@ def _published_close(proposal: Proposal) -> datetime:
 def open_admission_vote(applicant, council: Council, now: datetime, signed=None) -> Proposal:
     """A request to join a council that admits by vote: the members' yes/no vote opens at once."""
     if open_proposals(council, now).filter(kind=ProposalKind.ADMISSION, subject_member=applicant).exists():
-        raise Conflict("Your request to join is already before the members.")
+        raise Conflict(gettext("Your request to join is already before the members."))
     with transaction.atomic():
         if signed is None:
             signed = member_act(applicant, act="membership.request", council=council, object=f"council:{council.slug}",
@@ -476,29 +477,28 @@ def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str,
     now = clock.now()
     council = proposal.council
     settle_due(council, now)
-    require_member(actor, council, "move amendments")
+    require_member(actor, council, gettext("move amendments"))
     if proposal.kind == ProposalKind.AMENDMENT or proposal.published_at is None:
-        raise Invalid("amendments are moved to a published proposal", field="proposal")
+        raise Invalid(gettext("amendments are moved to a published proposal"), field="proposal")
     if proposal.state(now) != ProposalState.DELIBERATION:
-        raise Closed("Amendments are moved during deliberation.")
+        raise Closed(gettext("Amendments are moved during deliberation."))
     # An amendment is voted until the deliberation ends: moved at the last minute, it would be a snap vote.
     floor = council.charter.min_voting_period
     if proposal.deliberation_ends - now < floor:
-        raise Closed(f"Amendments are moved at least {floor} before the deliberation ends, so that the members have the "
-                     f"charter's minimum time to vote on them.")
+        raise Closed(gettext("Amendments are moved at least %(floor)s before the deliberation ends, so that the members have the charter's minimum time to vote on them.") % {"floor": floor})
     if not passage:
-        raise Invalid("quote the passage to replace", field="passage")
+        raise Invalid(gettext("quote the passage to replace"), field="passage")
     occurrences = proposal.body.count(passage)
     if occurrences == 0:
-        raise Invalid("the passage is not in the proposal's text", field="passage")
+        raise Invalid(gettext("the passage is not in the proposal's text"), field="passage")
     if occurrences > 1:
-        raise Invalid("the passage occurs more than once: quote more of it", field="passage")
+        raise Invalid(gettext("the passage occurs more than once: quote more of it"), field="passage")
     refuse_control_characters(replacement, "replacement")
     refuse_control_characters(reason, "reason")
     if passage == replacement:
-        raise Invalid("the replacement is the same as the passage", field="replacement")
+        raise Invalid(gettext("the replacement is the same as the passage"), field="replacement")
     if len(replacement) > MAX_BODY or len(reason or "") > 20_000:
-        raise Invalid("the amendment is too long", field="replacement")
+        raise Invalid(gettext("the amendment is too long"), field="replacement")
     number = proposal.amendments.count() + 1
     with transaction.atomic():
         signed = member_act(actor, act="amendment.move", council=council, object=proposal.subject, now=now,
@@ -514,11 +514,11 @@ def accept_amendment(actor, amendment: Proposal) -> Proposal:
     """The main proposal's author takes an amendment into the text; its vote is then moot."""
     now = clock.now()
     if amendment.kind != ProposalKind.AMENDMENT:
-        raise Invalid("only amendments are accepted", field="proposal")
+        raise Invalid(gettext("only amendments are accepted"), field="proposal")
     main = amendment.parent
-    _require_author(actor, main, "accept amendments into the text")
+    _require_author(actor, main, gettext("accept amendments into the text"))
     if main.state(now) != ProposalState.DELIBERATION or amendment.state(now) != ProposalState.VOTING:
-        raise Closed("Amendments are accepted during deliberation, before their vote closes.")
+        raise Closed(gettext("Amendments are accepted during deliberation, before their vote closes."))
     with transaction.atomic():
         signed = member_act(actor, act="amendment.accept", council=main.council, object=amendment.subject, content={}, now=now)
         _replace_passage(main, amendment, now, actor=actor, how="accepted by the author")
@@ -548,15 +548,15 @@ def _replace_passage(main: Proposal, amendment: Proposal, at, *, actor, how: str
 def add_comment(actor, proposal: Proposal, body: str) -> Comment:
     now = clock.now()
     settle_due(proposal.council, now)
-    require_member(actor, proposal.council, "comment")
+    require_member(actor, proposal.council, gettext("comment"))
     require_visible(actor, proposal)
     if proposal.published_at is None:
-        raise Closed("Publish the draft before discussing it.")
+        raise Closed(gettext("Publish the draft before discussing it."))
     body = refuse_control_characters((body or "").strip(), "body")
     if not body:
-        raise Invalid("a comment cannot be empty", field="body")
+        raise Invalid(gettext("a comment cannot be empty"), field="body")
     if len(body) > 20_000:
-        raise Invalid("a comment has at most 20,000 characters", field="body")
+        raise Invalid(gettext("a comment has at most 20,000 characters"), field="body")
     with transaction.atomic():
         signed = member_act(actor, act="comment.add", council=proposal.council, object=proposal.subject, now=now,
                             content_sha256=_text_digest({"body": body}))
@@ -576,16 +576,16 @@ def _hide(actor, hidden, council, reason: str, *, what: str, noun: str, kind: st
     text's hash while the text itself leaves every public view."""
     now = clock.now()
     settle_due(council, now)
-    require_member(actor, council, "moderate")
+    require_member(actor, council, gettext("moderate"))
     if not is_officer(actor, council, now):
-        raise NotAllowed(f"Only the council's elected facilitator or secretary may hide {what}.")
+        raise NotAllowed(gettext("Only the council's elected facilitator or secretary may hide %(what)s.") % {"what": what})
     if not exists:
-        raise NotFound("no such proposal")
+        raise NotFound(gettext("no such proposal"))
     reason = refuse_control_characters((reason or "").strip(), "reason")
     if not reason:
-        raise Invalid(f"hiding a {noun} needs a reason, shown to all", field="reason")
+        raise Invalid(gettext("hiding a %(noun)s needs a reason, shown to all") % {"noun": noun}, field="reason")
     if hidden.hidden_at is not None:
-        raise Conflict(f"this {noun} is already hidden")
+        raise Conflict(gettext("this %(noun)s is already hidden") % {"noun": noun})
     with transaction.atomic():
         signed = member_act(actor, act=kind.replace("hidden", "hide"), council=council, object=hidden.subject, now=now,
                             content={"reason": reason[:5000]})
@@ -600,17 +600,17 @@ def report_content(actor, *, reason: str, comment: Comment | None = None, propos
     """Any member reports a comment, or a proposal's or amendment's text, to the officers, with a reason (recorded)."""
     now = clock.now()
     if (comment is None) == (proposal is None):
-        raise Invalid("report one comment or one proposal", field="comment")
+        raise Invalid(gettext("report one comment or one proposal"), field="comment")
     council = (comment.proposal if comment is not None else proposal).council
     settle_due(council, now)
-    require_member(actor, council, "report")
+    require_member(actor, council, gettext("report"))
     if proposal is not None and proposal.published_at is None:
-        raise NotFound("no such proposal")
+        raise NotFound(gettext("no such proposal"))
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("a report needs a reason", field="reason")
+        raise Invalid(gettext("a report needs a reason"), field="reason")
     if len(reason) > 5000:
-        raise Invalid("a reason has at most 5,000 characters", field="reason")
+        raise Invalid(gettext("a reason has at most 5,000 characters"), field="reason")
     with transaction.atomic():
         signed = member_act(actor, act="content.report", council=council, now=now,
                             object=(comment or proposal).subject, content_sha256=_text_digest({"reason": reason}))
@@ -634,11 +634,11 @@ def appeal_hidden_text(actor, proposal: Proposal) -> Proposal:
     council = proposal.council
     settle_due(council, now)
     if getattr(actor, "pk", None) != proposal.author_id:
-        require_member(actor, council, "appeal")
+        require_member(actor, council, gettext("appeal"))
     if proposal.hidden_at is None:
-        raise Invalid("this text is not hidden", field="proposal")
+        raise Invalid(gettext("this text is not hidden"), field="proposal")
     if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, hidden_proposal=proposal).exists():
-        raise Conflict("an appeal about this text is already open")
+        raise Conflict(gettext("an appeal about this text is already open"))
     with transaction.atomic():
         signed = member_act(actor, act="proposal.appeal", council=council, object=proposal.subject, content={}, now=now)
         return new_proposal(
@@ -674,11 +674,11 @@ def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
     council = comment.proposal.council
     settle_due(council, now)
     if getattr(actor, "pk", None) != comment.author_id:
-        require_member(actor, council, "appeal")
+        require_member(actor, council, gettext("appeal"))
     if comment.hidden_at is None:
-        raise Invalid("this comment is not hidden", field="comment")
+        raise Invalid(gettext("this comment is not hidden"), field="comment")
     if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, comment=comment).exists():
-        raise Conflict("an appeal about this comment is already open")
+        raise Conflict(gettext("an appeal about this comment is already open"))
     with transaction.atomic():
         signed = member_act(actor, act="comment.appeal", council=council, object=comment.subject, content={}, now=now)
         return new_proposal(
@@ -724,19 +724,22 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
     electorate = kinds.kind_of(proposal).electorate
     if electorate is not None:
         if not getattr(actor, "is_authenticated", False) or actor.pk not in electorate(proposal, now):
-            raise NotAllowed(f"Only the voters this vote is put to may vote in it: {council.name}'s members do not decide it alone."
-                             if not council.is_federation else
-                             f"Every member of {council.name}'s member councils votes in its referendum, and only they.")
+            raise NotAllowed((gettext("Only the voters this vote is put to may vote in it: %(name)s's members do not decide it alone.")
+                              if not council.is_federation else
+                              gettext("Every member of %(name)s's member councils votes in its referendum, and only they."))
+                             % {"name": council.name})
     elif council.is_federation:
-        raise NotAllowed("A federation's members are councils: their delegates cast their mandates.")
+        raise NotAllowed(gettext("A federation's members are councils: their delegates cast their mandates."))
     else:
-        require_member(actor, council, "vote")
+        require_member(actor, council, gettext("vote"))
     require_visible(actor, proposal)
     state = proposal.state(now)
     if state == ProposalState.DELIBERATION:
-        raise Closed(f"Voting opens at {proposal.deliberation_ends:%Y-%m-%d %H:%M %Z}.")
+        raise Closed(gettext("Voting opens at %(deliberation_ends)s.")
+                     % {"deliberation_ends": date_format(timezone.localtime(proposal.deliberation_ends), "SHORT_DATETIME_FORMAT")})
     if state != ProposalState.VOTING:
-        raise Closed("Voting has closed." if state == ProposalState.CLOSED else f"This proposal is {ProposalState(state).label.lower()}.")
+        raise Closed(gettext("Voting has closed.") if state == ProposalState.CLOSED
+                     else gettext("This proposal is %(state)s.") % {"state": str(ProposalState(state).label).lower()})
     option_ids = list(proposal.options.values_list("pk", flat=True))
     clean = clean_vote(proposal, vote, option_ids)
     if proposal.secret:
@@ -787,10 +790,10 @@ def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now
         registered = VoterRegister.objects.filter(proposal=proposal, voter=actor).exists()
         if registered:
             if not secret:
-                raise Conflict("You have voted. To change your secret ballot, give the secret you received.", field="secret")
+                raise Conflict(gettext("You have voted. To change your secret ballot, give the secret you received."), field="secret")
             ballot = SecretBallot.objects.select_for_update().filter(proposal=proposal, secret_digest=_secret_digest(secret)).first()
             if ballot is None:
-                raise NotAllowed("That secret does not match a ballot in this vote.")
+                raise NotAllowed(gettext("That secret does not match a ballot in this vote."))
             ballot.choice, ballot.content_json, ballot.reason = clean.choice, clean.content_json(), clean.reason
             ballot.save(update_fields=["choice", "content_json", "reason"])
             # The change is recorded without its voter: only the box's new seal, which says nothing of which ballot.
@@ -798,7 +801,7 @@ def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now
             _seal_box(proposal, now)
             return SecretReceipt(ballot.receipt, secret, changed=True)
         if secret:
-            raise Invalid("You have not voted yet; a secret is given with your first ballot.", field="secret")
+            raise Invalid(gettext("You have not voted yet; a secret is given with your first ballot."), field="secret")
         # The voter signs their participation only: the ballot goes to the box with its receipt, unlinked to them.
         signed = member_act(actor, act="ballot.participate", council=council, object=proposal.subject,
                             content_sha256=participation_digest(proposal), now=now)
@@ -941,7 +944,7 @@ ballot_of = my_vote
 def find_receipt(proposal: Proposal, receipt: str) -> dict | None:
     """After the close, anyone can look a receipt up and see the ballot counted under it."""
     if proposal.state(clock.now()) != ProposalState.CLOSED:
-        raise Closed("Receipts are published when the vote closes.")
+        raise Closed(gettext("Receipts are published when the vote closes."))
     receipt = (receipt or "").strip()
     # Only a ballot that was counted: one cast by a voter who had left before the close is not published.
     return next((row for row in ballot_rows(proposal) if row["receipt"] == receipt), None)
@@ -1173,15 +1176,15 @@ def call_fallback_round(actor, proposal: Proposal) -> Proposal:
     now = clock.now()
     council = proposal.council
     decision = get_decision(proposal, now)
-    require_member(actor, council, "call a second round")
+    require_member(actor, council, gettext("call a second round"))
     if proposal.decision_method != DecisionMethod.CONSENSUS or decision is None:
-        raise Invalid("a second round follows a decided consensus vote", field="proposal")
+        raise Invalid(gettext("a second round follows a decided consensus vote"), field="proposal")
     if proposal.consensus_fallback is None:
-        raise NotAllowed("The charter allows no fallback vote after a failed consensus.")
+        raise NotAllowed(gettext("The charter allows no fallback vote after a failed consensus."))
     if decision.outcome != Outcome.REJECTED or decision.blocks == 0:
-        raise Invalid("a second round follows only a consensus that failed on blocks", field="proposal")
+        raise Invalid(gettext("a second round follows only a consensus that failed on blocks"), field="proposal")
     if Proposal.objects.filter(fallback_of=proposal).exists():
-        raise Conflict("the second round has already been called")
+        raise Conflict(gettext("the second round has already been called"))
     with transaction.atomic():
         signed = member_act(actor, act="proposal.fallback", council=council, object=proposal.subject, content={}, now=now)
         return new_proposal(
@@ -1220,16 +1223,16 @@ def on_losing_side(user, decision: Decision) -> bool:
 def add_minority_report(actor, decision: Decision, body: str) -> MinorityReport:
     now = clock.now()
     council = decision.proposal.council
-    require_member(actor, council, "write a minority report")
+    require_member(actor, council, gettext("write a minority report"))
     if not on_losing_side(actor, decision):
-        raise NotAllowed("A minority report is written by members who voted on the losing side.")
+        raise NotAllowed(gettext("A minority report is written by members who voted on the losing side."))
     body = refuse_control_characters((body or "").strip(), "body")
     if not body:
-        raise Invalid("a minority report cannot be empty", field="body")
+        raise Invalid(gettext("a minority report cannot be empty"), field="body")
     if len(body) > 20_000:
-        raise Invalid("a minority report has at most 20,000 characters", field="body")
+        raise Invalid(gettext("a minority report has at most 20,000 characters"), field="body")
     if MinorityReport.objects.filter(decision=decision, author=actor).exists():
-        raise Conflict("You have already attached a minority report to this decision.")
+        raise Conflict(gettext("You have already attached a minority report to this decision."))
     with transaction.atomic():
         signed = member_act(actor, act="minority_report.attach", council=council, object=decision.subject, now=now,
                             content_sha256=_text_digest({"body": body}))

@@ -31,6 +31,7 @@ from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalS
 from councils.errors import Closed, CouncilsError, Invalid, NotFound
 from councils.adapters.pages import acts, confirm_page, form_error
 from councils.adapters.words import percent
+from django.utils.translation import gettext as _, gettext_lazy
 
 
 @login_required
@@ -59,10 +60,11 @@ def proposal_create(request, slug: str):
         except CouncilsError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, "Your draft is saved: only you see it." if data["draft"] else "Your proposal is before the council.")
+            messages.success(request, _("Your draft is saved: only you see it.") if data["draft"]
+                             else _("Your proposal is before the council."))
             return redirect(proposal)
     elif request.method == "GET" and not membership_of(request.user, council):
-        messages.error(request, f"Only members of {council.name} may make proposals.")
+        messages.error(request, _("Only members of %(name)s may make proposals.") % {"name": council.name})
         return redirect(council)
     return render(request, "decisions/proposal_form.html", {"form": form, "council": council,
                                                             "kinds": kinds.proposable(council), "chosen": form.chosen_kind})
@@ -81,10 +83,10 @@ def charter_change(request, slug: str):
         except CouncilsError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, "Your change of the charter is before the council.")
+            messages.success(request, _("Your change of the charter is before the council."))
             return redirect(proposal)
     elif request.method == "GET" and not membership_of(request.user, council):
-        messages.error(request, f"Only members of {council.name} may propose a change of its charter.")
+        messages.error(request, _("Only members of %(name)s may propose a change of its charter.") % {"name": council.name})
         return redirect(council)
     return render(request, "decisions/charter_change_form.html", {
         "form": form, "council": council, "method": DecisionMethod(council.charter.charter_change_method).label})
@@ -229,7 +231,7 @@ def vote_from_post(proposal: Proposal, post) -> dict:
         try:
             return {"approvals": [int(v) for v in post.getlist("approve")]}
         except ValueError:
-            raise Invalid("unknown option", field="approvals") from None
+            raise Invalid(_("unknown option"), field="approvals") from None
     if proposal.decision_method == DecisionMethod.SCORE:
         scores = {}
         for option in options:
@@ -238,7 +240,7 @@ def vote_from_post(proposal: Proposal, post) -> dict:
                 try:
                     scores[str(option)] = int(value)
                 except ValueError:
-                    raise Invalid("a score is a whole number", field="scores") from None
+                    raise Invalid(_("a score is a whole number"), field="scores") from None
         return {"scores": scores}
     by_rank: dict[int, list[int]] = {}
     for option in options:
@@ -247,7 +249,7 @@ def vote_from_post(proposal: Proposal, post) -> dict:
             try:
                 rank = int(value)
             except ValueError:
-                raise Invalid("a rank is a number", field="ranking") from None
+                raise Invalid(_("a rank is a number"), field="ranking") from None
             by_rank.setdefault(rank, []).append(option)
     return {"ranking": [by_rank[rank] for rank in sorted(by_rank)]}
 
@@ -270,7 +272,7 @@ def vote(request, slug: str, pk: int):
         response["Cache-Control"] = "no-store"
         return response
     else:
-        messages.success(request, "Your vote is recorded. You may change it until voting ends.")
+        messages.success(request, _("Your vote is recorded. You may change it until voting ends."))
     return redirect(target)
 
 
@@ -291,8 +293,8 @@ def _comment_action(request, proposal):
     form = CommentForm(request.POST)
     if not form.is_valid():
         if not (form.data.get("body") or "").strip():
-            raise Invalid("A comment cannot be empty.", field="body")
-        raise Invalid(" ".join(form.errors.get("body", ["The comment is not valid."])), field="body")
+            raise Invalid(_("A comment cannot be empty."), field="body")
+        raise Invalid(" ".join(form.errors.get("body", [_("The comment is not valid.")])), field="body")
     services.add_comment(request.user, proposal, form.cleaned_data["body"])
     return proposal
 
@@ -300,7 +302,7 @@ def _comment_action(request, proposal):
 def _amend(request, proposal):
     form = AmendmentForm(request.POST)
     if not form.is_valid():
-        raise Invalid("Quote the passage to replace.", field="passage")
+        raise Invalid(_("Quote the passage to replace."), field="passage")
     data = form.cleaned_data
     services.move_amendment(request.user, proposal, passage=data["passage"], replacement=data["replacement"], reason=data["reason"])
     return proposal
@@ -309,7 +311,7 @@ def _amend(request, proposal):
 def _schedule(request, proposal):
     form = ScheduleForm(request.POST)
     if not form.is_valid():
-        raise Invalid("Give both deadlines.", field="voting_ends")
+        raise Invalid(_("Give both deadlines."), field="voting_ends")
     return services.reschedule(request.user, proposal, **form.cleaned_data)
 
 
@@ -317,21 +319,21 @@ def _minority(request, proposal):
     form = MinorityReportForm(request.POST)
     decision = services.get_decision(proposal)
     if decision is None:
-        raise Closed("A minority report is attached to a decision: wait for the vote to close.")
+        raise Closed(_("A minority report is attached to a decision: wait for the vote to close."))
     if not form.is_valid():
-        raise Invalid("A minority report cannot be empty.", field="body")
+        raise Invalid(_("A minority report cannot be empty."), field="body")
     services.add_minority_report(request.user, decision, form.cleaned_data["body"])
     return proposal
 
 
-comment = _post_action(_comment_action, "Your comment is added.")
-amend = _post_action(_amend, "Your amendment is moved: the members vote on it until deliberation ends.")
-_accept_amendment = _post_action(lambda r, p: services.accept_amendment(r.user, p), "The amendment is part of the text.")
-publish = _post_action(lambda r, p: services.publish_draft(r.user, p), "Your proposal is before the council.")
-_withdraw = _post_action(lambda r, p: services.withdraw_proposal(r.user, p), "The proposal is withdrawn.")
-schedule = _post_action(_schedule, "The deadlines are moved.")
-_fallback = _post_action(lambda r, p: services.call_fallback_round(r.user, p), "The second round is open.")
-minority_report = _post_action(_minority, "Your minority report is attached to the decision.")
+comment = _post_action(_comment_action, gettext_lazy("Your comment is added."))
+amend = _post_action(_amend, gettext_lazy("Your amendment is moved: the members vote on it until deliberation ends."))
+_accept_amendment = _post_action(lambda r, p: services.accept_amendment(r.user, p), gettext_lazy("The amendment is part of the text."))
+publish = _post_action(lambda r, p: services.publish_draft(r.user, p), gettext_lazy("Your proposal is before the council."))
+_withdraw = _post_action(lambda r, p: services.withdraw_proposal(r.user, p), gettext_lazy("The proposal is withdrawn."))
+schedule = _post_action(_schedule, gettext_lazy("The deadlines are moved."))
+_fallback = _post_action(lambda r, p: services.call_fallback_round(r.user, p), gettext_lazy("The second round is open."))
+minority_report = _post_action(_minority, gettext_lazy("Your minority report is attached to the decision."))
 
 
 def _confirmed(act, describe):
@@ -390,7 +392,7 @@ def hide_comment(request, slug: str, comment_id: int):
     comment = _get_comment(request, slug, comment_id)
     form = HideForm(request.POST)
     services.hide_comment(request.user, comment, form.data.get("reason", ""))
-    messages.success(request, "The comment is hidden; the reason is shown in its place.")
+    messages.success(request, _("The comment is hidden; the reason is shown in its place."))
     return redirect(comment.proposal)
 
 
@@ -399,7 +401,7 @@ def hide_comment(request, slug: str, comment_id: int):
 @acts
 def appeal_comment(request, slug: str, comment_id: int):
     appeal = services.appeal_hidden_comment(request.user, _get_comment(request, slug, comment_id))
-    messages.success(request, "Your appeal is before the assembly.")
+    messages.success(request, _("Your appeal is before the assembly."))
     return redirect(appeal)
 
 
@@ -408,7 +410,7 @@ def appeal_comment(request, slug: str, comment_id: int):
 @acts
 def report_comment(request, slug: str, comment_id: int):
     services.report_content(request.user, comment=_get_comment(request, slug, comment_id), reason=request.POST.get("reason", ""))
-    messages.success(request, "Your report is recorded; the officers see it on the proposal's page.")
+    messages.success(request, _("Your report is recorded; the officers see it on the proposal's page."))
     return redirect(_get_comment(request, slug, comment_id).proposal)
 
 
@@ -418,7 +420,7 @@ def report_comment(request, slug: str, comment_id: int):
 def report_proposal(request, slug: str, pk: int):
     proposal = _get_proposal(request, slug, pk)
     services.report_content(request.user, proposal=proposal, reason=request.POST.get("reason", ""))
-    messages.success(request, "Your report is recorded; the officers see it on this page.")
+    messages.success(request, _("Your report is recorded; the officers see it on this page."))
     return redirect(proposal)
 
 
@@ -428,7 +430,7 @@ def report_proposal(request, slug: str, pk: int):
 def hide_proposal(request, slug: str, pk: int):
     proposal = _get_proposal(request, slug, pk)
     services.hide_proposal_text(request.user, proposal, request.POST.get("reason", ""))
-    messages.success(request, "The text is hidden; the reason is shown in its place.")
+    messages.success(request, _("The text is hidden; the reason is shown in its place."))
     return redirect(proposal)
 
 
@@ -437,7 +439,7 @@ def hide_proposal(request, slug: str, pk: int):
 @acts
 def appeal_proposal(request, slug: str, pk: int):
     appeal = services.appeal_hidden_text(request.user, _get_proposal(request, slug, pk))
-    messages.success(request, "Your appeal is before the assembly.")
+    messages.success(request, _("Your appeal is before the assembly."))
     return redirect(appeal)
 
 
@@ -446,7 +448,7 @@ def download_ballots(request, slug: str, pk: int, fmt: str):
     if fmt not in FORMATS:
         raise Http404("no such format")
     if proposal.state(clock.now()) != ProposalState.CLOSED:
-        messages.error(request, "Ballots are published when the vote closes.")
+        messages.error(request, _("Ballots are published when the vote closes."))
         return redirect(proposal)
     try:
         text, content_type = export_ballots(proposal, fmt)

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from pydantic import AwareDatetime, Strict, StrictBool
 
@@ -31,16 +32,24 @@ WholeNumber = Annotated[int, Strict()]
 
 from councils import clock
 from councils.accounts.auth import member_auth, optional_auth
+from councils.adapters.api import errors
 from councils.assemblies.models import Council
 from councils.decisions.api import ProposalOut, proposal_out
 from councils.decisions.models import Proposal
 from councils.decisions.services import settle_due
 from councils.economy import services
-from councils.economy.models import Capability, DraftNeed, HandProposal, PlanningMode, PlanPeriod, Product, WorkingHours
+from councils.economy.models import (
+    Capability,
+    DraftNeed,
+    EconomyKind,
+    HandProposal,
+    PlanningMode,
+    PlanPeriod,
+    Product,
+    WorkingHours,
+)
 from councils.errors import NotFound
 from councils.federation.api import FederationProposalOut, federation_proposal_out
-from councils.adapters.api import errors
-from councils.economy.models import EconomyKind
 
 router = Router(tags=["economy"])
 
@@ -380,7 +389,7 @@ class HandProposalOut(Schema):
 def _federation(slug: str) -> Council:
     federation = get_object_or_404(Council, slug=slug)
     if not federation.is_federation:
-        raise NotFound(f"{federation.name} is not a federation")
+        raise NotFound(_("%(name)s is not a federation") % {"name": federation.name})
     return federation
 
 
@@ -393,7 +402,7 @@ def _period(period_id: int, federation: Council | None = None) -> PlanPeriod:
         return services.get_period(federation, period_id)
     period = PlanPeriod.objects.filter(pk=period_id).select_related("federation").first()
     if period is None:
-        raise NotFound("no such plan period")
+        raise NotFound(_("no such plan period"))
     return period
 
 
@@ -539,7 +548,7 @@ def delete_capability(request, slug: str, product_id: int):
     council = _council(slug)
     capability = Capability.objects.filter(council=council, product_id=product_id).select_related("council").first()
     if capability is None:
-        raise NotFound(f"{council.name} records no capability for product {product_id}")
+        raise NotFound(_("%(name)s records no capability for product %(product_id)s") % {"name": council.name, "product_id": product_id})
     services.remove_capability(request.auth, capability)
     return Status(204, None)
 
@@ -641,7 +650,7 @@ def list_rounds(request, slug: str, period_id: int):
 def download_economy(request, slug: str, period_id: int):
     period = _period(period_id, _federation(slug))
     if not period.economy_json or period.economy_json == "{}":
-        raise NotFound("this plan period could not start: it has no economy file")
+        raise NotFound(_("this plan period could not start: it has no economy file"))
     response = HttpResponse(period.economy_json, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="plan-period-{period.pk}-economy.json"'
     return response

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from councils.economy.models import Aim, Product
 
@@ -20,14 +22,14 @@ def parse_inputs(text: str) -> dict[str, float]:
             continue
         match = INPUT_PAIR.match(item)
         if match is None:
-            raise forms.ValidationError(f"“{item.strip()}”: write each input as name=quantity, e.g. flour=0.6; water=0.2")
+            raise forms.ValidationError(_("“%(strip)s”: write each input as name=quantity, e.g. flour=0.6; water=0.2") % {"strip": item.strip()})
         name = match["name"]
         try:
             quantity = float(match["quantity"].replace(",", "."))
         except ValueError:
-            raise forms.ValidationError(f"“{item.strip()}”: {match['quantity']} is not a number") from None
+            raise forms.ValidationError(_("“%(strip)s”: %(value)s is not a number") % {"strip": item.strip(), "value": match['quantity']}) from None
         if name in inputs:
-            raise forms.ValidationError(f"{name} is given twice")
+            raise forms.ValidationError(_("%(name)s is given twice") % {"name": name})
         inputs[name] = quantity
     return inputs
 
@@ -42,16 +44,16 @@ def format_inputs(inputs: dict[int, float], names: dict[int, str]) -> str:
 class CatalogueChangeForm(forms.Form):
     """A delegate proposes to add a product, retire some, or both; member councils decide by their mandates."""
 
-    name = forms.CharField(max_length=100, required=False, label="New product's name")
-    unit = forms.CharField(max_length=30, required=False, label="Its unit", help_text="kg, loaf, litre, hour of oven time…")
+    name = forms.CharField(max_length=100, required=False, label=gettext_lazy("New product's name"))
+    unit = forms.CharField(max_length=30, required=False, label=gettext_lazy("Its unit"), help_text=gettext_lazy("kg, loaf, litre, hour of oven time…"))
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False,
-                                  label="Its description")
+                                  label=gettext_lazy("Its description"))
     retire = forms.ModelMultipleChoiceField(queryset=Product.objects.none(), required=False,
-                                            widget=forms.CheckboxSelectMultiple, label="Retire these products")
-    title = forms.CharField(max_length=200, required=False, label="Title of the proposal",
-                            help_text="Left empty, it is named after the change.")
+                                            widget=forms.CheckboxSelectMultiple, label=gettext_lazy("Retire these products"))
+    title = forms.CharField(max_length=200, required=False, label=gettext_lazy("Title of the proposal"),
+                            help_text=gettext_lazy("Left empty, it is named after the change."))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=100_000, required=False,
-                           label="Why (the text of the proposal)")
+                           label=gettext_lazy("Why (the text of the proposal)"))
 
     def __init__(self, *args, catalogue=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,15 +82,15 @@ class CatalogueChangeForm(forms.Form):
 class PlanPeriodForm(forms.Form):
     """A delegate proposes to open a plan period; it opens when the member councils' mandates adopt it."""
 
-    title = forms.CharField(max_length=200, label="Title of the period", help_text="e.g. Spring 2030")
-    aim = forms.ChoiceField(choices=Aim.choices, initial=Aim.WEIGHTED, label="Aim of the plan")
-    max_rounds = forms.IntegerField(min_value=1, max_value=100, initial=10, label="Round limit",
-                                    help_text="The most planning rounds before the plan is put to the councils.")
+    title = forms.CharField(max_length=200, label=gettext_lazy("Title of the period"), help_text=gettext_lazy("e.g. Spring 2030"))
+    aim = forms.ChoiceField(choices=Aim.choices, initial=Aim.WEIGHTED, label=gettext_lazy("Aim of the plan"))
+    max_rounds = forms.IntegerField(min_value=1, max_value=100, initial=10, label=gettext_lazy("Round limit"),
+                                    help_text=gettext_lazy("The most planning rounds before the plan is put to the councils."))
     round_length_hours = forms.FloatField(min_value=0.01, max_value=24 * 60, initial=24, widget=NUMBER,
-                                          label="Round length (hours)",
-                                          help_text="How long councils planning by hand have to revise after each round.")
+                                          label=gettext_lazy("Round length (hours)"),
+                                          help_text=gettext_lazy("How long councils planning by hand have to revise after each round."))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=100_000, required=False,
-                           label="Why (the text of the proposal)")
+                           label=gettext_lazy("Why (the text of the proposal)"))
 
 
 # ----- a council's page ----------------------------------------------------------------------
@@ -97,10 +99,10 @@ class PlanPeriodForm(forms.Form):
 class CapabilityForm(forms.Form):
     """One product a workplace can make: labour and capacity, and the inputs it uses per unit."""
 
-    labour = forms.FloatField(min_value=0, widget=NUMBER, label="Labour (hours per unit)")
-    capacity = forms.FloatField(min_value=0, widget=NUMBER, label="Capacity (units per period)")
-    inputs = forms.CharField(max_length=2000, required=False, label="Inputs per unit",
-                             help_text="e.g. flour=0.6; water=0.2")
+    labour = forms.FloatField(min_value=0, widget=NUMBER, label=gettext_lazy("Labour (hours per unit)"))
+    capacity = forms.FloatField(min_value=0, widget=NUMBER, label=gettext_lazy("Capacity (units per period)"))
+    inputs = forms.CharField(max_length=2000, required=False, label=gettext_lazy("Inputs per unit"),
+                             help_text=gettext_lazy("e.g. flour=0.6; water=0.2"))
 
     def __init__(self, *args, product: Product, form_id: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,24 +128,24 @@ class CapabilityForm(forms.Form):
 
 
 class WorkingHoursForm(forms.Form):
-    hours = forms.FloatField(min_value=0, widget=NUMBER, label="Hours our members offer to work in a period")
+    hours = forms.FloatField(min_value=0, widget=NUMBER, label=gettext_lazy("Hours our members offer to work in a period"))
 
 
 IMPORT_FORMATS = [("csv", "CSV: product, labour, capacity, inputs"), ("economy", "Economy file (.json or .npz)")]
 
 
 class CapabilityImportForm(forms.Form):
-    file = forms.FileField(label="File")
-    fmt = forms.ChoiceField(choices=IMPORT_FORMATS, initial="csv", label="Format")
+    file = forms.FileField(label=gettext_lazy("File"))
+    fmt = forms.ChoiceField(choices=IMPORT_FORMATS, initial="csv", label=gettext_lazy("Format"))
 
 
 class NeedForm(forms.Form):
     """A line of a neighbourhood council's needs list: a product, how much, and how much it matters."""
 
-    product = forms.ModelChoiceField(queryset=Product.objects.none(), label="Product")
-    quantity = forms.FloatField(min_value=0, widget=NUMBER, label="Quantity")
-    priority = forms.FloatField(min_value=0, widget=NUMBER, initial=1, required=False, label="Priority",
-                                help_text="1 is ordinary; 2 counts twice as much when there is not enough for all.")
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), label=gettext_lazy("Product"))
+    quantity = forms.FloatField(min_value=0, widget=NUMBER, label=gettext_lazy("Quantity"))
+    priority = forms.FloatField(min_value=0, widget=NUMBER, initial=1, required=False, label=gettext_lazy("Priority"),
+                                help_text=gettext_lazy("1 is ordinary; 2 counts twice as much when there is not enough for all."))
 
     def __init__(self, *args, products=None, line=None, form_id: str = "", **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,7 +183,7 @@ class HandProposalForm(forms.Form):
             self.fields[f"q_{row['key']}"] = forms.FloatField(
                 min_value=0, max_value=top, widget=forms.NumberInput(attrs={"step": "any", "min": "0", "max": f"{top:g}"}),
                 label=f"{row['name']} ({row['unit']})", initial=f"{row['units']:.10g}",
-                help_text=f"at most {top:g}: {row['limit']}")
+                help_text=_("at most %(top)s: %(value)s") % {"top": format(top, 'g'), "value": row['limit']})
 
     def quantities(self) -> dict[str, float]:
         return {name[2:]: value for name, value in self.cleaned_data.items() if name.startswith("q_")}

@@ -11,16 +11,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 
 class EconomyKind(models.TextChoices):
     """The kinds of vote the economy app owns (registered in ``economy.kinds``)."""
 
-    CATALOGUE = "catalogue", "Change of the federation's catalogue of products"
-    NEEDS = "needs", "Adoption of our needs list"
-    PLAN_PERIOD = "plan_period", "Opening of a plan period"
-    PLAN_PART = "plan_part", "Acceptance of our part of the plan"
-    PLAN_ADOPTION = "plan_adoption", "Adoption of the federation's plan"
+    CATALOGUE = "catalogue", gettext_lazy("Change of the federation's catalogue of products")
+    NEEDS = "needs", gettext_lazy("Adoption of our needs list")
+    PLAN_PERIOD = "plan_period", gettext_lazy("Opening of a plan period")
+    PLAN_PART = "plan_part", gettext_lazy("Acceptance of our part of the plan")
+    PLAN_ADOPTION = "plan_adoption", gettext_lazy("Adoption of the federation's plan")
 
 
 class Product(models.Model):
@@ -58,9 +59,9 @@ class Capability(models.Model):
 
     council = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="capabilities")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="capabilities")
-    labour = models.FloatField(help_text="labour hours per unit")
-    capacity = models.FloatField(help_text="units per period")
-    inputs_json = models.TextField(default="{}", help_text="units of each input product (by id) per unit of output")
+    labour = models.FloatField(help_text=gettext_lazy("labour hours per unit"))
+    capacity = models.FloatField(help_text=gettext_lazy("units per period"))
+    inputs_json = models.TextField(default="{}", help_text=gettext_lazy("units of each input product (by id) per unit of output"))
     recorded_at = models.DateTimeField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
@@ -144,17 +145,17 @@ class Need(models.Model):
 
 
 class Aim(models.TextChoices):
-    WEIGHTED = "weighted", "Priority-weighted fulfilment"
-    MAXMIN = "maxmin", "Max-min: the worst-served need as well served as possible"
+    WEIGHTED = "weighted", gettext_lazy("Priority-weighted fulfilment")
+    MAXMIN = "maxmin", gettext_lazy("Max-min: the worst-served need as well served as possible")
 
 
 class PeriodStatus(models.TextChoices):
-    FAILED = "failed", "Could not start"
-    ROUNDS = "rounds", "Planning rounds"
-    ACCEPTANCE = "acceptance", "Councils voting on their parts"
-    ADOPTION = "adoption", "Federation voting on the whole plan"
-    ADOPTED = "adopted", "Adopted"
-    NOT_ADOPTED = "not_adopted", "Not adopted"
+    FAILED = "failed", gettext_lazy("Could not start")
+    ROUNDS = "rounds", gettext_lazy("Planning rounds")
+    ACCEPTANCE = "acceptance", gettext_lazy("Councils voting on their parts")
+    ADOPTION = "adoption", gettext_lazy("Federation voting on the whole plan")
+    ADOPTED = "adopted", gettext_lazy("Adopted")
+    NOT_ADOPTED = "not_adopted", gettext_lazy("Not adopted")
 
 
 class PlanPeriod(models.Model):
@@ -169,8 +170,8 @@ class PlanPeriod(models.Model):
     federation = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="plan_periods")
     title = models.CharField(max_length=200)
     aim = models.CharField(max_length=10, choices=Aim.choices, default=Aim.WEIGHTED)
-    max_rounds = models.PositiveIntegerField(default=10, help_text="most rounds before the plan is put to the councils")
-    round_length = models.DurationField(help_text="time councils planning by hand have to revise after each round")
+    max_rounds = models.PositiveIntegerField(default=10, help_text=gettext_lazy("most rounds before the plan is put to the councils"))
+    round_length = models.DurationField(help_text=gettext_lazy("time councils planning by hand have to revise after each round"))
     opened_by = models.OneToOneField("decisions.Decision", on_delete=models.PROTECT, related_name="plan_period")
     opened_at = models.DateTimeField()
     status = models.CharField(max_length=12, choices=PeriodStatus.choices, default=PeriodStatus.ROUNDS)
@@ -298,9 +299,9 @@ class HandProposal(models.Model):
 
 
 class PartStatus(models.TextChoices):
-    VOTING = "voting", "Vote open"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Rejected"
+    VOTING = "voting", gettext_lazy("Vote open")
+    ACCEPTED = "accepted", gettext_lazy("Accepted")
+    REJECTED = "rejected", gettext_lazy("Rejected")
 
 
 class PlanPart(models.Model):

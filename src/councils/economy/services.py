@@ -31,6 +31,7 @@ from councils.economy.models import (
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound
 from councils.record.services import append, lock_chains, plain
 from councils.economy.models import EconomyKind
+from django.utils.translation import gettext
 
 PLANNING_MATTER = "production planning"
 PRODUCING_KINDS = assemblies_models.PRODUCING_KINDS
@@ -48,24 +49,25 @@ PROGRESS_EVERY_S = 1.0
 
 def _number(value, field: str, *, positive: bool = False, maximum: float = MAX_NUMBER) -> float:
     if isinstance(value, bool) or value is None or value == "":
-        raise Invalid("must be a number", field=field)
+        raise Invalid(gettext("must be a number"), field=field)
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise Invalid("must be a number", field=field) from None
+        raise Invalid(gettext("must be a number"), field=field) from None
     if not math.isfinite(number) or number < 0 or (positive and number == 0):
-        raise Invalid("must be a finite " + ("positive" if positive else "non-negative") + " number", field=field)
+        raise Invalid(gettext("must be a finite positive number") if positive else gettext("must be a finite non-negative number"),
+                      field=field)
     if number > maximum:
-        raise Invalid(f"must be at most {maximum:g}", field=field)
+        raise Invalid(gettext("must be at most %(maximum)s") % {"maximum": format(maximum, 'g')}, field=field)
     return number
 
 
 def _text(value, field: str, *, maximum: int, required: bool = True) -> str:
     text = str(value or "").strip()
     if required and not text:
-        raise Invalid("must not be empty", field=field)
+        raise Invalid(gettext("must not be empty"), field=field)
     if len(text) > maximum:
-        raise Invalid(f"has at most {maximum} characters", field=field)
+        raise Invalid(gettext("has at most %(maximum)s characters") % {"maximum": maximum}, field=field)
     return text
 
 
@@ -117,17 +119,17 @@ def _product(council: Council, ref, field: str) -> Product:
     else:
         matches = list(products.filter(name=str(ref).strip())[:2])
         if len(matches) > 1:
-            raise Invalid(f"two of your federations' catalogues list {ref!r}; give the product's id", field=field)
+            raise Invalid(gettext("two of your federations' catalogues list %(ref)s; give the product's id") % {"ref": repr(ref)}, field=field)
         product = matches[0] if matches else None
     if product is None:
-        raise Invalid(f"{ref!r} is not in the catalogue of a federation {council.name} belongs to", field=field)
+        raise Invalid(gettext("%(ref)s is not in the catalogue of a federation %(name)s belongs to") % {"ref": repr(ref), "name": council.name}, field=field)
     return product
 
 
 def _require_kind(council: Council, kinds, what: str) -> None:
     if council.kind not in kinds:
         labels = " or ".join(CouncilKind(k).label.lower() for k in kinds)
-        raise Invalid(f"{what} are recorded by a {labels}", field="council")
+        raise Invalid(gettext("%(what)s are recorded by a %(labels)s") % {"what": what, "labels": labels}, field="council")
 
 
 # ----- catalogue ------------------------------------------------------------------
@@ -137,31 +139,31 @@ def clean_catalogue_change(federation: Council, *, add=(), retire=(), change=())
     """A catalogue change as put to the vote: products to add, to retire (by id), and to re-describe."""
     add, retire, change = list(add or []), list(retire or []), list(change or [])
     if not (add or retire or change):
-        raise Invalid("a catalogue change adds, retires or changes at least one product", field="add")
+        raise Invalid(gettext("a catalogue change adds, retires or changes at least one product"), field="add")
     if len(add) + len(retire) + len(change) > MAX_CATALOGUE_CHANGES:
-        raise Invalid(f"at most {MAX_CATALOGUE_CHANGES} changes at once", field="add")
+        raise Invalid(gettext("at most %(max_catalogue_changes)s changes at once") % {"max_catalogue_changes": MAX_CATALOGUE_CHANGES}, field="add")
     current = {p.pk: p for p in catalogue(federation)}
     names = {p.name for p in current.values()}
     cleaned_add = []
     for i, item in enumerate(add):
         if not isinstance(item, dict):
-            raise Invalid("each product added has a name and a unit", field=f"add[{i}]")
+            raise Invalid(gettext("each product added has a name and a unit"), field=f"add[{i}]")
         name = _text(item.get("name"), f"add[{i}].name", maximum=100)
         if name in names:
-            raise Invalid(f"{name!r} is already in the catalogue (or added twice)", field=f"add[{i}].name")
+            raise Invalid(gettext("%(name)s is already in the catalogue (or added twice)") % {"name": repr(name)}, field=f"add[{i}].name")
         names.add(name)
         cleaned_add.append({"name": name, "unit": _text(item.get("unit"), f"add[{i}].unit", maximum=30),
                             "description": _text(item.get("description"), f"add[{i}].description", maximum=2000, required=False)})
     cleaned_retire = []
     for i, ref in enumerate(retire):
         if not isinstance(ref, int) or isinstance(ref, bool) or ref not in current or ref in cleaned_retire:
-            raise Invalid(f"{ref!r} is not a product of {federation.name}'s current catalogue", field=f"retire[{i}]")
+            raise Invalid(gettext("%(ref)s is not a product of %(name)s's current catalogue") % {"ref": repr(ref), "name": federation.name}, field=f"retire[{i}]")
         cleaned_retire.append(ref)
     cleaned_change = []
     for i, item in enumerate(change):
         ref = item.get("product") if isinstance(item, dict) else None
         if not isinstance(ref, int) or isinstance(ref, bool) or ref not in current or ref in cleaned_retire:
-            raise Invalid(f"{ref!r} is not a product of the current catalogue", field=f"change[{i}].product")
+            raise Invalid(gettext("%(ref)s is not a product of the current catalogue") % {"ref": repr(ref)}, field=f"change[{i}].product")
         cleaned_change.append({"product": ref,
                                "unit": _text(item.get("unit", current[ref].unit), f"change[{i}].unit", maximum=30),
                                "description": _text(item.get("description", current[ref].description),
@@ -175,7 +177,7 @@ def propose_catalogue_change(actor, federation: Council, *, title: str = "", bod
     from councils.federation.services import create_federation_proposal
 
     if not federation.is_federation:
-        raise Invalid("a catalogue belongs to a federation", field="federation")
+        raise Invalid(gettext("a catalogue belongs to a federation"), field="federation")
     payload = clean_catalogue_change(federation, add=add, retire=retire, change=change)
     title = title or _catalogue_title(payload)
     return create_federation_proposal(actor, federation, title=title, body=body, kind=EconomyKind.CATALOGUE,
@@ -271,7 +273,7 @@ def _clean_inputs(council: Council, product: Product, inputs) -> dict[int, float
         return {}
     items = inputs.items() if isinstance(inputs, dict) else None
     if items is None:
-        raise Invalid("inputs map products to units per unit of output", field="inputs")
+        raise Invalid(gettext("inputs map products to units per unit of output"), field="inputs")
     cleaned: dict[int, float] = {}
     for ref, qty in items:
         if isinstance(ref, str) and ref.isdigit():
@@ -279,10 +281,10 @@ def _clean_inputs(council: Council, product: Product, inputs) -> dict[int, float
         where = f"inputs[{ref!r}]"
         used = _product(council, ref, where)
         if used.federation_id != product.federation_id:
-            raise Invalid(f"{used.name} is in another federation's catalogue than {product.name}", field=where)
+            raise Invalid(gettext("%(name)s is in another federation's catalogue than %(name2)s") % {"name": used.name, "name2": product.name}, field=where)
         amount = _number(qty, where)
         if used.pk == product.pk and amount >= 1:
-            raise Invalid("a product cannot use a unit or more of itself per unit made", field=where)
+            raise Invalid(gettext("a product cannot use a unit or more of itself per unit made"), field=where)
         if amount > 0:
             cleaned[used.pk] = amount
     return cleaned
@@ -290,7 +292,7 @@ def _clean_inputs(council: Council, product: Product, inputs) -> dict[int, float
 
 def record_capability(actor, council: Council, *, product, labour, capacity, inputs=None) -> Capability:
     """A member records (or corrects) what their workplace can make of a product. Nobody outside the council can."""
-    require_member(actor, council, "record its capabilities")
+    require_member(actor, council, gettext("record its capabilities"))
     _require_kind(council, PRODUCING_KINDS, "capabilities")
     product = _product(council, product, "product")
     labour = _number(labour, "labour")
@@ -312,7 +314,7 @@ def record_capability(actor, council: Council, *, product, labour, capacity, inp
 
 def remove_capability(actor, capability: Capability) -> None:
     council = capability.council
-    require_member(actor, council, "change its capabilities")
+    require_member(actor, council, gettext("change its capabilities"))
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
@@ -325,7 +327,7 @@ def import_capabilities(actor, council: Council, data: bytes | str, *, fmt: str 
     """A CSV file or an economy file replaces the council's capabilities for the products it lists, all or nothing."""
     from councils.economy.imports import CapabilityImportError, parse_capabilities
 
-    require_member(actor, council, "record its capabilities")
+    require_member(actor, council, gettext("record its capabilities"))
     _require_kind(council, PRODUCING_KINDS, "capabilities")
     try:
         rows = parse_capabilities(data, frozenset(products_for(council).values_list("name", flat=True)), fmt)
@@ -344,7 +346,7 @@ def import_capabilities(actor, council: Council, data: bytes | str, *, fmt: str 
 
 def record_working_hours(actor, council: Council, hours) -> WorkingHours:
     """The hours the council's members offer to work in a period: the labour the plan may ask of them."""
-    require_member(actor, council, "record its members' hours")
+    require_member(actor, council, gettext("record its members' hours"))
     _require_kind(council, PRODUCING_KINDS, "working hours")
     hours = _number(hours, "hours")
     now = clock.now()
@@ -362,7 +364,7 @@ def record_working_hours(actor, council: Council, hours) -> WorkingHours:
 
 def set_draft_need(actor, council: Council, *, product, quantity, priority=1.0) -> DraftNeed:
     """Any member edits a line of the council's needs list; it counts once the members adopt the list by vote."""
-    require_member(actor, council, "edit its needs list")
+    require_member(actor, council, gettext("edit its needs list"))
     _require_kind(council, NEEDING_KINDS, "needs")
     product = _product(council, product, "product")
     quantity = _number(quantity, "quantity", positive=True)
@@ -378,11 +380,11 @@ def set_draft_need(actor, council: Council, *, product, quantity, priority=1.0) 
 
 
 def remove_draft_need(actor, council: Council, product) -> None:
-    require_member(actor, council, "edit its needs list")
+    require_member(actor, council, gettext("edit its needs list"))
     product = _product(council, product, "product")
     line = DraftNeed.objects.filter(council=council, product=product).first()
     if line is None:
-        raise NotFound(f"{product.name} is not on the needs list")
+        raise NotFound(gettext("%(name)s is not on the needs list") % {"name": product.name})
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
@@ -398,11 +400,11 @@ def propose_needs(actor, council: Council, *, title: str = "", body: str = "", d
 
     now = clock.now()
     settle_due(council, now)
-    require_member(actor, council, "propose its needs list")
+    require_member(actor, council, gettext("propose its needs list"))
     _require_kind(council, NEEDING_KINDS, "needs")
     lines = list(DraftNeed.objects.filter(council=council, product__retired_at__isnull=True).select_related("product"))
     if not lines:
-        raise Invalid("the needs list is empty: add the products the council needs first", field="needs")
+        raise Invalid(gettext("the needs list is empty: add the products the council needs first"), field="needs")
     payload = [{"product": line.product_id, "name": line.product.name, "unit": line.product.unit,
                 "quantity": line.quantity, "priority": line.priority} for line in lines]
     title, body = clean_text(title or f"Our needs: {', '.join(p['name'] for p in payload[:4])}"
@@ -451,7 +453,7 @@ def build_economy(federation: Council, at: datetime | None = None):
 
     products = list(catalogue(federation).order_by("pk"))
     if not products:
-        raise Invalid(f"{federation.name}'s catalogue has no products yet", field="catalogue")
+        raise Invalid(gettext("%(name)s's catalogue has no products yet") % {"name": federation.name}, field="catalogue")
     position = {p.pk: i for i, p in enumerate(products)}
     notes: list[str] = []
     councils = base_councils(federation, at)
@@ -503,10 +505,10 @@ def build_economy(federation: Council, at: datetime | None = None):
             need_council.append(len(council_ids) - 1)
             need_index.append({"council": council.pk, "need": need.pk, "product": need.product_id})
     if not wp_product:
-        raise Invalid("no member workplace council has recorded capabilities and working hours for this catalogue",
+        raise Invalid(gettext("no member workplace council has recorded capabilities and working hours for this catalogue"),
                       field="capabilities")
     if not need_product:
-        raise Invalid("no member neighbourhood council has adopted needs for this catalogue", field="needs")
+        raise Invalid(gettext("no member neighbourhood council has adopted needs for this catalogue"), field="needs")
     import scipy.sparse as sp
 
     slugs = dict(Council.objects.filter(pk__in=council_ids).values_list("pk", "slug"))
@@ -521,7 +523,7 @@ def build_economy(federation: Council, at: datetime | None = None):
             labour_budget=budget, workplace_names=names, workplace_hours=np.array(hours),
         )
     except EconomyError as exc:
-        raise Invalid(f"the recorded economy cannot be planned: {exc}", field="economy") from None
+        raise Invalid(gettext("the recorded economy cannot be planned: %(exc)s") % {"exc": exc}, field="economy") from None
     index = {"products": [p.pk for p in products], "workplaces": wp_index, "needs": need_index, "councils": council_ids}
     return economy, index, notes
 
@@ -529,9 +531,9 @@ def build_economy(federation: Council, at: datetime | None = None):
 def clean_period_terms(federation: Council, *, title, aim, max_rounds, round_length_hours) -> dict:
     title = _text(title, "title", maximum=200)
     if aim not in Aim.values:
-        raise Invalid(f"aim must be one of {', '.join(Aim.values)}", field="aim")
+        raise Invalid(gettext("aim must be one of %(values)s") % {"values": ', '.join(Aim.values)}, field="aim")
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or not 1 <= max_rounds <= MAX_ROUNDS:
-        raise Invalid(f"the round limit is a whole number from 1 to {MAX_ROUNDS}", field="max_rounds")
+        raise Invalid(gettext("the round limit is a whole number from 1 to %(max_rounds)s") % {"max_rounds": MAX_ROUNDS}, field="max_rounds")
     hours = _number(round_length_hours, "round_length_hours", positive=True, maximum=24 * 60)
     return {"title": title, "aim": aim, "max_rounds": max_rounds, "round_length_s": int(round(hours * 3600)) or 1}
 
@@ -543,11 +545,11 @@ def propose_plan_period(actor, federation: Council, *, title: str, aim: str = Ai
     from councils.federation.services import create_federation_proposal
 
     if not federation.is_federation:
-        raise Invalid("plan periods are opened by a federation", field="federation")
+        raise Invalid(gettext("plan periods are opened by a federation"), field="federation")
     terms = clean_period_terms(federation, title=title, aim=aim, max_rounds=max_rounds,
                                round_length_hours=round_length_hours)
     if PlanPeriod.objects.filter(federation=federation, status__in=ACTIVE_STATUSES).exists():
-        raise Conflict(f"{federation.name} has a plan period in progress; it ends with its adoption or rejection first")
+        raise Conflict(gettext("%(name)s has a plan period in progress; it ends with its adoption or rejection first") % {"name": federation.name})
     build_economy(federation)  # refuse a vote on a period that could not start
     return create_federation_proposal(actor, federation, title=f"Open the plan period: {terms['title']}"[:200], body=body,
                                       kind=EconomyKind.PLAN_PERIOD, matter=PLANNING_MATTER, payload=terms, mandates_due=mandates_due,
@@ -613,22 +615,22 @@ def planning_delegates(council: Council, now: datetime | None = None):
 def require_planning_delegate(actor, council: Council, doing: str) -> None:
     require_person(actor, doing)
     if membership_of(actor, council) is None or not planning_delegates(council).filter(holder=actor).exists():
-        raise NotAllowed(f"Only {council.name}'s elected planning delegate may {doing}.")
+        raise NotAllowed(gettext("Only %(name)s's elected planning delegate may %(doing)s.") % {"name": council.name, "doing": doing})
 
 
 def _require_part_of(period: PlanPeriod, council: Council) -> None:
     if council.pk not in participants(period):
-        raise NotFound(f"{council.name} has no part in this plan period")
+        raise NotFound(gettext("%(name)s has no part in this plan period") % {"name": council.name})
 
 
 def set_planning_mode(actor, period: PlanPeriod, council: Council, *, by_hand: bool) -> PlanningMode:
     """The council's planning delegate chooses: its rule answers each round, or the delegate revises by hand."""
     _require_part_of(period, council)
-    require_planning_delegate(actor, council, "choose how the council answers the rounds")
+    require_planning_delegate(actor, council, gettext("choose how the council answers the rounds"))
     if period.status != PeriodStatus.ROUNDS:
-        raise Closed("The rounds of this plan period are over.")
+        raise Closed(gettext("The rounds of this plan period are over."))
     if not isinstance(by_hand, bool):
-        raise Invalid("by_hand is true or false", field="by_hand")
+        raise Invalid(gettext("by_hand is true or false"), field="by_hand")
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
@@ -654,10 +656,10 @@ def submit_hand_proposal(actor, period: PlanPeriod, council: Council, quantities
     from councils.planning.io import economy_from_dict
 
     _require_part_of(period, council)
-    require_planning_delegate(actor, council, "revise the council's proposal")
+    require_planning_delegate(actor, council, gettext("revise the council's proposal"))
     now = clock.now()
     if not isinstance(quantities, dict) or not quantities:
-        raise Invalid("give a quantity for each of the council's rows", field="quantities")
+        raise Invalid(gettext("give a quantity for each of the council's rows"), field="quantities")
     workplaces, needs = _council_rows(period, council)
     economy = economy_from_dict(json.loads(period.economy_json))
     index = period.index
@@ -675,15 +677,15 @@ def submit_hand_proposal(actor, period: PlanPeriod, council: Council, quantities
                                maximum=float(economy.need_quantity[k]))
     unknown = [k for k in quantities if str(k) not in content]
     if unknown:
-        raise Invalid(f"{unknown[0]!r} is not one of {council.name}'s rows in this plan", field=f"quantities[{unknown[0]}]")
+        raise Invalid(gettext("%(value)s is not one of %(name)s's rows in this plan") % {"value": repr(unknown[0]), "name": council.name}, field=f"quantities[{unknown[0]}]")
     with transaction.atomic():
         lock_chains(council, period.federation)
         period = PlanPeriod.objects.select_for_update().get(pk=period.pk)
         if period.status != PeriodStatus.ROUNDS or period.round_ends is None or now >= period.round_ends:
-            raise Closed("Revisions are taken between a round's publication and its deadline; none is open now.")
+            raise Closed(gettext("Revisions are taken between a round's publication and its deadline; none is open now."))
         mode = PlanningMode.objects.get(period=period, council=council)
         if not mode.by_hand:
-            raise Conflict(f"{council.name} answers by its rule this period; choose to revise by hand first")
+            raise Conflict(gettext("%(name)s answers by its rule this period; choose to revise by hand first") % {"name": council.name})
         proposal, _ = HandProposal.objects.update_or_create(
             period=period, council=council, attempt=period.attempt, round=period.round,
             defaults={"content_json": json.dumps(content, sort_keys=True), "submitted_at": now, "submitted_by": actor})
@@ -1087,7 +1089,7 @@ def apply_adoption(decision: Decision) -> None:
 def get_period(federation: Council, period_id) -> PlanPeriod:
     period = PlanPeriod.objects.filter(federation=federation, pk=period_id).select_related("federation").first()
     if period is None:
-        raise NotFound("no such plan period")
+        raise NotFound(gettext("no such plan period"))
     return period
 
 

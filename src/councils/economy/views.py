@@ -33,6 +33,7 @@ from councils.errors import CouncilsError, Invalid, NotFound
 from councils.federation.services import charter_of, delegations_of, require_delegate
 from councils.adapters import charts
 from councils.economy.models import EconomyKind
+from django.utils.translation import gettext
 
 # An excess smaller than this (in the product's units) is shown as balanced.
 BALANCED = 1e-6
@@ -116,7 +117,12 @@ def _states(proposals, now) -> list[dict]:
 
 
 def num(value) -> str:
-    """A quantity for reading: whole numbers without decimals, others to four places at most, thousands separated."""
+    """A quantity for reading: whole numbers without decimals, others to four places at most, thousands separated,
+    with the separators of the reader's language ("1,234.5" in English is "1.234,5" in German)."""
+    return _localised(_num(value))
+
+
+def _num(value) -> str:
     value = float(value)
     if abs(value) < 5e-7:
         return "0"  # never "-0" nor "1e-12": the engine's rounding noise is nothing to a reader
@@ -126,6 +132,18 @@ def num(value) -> str:
         return f"{value:,.1f}".replace(".0", "") if f"{value:,.1f}".endswith(".0") else f"{value:,.1f}"
     # Small quantities keep what a person can tell apart (0.0125 hours of labour a loaf), no more.
     return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _plural_count(value: float) -> int:
+    return int(value) if float(value).is_integer() else 2
+
+
+def _localised(text: str) -> str:
+    """A number written the English way, with the active language's decimal and thousands separators."""
+    from django.utils.formats import get_format
+
+    return text.translate(str.maketrans({",": "\0", ".": str(get_format("DECIMAL_SEPARATOR"))})).replace(
+        "\0", str(get_format("THOUSAND_SEPARATOR")))
 
 
 def plain(value) -> str:
@@ -266,7 +284,7 @@ def _form_act(request, council: Council, key: str, form, act, success: str, *, a
         else:
             messages.success(request, success)
             return redirect(result if follow else economy_url(council.slug, anchor))
-    messages.error(request, "Nothing was saved: see the form's errors below.")
+    messages.error(request, gettext("Nothing was saved: see the form's errors below."))
     return _economy_page(request, council, {key: form})
 
 
@@ -275,13 +293,13 @@ def _form_act(request, council: Council, key: str, form, act, success: str, *, a
 @_acts_back(_back_to_economy)
 def propose_catalogue_change(request, slug: str):
     federation = _federation(slug)
-    require_delegate(request.user, federation, "propose changes of its catalogue")
+    require_delegate(request.user, federation, gettext("propose changes of its catalogue"))
     form = CatalogueChangeForm(request.POST, catalogue=services.catalogue(federation), prefix="catalogue")
     return _form_act(
         request, federation, "catalogue", form,
         lambda f: services.propose_catalogue_change(request.user, federation, title=f.cleaned_data["title"],
                                                     body=f.cleaned_data["body"], **f.change()),
-        "The change of the catalogue is sent down to every member council for its mandate.", follow=True)
+        gettext("The change of the catalogue is sent down to every member council for its mandate."), follow=True)
 
 
 @login_required
@@ -289,19 +307,19 @@ def propose_catalogue_change(request, slug: str):
 @_acts_back(_back_to_economy)
 def propose_plan_period(request, slug: str):
     federation = _federation(slug)
-    require_delegate(request.user, federation, "propose plan periods")
+    require_delegate(request.user, federation, gettext("propose plan periods"))
     form = PlanPeriodForm(request.POST, prefix="period")
     return _form_act(
         request, federation, "period", form,
         lambda f: services.propose_plan_period(request.user, federation, **f.cleaned_data),
-        "The plan period is proposed: every member council votes its mandate.", follow=True)
+        gettext("The plan period is proposed: every member council votes its mandate."), follow=True)
 
 
 def _posted_product(request, products) -> Product:
     try:
         return products.get(pk=int(request.POST.get("product", "")))
     except (ValueError, Product.DoesNotExist):
-        raise Invalid("choose a product of the catalogue", field="product") from None
+        raise Invalid(gettext("choose a product of the catalogue"), field="product") from None
 
 
 @login_required
@@ -309,7 +327,7 @@ def _posted_product(request, products) -> Product:
 @_acts_back(_back_to_economy)
 def record_capability(request, slug: str):
     council = _council(slug)
-    require_member(request.user, council, "record its capabilities")
+    require_member(request.user, council, gettext("record its capabilities"))
     product = _posted_product(request, services.products_for(council))
     form_id = f"cap-{product.pk}"
     form = CapabilityForm(request.POST, prefix=form_id, product=product, form_id=form_id)
@@ -317,7 +335,7 @@ def record_capability(request, slug: str):
         request, council, form_id, form,
         lambda f: services.record_capability(request.user, council, product=product, labour=f.cleaned_data["labour"],
                                              capacity=f.cleaned_data["capacity"], inputs=f.cleaned_data["inputs"]),
-        f"Our capability for {product.name} is recorded.", anchor="#capabilities-h")
+        gettext("Our capability for %(name)s is recorded.") % {"name": product.name}, anchor="#capabilities-h")
 
 
 @login_required
@@ -327,7 +345,7 @@ def remove_capability(request, slug: str, pk: int):
     council = _council(slug)
     capability = get_object_or_404(Capability.objects.select_related("product"), pk=pk, council=council)
     services.remove_capability(request.user, capability)
-    messages.success(request, f"Our capability for {capability.product.name} is removed.")
+    messages.success(request, gettext("Our capability for %(name)s is removed.") % {"name": capability.product.name})
     return redirect(economy_url(slug, "#capabilities-h"))
 
 
@@ -336,11 +354,11 @@ def remove_capability(request, slug: str, pk: int):
 @_acts_back(_back_to_economy)
 def record_working_hours(request, slug: str):
     council = _council(slug)
-    require_member(request.user, council, "record its members' hours")
+    require_member(request.user, council, gettext("record its members' hours"))
     form = WorkingHoursForm(request.POST, prefix="hours")
     return _form_act(request, council, "hours", form,
                      lambda f: services.record_working_hours(request.user, council, f.cleaned_data["hours"]),
-                     "Our working hours are recorded.", anchor="#hours-h")
+                     gettext("Our working hours are recorded."), anchor="#hours-h")
 
 
 @login_required
@@ -348,7 +366,7 @@ def record_working_hours(request, slug: str):
 @_acts_back(_back_to_economy)
 def import_capabilities(request, slug: str):
     council = _council(slug)
-    require_member(request.user, council, "record its capabilities")
+    require_member(request.user, council, gettext("record its capabilities"))
     form = CapabilityImportForm(request.POST, request.FILES, prefix="import")
 
     def act(f):
@@ -356,7 +374,7 @@ def import_capabilities(request, slug: str):
         recorded = services.import_capabilities(request.user, council, upload.read(MAX_BYTES + 1), fmt=f.cleaned_data["fmt"])
         return len(recorded)
 
-    return _form_act(request, council, "import", form, act, "The file is imported: its capabilities are recorded.",
+    return _form_act(request, council, "import", form, act, gettext("The file is imported: its capabilities are recorded."),
                      anchor="#capabilities-h", locate=True)
 
 
@@ -365,13 +383,13 @@ def import_capabilities(request, slug: str):
 @_acts_back(_back_to_economy)
 def set_draft_need(request, slug: str):
     council = _council(slug)
-    require_member(request.user, council, "edit its needs list")
+    require_member(request.user, council, gettext("edit its needs list"))
     products = services.products_for(council)
     if request.POST.get("line"):
         product = _posted_product(request, products)
         line = council.draft_needs.filter(product=product).select_related("product").first()
         if line is None:
-            raise NotFound(f"{product.name} is not on the needs list")
+            raise NotFound(gettext("%(name)s is not on the needs list") % {"name": product.name})
         key = f"need-{product.pk}"
         form = NeedForm(request.POST, prefix=key, line=line, form_id=key)
     else:
@@ -381,7 +399,7 @@ def set_draft_need(request, slug: str):
         request, council, key, form,
         lambda f: services.set_draft_need(request.user, council, product=f.chosen_product(), quantity=f.cleaned_data["quantity"],
                                           priority=f.cleaned_data["priority"]),
-        "The needs list is changed. It counts once the members adopt it by vote.", anchor="#draft-h")
+        gettext("The needs list is changed. It counts once the members adopt it by vote."), anchor="#draft-h")
 
 
 @login_required
@@ -390,7 +408,7 @@ def set_draft_need(request, slug: str):
 def remove_draft_need(request, slug: str, product: int):
     council = _council(slug)
     services.remove_draft_need(request.user, council, product)
-    messages.success(request, "The line is removed from the needs list.")
+    messages.success(request, gettext("The line is removed from the needs list."))
     return redirect(economy_url(slug, "#draft-h"))
 
 
@@ -400,7 +418,7 @@ def remove_draft_need(request, slug: str, product: int):
 def propose_needs(request, slug: str):
     council = _council(slug)
     proposal = services.propose_needs(request.user, council)
-    messages.success(request, "The needs list is before the members: it counts once they adopt it.")
+    messages.success(request, gettext("The needs list is before the members: it counts once they adopt it."))
     return redirect(proposal)
 
 
@@ -518,6 +536,8 @@ def _period_context(request, period: PlanPeriod, bound: dict) -> dict:
         "opened_by": period.opened_by.proposal,
         "economy_file": f"economy-{period.pk}.json",
         "round_hours": num(period.round_length.total_seconds() / 3600),
+        # For the plural of "hour": the whole number of hours, or 2 (plural in every language) for a fraction.
+        "round_hours_count": _plural_count(period.round_length.total_seconds() / 3600),
         "shortage_text": None if progress["shortage_share"] is None else _share(progress["shortage_share"]),
         "certified_so_far": None if progress.get("certified_gap") is None else f"{100 * progress['certified_gap']:.2f}%",
     }
@@ -573,9 +593,9 @@ def _posted_participant(period: PlanPeriod, raw) -> Council:
     try:
         council_id = int(raw)
     except (TypeError, ValueError):
-        raise Invalid("choose a council", field="council") from None
+        raise Invalid(gettext("choose a council"), field="council") from None
     if council_id not in services.participants(period):
-        raise NotFound("that council has no part in this plan period")
+        raise NotFound(gettext("that council has no part in this plan period"))
     return Council.objects.get(pk=council_id)
 
 
@@ -587,10 +607,11 @@ def set_planning_mode(request, slug: str, pk: int):
     council = _posted_participant(period, request.POST.get("council"))
     mode = request.POST.get("mode")
     if mode not in ("rule", "hand"):
-        raise Invalid("choose by rule or by hand", field="mode")
+        raise Invalid(gettext("choose by rule or by hand"), field="mode")
     services.set_planning_mode(request.user, period, council, by_hand=mode == "hand")
-    messages.success(request, f"{council.name} answers the rounds " + (
-        "by hand: revise its proposal after each round, before the deadline." if mode == "hand" else "by its rule."))
+    messages.success(request, (
+        gettext("%(name)s answers the rounds by hand: revise its proposal after each round, before the deadline.")
+        if mode == "hand" else gettext("%(name)s answers the rounds by its rule.")) % {"name": council.name})
     return redirect(period_url(slug, pk, "#mine-h"))
 
 
@@ -600,7 +621,7 @@ def set_planning_mode(request, slug: str, pk: int):
 def submit_hand_proposal(request, slug: str, pk: int):
     period = _period(slug, pk)
     council = _posted_participant(period, request.POST.get("council"))
-    services.require_planning_delegate(request.user, council, "revise the council's proposal")
+    services.require_planning_delegate(request.user, council, gettext("revise the council's proposal"))
     latest = period.rounds.order_by("-attempt", "-number").first()
     key = f"hand-{council.pk}"
     form = HandProposalForm(request.POST, rows=_hand_rows(latest.summary if latest else None, council.pk), prefix=key)
@@ -611,9 +632,9 @@ def submit_hand_proposal(request, slug: str, pk: int):
             if not _on_form(request, form, exc):
                 return redirect(period_url(slug, pk))
         else:
-            messages.success(request, f"{council.name}'s proposal is in: it stands from the next round until revised.")
+            messages.success(request, gettext("%(name)s's proposal is in: it stands from the next round until revised.") % {"name": council.name})
             return redirect(period_url(slug, pk, "#mine-h"))
-    messages.error(request, "Nothing was sent: see the form's errors below.")
+    messages.error(request, gettext("Nothing was sent: see the form's errors below."))
     return _period_page(request, period, {key: form})
 
 

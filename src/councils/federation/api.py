@@ -27,6 +27,7 @@ from councils.federation.tree import build_tree, tree_json
 from councils.federation.services import federation_proposal_kinds
 from councils.federation.views import mandate_progress
 from councils.adapters.api import errors
+from django.utils.translation import gettext as _
 
 router = Router(tags=["federation"])
 
@@ -189,7 +190,7 @@ class PetitionIn(Schema):
 def _federation(slug: str) -> Council:
     federation = get_object_or_404(Council, slug=slug)
     if not federation.is_federation:
-        raise NotFound(f"{federation.name} is not a federation")
+        raise NotFound(_("%(name)s is not a federation") % {"name": federation.name})
     return federation
 
 
@@ -299,7 +300,7 @@ def create_federation_proposal(request, slug: str, payload: FederationProposalIn
 def _federation_proposal(proposal_id: int) -> Proposal:
     proposal = get_object_or_404(Proposal.objects.select_related("council"), pk=proposal_id, published_at__isnull=False)
     if proposal.kind not in federation_proposal_kinds() and proposal.mandate_for_id is None:
-        raise NotFound("not a federation proposal or a mandate")
+        raise NotFound(_("not a federation proposal or a mandate"))
     return proposal
 
 
@@ -321,7 +322,7 @@ def free_vote(request, proposal_id: int, payload: FreeVoteIn):
     elif payload.choice:
         vote = payload.choice
     else:
-        raise Invalid("give a choice or a ranking", field="choice")
+        raise Invalid(_("give a choice or a ranking"), field="choice")
     ballot = services.cast_free_vote(request.auth, proposal, vote)
     return ballot_out(FederationBallot.objects.select_related("council", "delegate", "mandate").get(pk=ballot.pk))
 
@@ -365,7 +366,7 @@ def open_recall(request, delegate_id: int):
     except ValueError:
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("reason", ""), str):
-        raise Invalid('the body is {"reason": "..."} or empty', field="reason")
+        raise Invalid(_('the body is {"reason": "..."} or empty'), field="reason")
     petition = services.open_recall_petition(request.auth, delegate, data.get("reason", ""))
     return Status(201, recall_out(petition, clock.now()))
 
@@ -400,11 +401,11 @@ def open_petition(request, slug: str, payload: PetitionIn):
         # The proposal's id, as every page and answer shows it; its decision is what the referendum puts to the members.
         target = Proposal.objects.filter(pk=payload.target).first()
         if target is None:
-            raise Invalid(f"no proposal {payload.target}", field="target")
+            raise Invalid(_("no proposal %(target)s") % {"target": payload.target}, field="target")
     if payload.congress is not None:
         congress = Congress.objects.filter(pk=payload.congress).first()
         if congress is None:
-            raise Invalid("no such congress", field="congress")
+            raise Invalid(_("no such congress"), field="congress")
     petition = petitions.open_petition(request.auth, federation, kind=payload.kind, title=payload.title, body=payload.body,
                                        target=target, congress=congress)
     return Status(201, petition_out(petition, clock.now()))

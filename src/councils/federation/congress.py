@@ -51,6 +51,8 @@ from councils.federation.services import (
 )
 from councils.record.services import append, lock_chains
 from councils.federation.models import FederationKind
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _, gettext_lazy
 
 SCHEDULE_MATTER = "congress date"
 MINUTES_MATTER = "congress minutes"
@@ -86,7 +88,7 @@ def _require_in_session(congress: Congress, now, doing: str) -> None:
     if state != CongressState.IN_SESSION:
         words = {CongressState.SCHEDULED: f"it opens {congress.starts_at.isoformat()}",
                  CongressState.ENDED: "it has ended", CongressState.CANCELLED: "it was cancelled by its member councils"}
-        raise Closed(f"You may {doing} only while the congress is in session: {words[state]}.")
+        raise Closed(_("You may %(doing)s only while the congress is in session: %(value)s.") % {"doing": doing, "value": words[state]})
 
 
 # ----- convening by schedule ---------------------------------------------------------------
@@ -114,33 +116,33 @@ def propose_congress(actor, federation: Council, *, title: str, dates: list[date
 
     now = clock.now()
     if not federation.is_federation:
-        raise Invalid("congresses are held by a federation", field="federation")
+        raise Invalid(_("congresses are held by a federation"), field="federation")
     settle_due(federation, now)
-    require_delegate(actor, federation, "propose a congress")
+    require_delegate(actor, federation, _("propose a congress"))
     title, body = clean_text(title, body)
     charter = charter_of(federation)
     mandates_due = mandates_due or now + charter.mandate_period
     if mandates_due - now > timedelta(days=366):
-        raise Invalid("the mandates are due within a year", field="mandates_due")
+        raise Invalid(_("the mandates are due within a year"), field="mandates_due")
     voting_ends = voting_ends or mandates_due + federation.charter.voting_period
     if mandates_due <= now or voting_ends <= mandates_due:
-        raise Invalid("the mandates are due in the future, and the federation's vote ends after them", field="voting_ends")
+        raise Invalid(_("the mandates are due in the future, and the federation's vote ends after them"), field="voting_ends")
     if voting_ends - now > timedelta(days=366):
-        raise Invalid("the federation's vote must end within a year", field="voting_ends")
+        raise Invalid(_("the federation's vote must end within a year"), field="voting_ends")
     dates = list(dates or [])
     if not 1 <= len(dates) <= MAX_DATES:
-        raise Invalid(f"propose from 1 to {MAX_DATES} dates", field="dates")
+        raise Invalid(_("propose from 1 to %(max_dates)s dates") % {"max_dates": MAX_DATES}, field="dates")
     labels = []
     for at in dates:
         if not isinstance(at, datetime) or at.tzinfo is None:
-            raise Invalid("each date needs a time zone", field="dates")
+            raise Invalid(_("each date needs a time zone"), field="dates")
         if at <= voting_ends:
-            raise Invalid("each date falls after the federation's vote on it ends", field="dates")
+            raise Invalid(_("each date falls after the federation's vote on it ends"), field="dates")
         if at - now > timedelta(days=2 * 366):
-            raise Invalid("a congress is proposed at most two years ahead", field="dates")
+            raise Invalid(_("a congress is proposed at most two years ahead"), field="dates")
         labels.append(date_label(at))
     if len(set(labels)) != len(labels):
-        raise Invalid("two dates are the same minute", field="dates")
+        raise Invalid(_("two dates are the same minute"), field="dates")
     options = [{"label": label, "description": f"the congress opens {label} and lasts one day", "member": None}
                for label in labels] + [{"label": NO_CONGRESS, "description": "no congress is held", "member": None}]
     with transaction.atomic():
@@ -230,17 +232,17 @@ def _require_chair(actor, congress: Congress, now, doing: str) -> Delegate:
     require_person(actor, doing)
     chair = chair_of(congress, now)
     if chair is None or chair.member_id != actor.pk:
-        raise NotAllowed(f"Only the chair (the first delegate present) may {doing}; the chair's powers are procedural only.")
+        raise NotAllowed(_("Only the chair (the first delegate present) may %(doing)s; the chair's powers are procedural only.") % {"doing": doing})
     return chair
 
 
 def register_attendance(actor, congress: Congress) -> Attendance:
     """A delegate marks themselves present while the congress is in session."""
     now = clock.now()
-    delegate = require_delegate(actor, congress.federation, "attend its congress")
-    _require_in_session(congress, now, "register your attendance")
+    delegate = require_delegate(actor, congress.federation, _("attend its congress"))
+    _require_in_session(congress, now, _("register your attendance"))
     if Attendance.objects.filter(congress=congress, delegate=delegate).exists():
-        raise Conflict("You are already registered present.")
+        raise Conflict(_("You are already registered present."))
     with transaction.atomic():
         lock_chains(congress.federation)
         attendance = Attendance.objects.create(congress=congress, delegate=delegate, present_at=now)
@@ -256,20 +258,20 @@ def add_to_agenda(actor, congress: Congress, proposal: Proposal) -> AgendaItem:
     """A delegate puts an undecided federation proposal on the agenda, before or during the congress; items keep that order."""
     now = clock.now()
     federation = congress.federation
-    require_delegate(actor, federation, "add items to its congress's agenda")
+    require_delegate(actor, federation, _("add items to its congress's agenda"))
     state = congress_state(congress, now)
     if state in (CongressState.ENDED, CongressState.CANCELLED):
-        raise Closed("The agenda is closed: the congress has ended or was cancelled.")
+        raise Closed(_("The agenda is closed: the congress has ended or was cancelled."))
     if (proposal.council_id != federation.pk or proposal.mandate_for_id is not None or proposal.published_at is None
             or proposal.kind not in (FederationKind.FEDERATION_MOTION, FederationKind.COMPETENCES,
                                      FederationKind.FEDERATION_CHARTER)):
-        raise Invalid(f"the agenda lists {federation.name}'s own proposals", field="proposal")
+        raise Invalid(_("the agenda lists %(name)s's own proposals") % {"name": federation.name}, field="proposal")
     if proposal.state(now) in (ProposalState.CLOSED, ProposalState.WITHDRAWN):
-        raise Invalid("this proposal is already decided or withdrawn", field="proposal")
+        raise Invalid(_("this proposal is already decided or withdrawn"), field="proposal")
     with transaction.atomic():
         lock_chains(federation)
         if AgendaItem.objects.filter(congress=congress, proposal=proposal).exists():
-            raise Conflict("This proposal is already on the agenda.")
+            raise Conflict(_("This proposal is already on the agenda."))
         last = AgendaItem.objects.filter(congress=congress).aggregate(last=Max("position"))["last"]
         item = AgendaItem.objects.create(congress=congress, proposal=proposal, position=(last or 0) + 1)
         append(federation, kind="congress.agenda_item_added", subject=item.subject, state=item.record_state(), at=now,
@@ -284,8 +286,8 @@ def agenda_of(congress: Congress) -> list[AgendaItem]:
 def advance_agenda(actor, congress: Congress, proposal: Proposal | None = None) -> Congress:
     """The chair takes up the next agenda item (or a named one); whoever was speaking yields the floor."""
     now = clock.now()
-    _require_in_session(congress, now, "move through the agenda")
-    _require_chair(actor, congress, now, "move through the agenda")
+    _require_in_session(congress, now, _("move through the agenda"))
+    _require_chair(actor, congress, now, _("move through the agenda"))
     items = agenda_of(congress)
     if proposal is None:
         positions = [i.proposal_id for i in items]
@@ -294,10 +296,10 @@ def advance_agenda(actor, congress: Congress, proposal: Proposal | None = None) 
         else:
             following = items
         if not following:
-            raise Closed("This is the end of the agenda.")
+            raise Closed(_("This is the end of the agenda."))
         proposal = following[0].proposal
     elif proposal.pk not in {i.proposal_id for i in items}:
-        raise Invalid("take up an item on the agenda", field="proposal")
+        raise Invalid(_("take up an item on the agenda"), field="proposal")
     with transaction.atomic():
         lock_chains(congress.federation)
         _end_speech(congress, now, actor)
@@ -334,20 +336,20 @@ def time_left(speaker: Speaker, now: datetime | None = None) -> int | None:
 def request_to_speak(actor, congress: Congress, item: Proposal | None = None) -> Speaker:
     """Delegates and members of the member councils put their names on the speakers list of an item (default: the current one)."""
     now = clock.now()
-    require_person(actor, "ask to speak")
+    require_person(actor, _("ask to speak"))
     federation = congress.federation
     is_delegate = Delegate.objects.filter(federation=federation, member=actor, ended_at__isnull=True, starts_at__lte=now,
                                           ends_at__gt=now).exists()
     if not is_delegate and actor.pk not in base_member_ids(federation, now):
-        raise NotAllowed(f"Delegates and members of {federation.name}'s member councils speak at its congress.")
-    _require_in_session(congress, now, "ask to speak")
+        raise NotAllowed(_("Delegates and members of %(name)s's member councils speak at its congress.") % {"name": federation.name})
+    _require_in_session(congress, now, _("ask to speak"))
     item = item if item is not None else congress.current_item
     if item is not None and not congress.agenda.filter(proposal=item).exists():
-        raise Invalid("ask to speak on an item of the agenda", field="item")
+        raise Invalid(_("ask to speak on an item of the agenda"), field="item")
     with transaction.atomic():
         lock_chains(federation)
         if waiting_speakers(congress, item).filter(member=actor).exists():
-            raise Conflict("You are already on the speakers list for this item.")
+            raise Conflict(_("You are already on the speakers list for this item."))
         speaker = Speaker.objects.create(congress=congress, item=item, member=actor, requested_at=now,
                                          limit_seconds=DEFAULT_SPEAKING_SECONDS)
         append(federation, kind="congress.speaker_listed", subject=speaker.subject, state=speaker.record_state(), at=now,
@@ -367,11 +369,11 @@ def _end_speech(congress: Congress, now, actor) -> None:
 def next_speaker(actor, congress: Congress, *, limit_seconds: int | None = None) -> Speaker | None:
     """The chair ends the current speech and gives the floor to the first one waiting on the current item, in order of request."""
     now = clock.now()
-    _require_in_session(congress, now, "give the floor")
-    _require_chair(actor, congress, now, "give the floor")
+    _require_in_session(congress, now, _("give the floor"))
+    _require_chair(actor, congress, now, _("give the floor"))
     if limit_seconds is not None and (not isinstance(limit_seconds, int)
                                       or not MIN_SPEAKING_SECONDS <= limit_seconds <= MAX_SPEAKING_SECONDS):
-        raise Invalid(f"speaking time is from {MIN_SPEAKING_SECONDS} to {MAX_SPEAKING_SECONDS} seconds", field="limit_seconds")
+        raise Invalid(_("speaking time is from %(min_speaking_seconds)s to %(max_speaking_seconds)s seconds") % {"min_speaking_seconds": MIN_SPEAKING_SECONDS, "max_speaking_seconds": MAX_SPEAKING_SECONDS}, field="limit_seconds")
     with transaction.atomic():
         lock_chains(congress.federation)
         _end_speech(congress, now, actor)
@@ -404,14 +406,14 @@ def _require_secretary(actor, congress: Congress, now, doing: str) -> Delegate:
     require_person(actor, doing)
     state = congress_state(congress, now)
     if state in (CongressState.SCHEDULED, CongressState.CANCELLED):
-        raise Closed("Minutes are written once the congress has met.")
+        raise Closed(_("Minutes are written once the congress has met."))
     chair = chair_of(congress, now)
     if chair is None or chair.member_id != actor.pk:
-        raise NotAllowed(f"Only the congress's secretary (its chair, the first delegate present) may {doing}.")
+        raise NotAllowed(_("Only the congress's secretary (its chair, the first delegate present) may %(doing)s.") % {"doing": doing})
     if congress.minutes_approved_by_id is not None:
-        raise Closed("The congress has approved its minutes: they stand as approved.")
+        raise Closed(_("The congress has approved its minutes: they stand as approved."))
     if open_minutes_vote(congress, now) is not None:
-        raise Closed("The delegates are voting on the minutes: wait for the vote to close.")
+        raise Closed(_("The delegates are voting on the minutes: wait for the vote to close."))
     return chair
 
 
@@ -420,10 +422,10 @@ def write_minutes(actor, congress: Congress, text: str) -> Congress:
     now = clock.now()
     settle_congresses(congress.federation, now)
     congress.refresh_from_db()
-    _require_secretary(actor, congress, now, "write the minutes")
+    _require_secretary(actor, congress, now, _("write the minutes"))
     text = (text or "").strip()
     if len(text) > MAX_MINUTES:
-        raise Invalid(f"minutes have at most {MAX_MINUTES:,} characters", field="minutes")
+        raise Invalid(_("minutes have at most %(max_minutes)s characters") % {"max_minutes": number_format(MAX_MINUTES, force_grouping=True)}, field="minutes")
     with transaction.atomic():
         lock_chains(congress.federation)
         congress.minutes = text
@@ -440,9 +442,9 @@ def submit_minutes(actor, congress: Congress) -> Proposal:
     now = clock.now()
     settle_congresses(congress.federation, now)
     congress.refresh_from_db()
-    _require_secretary(actor, congress, now, "put the minutes to the vote")
+    _require_secretary(actor, congress, now, _("put the minutes to the vote"))
     if not congress.minutes:
-        raise Invalid("write the minutes first", field="minutes")
+        raise Invalid(_("write the minutes first"), field="minutes")
     voting_ends = max(congress.ends_at, now + timedelta(hours=1))
     with transaction.atomic():
         lock_chains(congress.federation)
@@ -458,14 +460,14 @@ def vote_on_minutes(actor, congress: Congress, choice: str) -> FederationBallot:
     """A delegate present at the congress casts their council's weighted ballot on the minutes."""
     now = clock.now()
     federation = congress.federation
-    delegate = require_delegate(actor, federation, "vote on the congress's minutes")
+    delegate = require_delegate(actor, federation, _("vote on the congress's minutes"))
     if not Attendance.objects.filter(congress=congress, delegate=delegate).exists():
-        raise NotAllowed("The delegates who attended the congress approve its minutes.")
+        raise NotAllowed(_("The delegates who attended the congress approve its minutes."))
     proposal = open_minutes_vote(congress, now)
     if proposal is None:
-        raise Closed("No vote on the minutes is open.")
+        raise Closed(_("No vote on the minutes is open."))
     if choice not in ("yes", "no", "abstain"):
-        raise Invalid("vote yes, no or abstain", field="choice")
+        raise Invalid(_("vote yes, no or abstain"), field="choice")
     council = delegate.council
     weight = weight_of(federation, council, now)
     with transaction.atomic():
@@ -530,8 +532,8 @@ def _time_text(left: int | None) -> str:
     if left is None:
         return ""
     if left < 0:
-        return f"over time by {-left // 60}:{-left % 60:02d}"
-    return f"{left // 60}:{left % 60:02d} left"
+        return _("over time by %(time)s") % {"time": f"{-left // 60}:{-left % 60:02d}"}
+    return _("%(time)s left") % {"time": f"{left // 60}:{left % 60:02d}"}
 
 
 def snapshot(congress: Congress, now: datetime | None = None) -> dict:
@@ -554,4 +556,11 @@ def snapshot(congress: Congress, now: datetime | None = None) -> dict:
             "time_text": _time_text(left)},
         "waiting": [s.member.username for s in waiting_speakers(congress, item)],
         "tally": tally,
+        # The words the live page shows, in the reader's language (the script has no catalogue of its own).
+        "words": {"state": str(STATE_WORDS.get(congress_state(congress, now), "")), "none_yet": _("none yet"),
+                  "none": _("none"), "nobody": _("nobody")},
     }
+
+
+STATE_WORDS = {"scheduled": gettext_lazy("Scheduled"), "in_session": gettext_lazy("In session"),
+               "ended": gettext_lazy("Ended"), "cancelled": gettext_lazy("Cancelled")}

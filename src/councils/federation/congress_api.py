@@ -23,6 +23,7 @@ from councils.errors import Invalid, NotFound
 from councils.federation import congress as services
 from councils.federation.models import Congress
 from councils.adapters.api import errors
+from django.utils.translation import gettext as _
 
 router = Router(tags=["congress"])
 
@@ -133,7 +134,7 @@ def congress_out(congress: Congress) -> dict:
 def _federation(slug: str) -> Council:
     federation = get_object_or_404(Council, slug=slug)
     if not federation.is_federation:
-        raise NotFound("no such federation")
+        raise NotFound(_("no such federation"))
     return federation
 
 
@@ -149,7 +150,7 @@ def _proposal_of(congress: Congress, proposal_id: int | None, field: str) -> Pro
         return None
     proposal = Proposal.objects.filter(pk=proposal_id, council=congress.federation).first()
     if proposal is None:
-        raise Invalid(f"no proposal {proposal_id} of this federation", field=field)
+        raise Invalid(_("no proposal %(proposal_id)s of this federation") % {"proposal_id": proposal_id}, field=field)
     return proposal
 
 

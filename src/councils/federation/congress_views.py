@@ -30,6 +30,7 @@ from councils.federation import congress as services
 from councils.federation.models import Congress, Delegate, Petition
 from councils.adapters.pages import acts
 from councils.federation.models import FederationKind
+from django.utils.translation import gettext as _, gettext_lazy
 
 # How often a screen asks for the live state (EventSource's reconnection delay; live.js's polling interval).
 EVENTS_RETRY_MS = 2000
@@ -192,13 +193,13 @@ def _proposal_from_post(request, congress: Congress, field: str = "proposal") ->
     try:
         return Proposal.objects.get(pk=int(raw), council=congress.federation)
     except (ValueError, Proposal.DoesNotExist):
-        raise Invalid("no such proposal of this federation", field=field) from None
+        raise Invalid(_("no such proposal of this federation"), field=field) from None
 
 
 def _add_to_agenda(request, congress):
     proposal = _proposal_from_post(request, congress)
     if proposal is None:
-        raise Invalid("choose a proposal", field="proposal")
+        raise Invalid(_("choose a proposal"), field="proposal")
     services.add_to_agenda(request.user, congress, proposal)
 
 
@@ -215,7 +216,7 @@ def _next_speaker(request, congress):
     try:
         limit = int(raw) if raw else None
     except ValueError:
-        raise Invalid("speaking time is a number of seconds", field="limit_seconds") from None
+        raise Invalid(_("speaking time is a number of seconds"), field="limit_seconds") from None
     speaker = services.next_speaker(request.user, congress, limit_seconds=limit)
     return f"{speaker.member.username} has the floor." if speaker else "Nobody else is waiting to speak on this item."
 
@@ -232,14 +233,14 @@ def _vote_minutes(request, congress):
     services.vote_on_minutes(request.user, congress, request.POST.get("choice", ""))
 
 
-attend = _post_act(lambda r, c: services.register_attendance(r.user, c) and None, "You are registered present.")
-agenda_add = _post_act(_add_to_agenda, "The proposal is on the agenda.")
-advance = _post_act(_advance, "The congress takes up the item.")
-speak = _post_act(_speak, "You are on the speakers list.")
+attend = _post_act(lambda r, c: services.register_attendance(r.user, c) and None, gettext_lazy("You are registered present."))
+agenda_add = _post_act(_add_to_agenda, gettext_lazy("The proposal is on the agenda."))
+advance = _post_act(_advance, gettext_lazy("The congress takes up the item."))
+speak = _post_act(_speak, gettext_lazy("You are on the speakers list."))
 next_speaker = _post_act(_next_speaker, "")
-minutes = _post_act(_minutes, "The minutes are saved.")
-minutes_submit = _post_act(_submit_minutes, "The minutes are before the delegates present.")
-minutes_vote = _post_act(_vote_minutes, "Your council's vote on the minutes is cast.")
+minutes = _post_act(_minutes, gettext_lazy("The minutes are saved."))
+minutes_submit = _post_act(_submit_minutes, gettext_lazy("The minutes are before the delegates present."))
+minutes_vote = _post_act(_vote_minutes, gettext_lazy("Your council's vote on the minutes is cast."))
 
 
 @login_required
@@ -253,13 +254,13 @@ def propose(request, slug: str):
             continue
         parsed = parse_datetime(raw.strip())
         if parsed is None:
-            raise Invalid("give each date as YYYY-MM-DD HH:MM", field="dates")
+            raise Invalid(_("give each date as YYYY-MM-DD HH:MM"), field="dates")
         if timezone.is_naive(parsed):
             parsed = timezone.make_aware(parsed)
         dates.append(parsed)
     proposal = services.propose_congress(request.user, federation, title=request.POST.get("title", ""), dates=dates,
                                          body=request.POST.get("body", ""))
-    messages.success(request, "The question is before the member councils: each votes its mandate.")
+    messages.success(request, _("The question is before the member councils: each votes its mandate."))
     return redirect(proposal)
 
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from councils.assemblies.models import DecisionMethod
 from councils.federation.models import Petition, Weighting
@@ -8,34 +9,34 @@ from councils.federation.services import FEDERATION_METHODS
 class FederationProposalForm(forms.Form):
     """A delegate puts a question to the federation; it goes down to every member council for its mandate."""
 
-    kind = forms.ChoiceField(choices=[("federation_motion", "A decision within the federation's competences"),
-                                      ("competences", "A change of the federation's competences"),
-                                      ("federation_charter", "A change of the federation's charter (weighting, seats, terms, shares)")])
-    title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=100_000, label="Text")
-    matter = forms.ChoiceField(required=False, label="Matter (one of the federation's competences)")
+    kind = forms.ChoiceField(choices=[("federation_motion", gettext_lazy("A decision within the federation's competences")),
+                                      ("competences", gettext_lazy("A change of the federation's competences")),
+                                      ("federation_charter", gettext_lazy("A change of the federation's charter (weighting, seats, terms, shares)"))], label=gettext_lazy("Kind"))
+    title = forms.CharField(max_length=200, label=gettext_lazy("Title"))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=100_000, label=gettext_lazy("Text"))
+    matter = forms.ChoiceField(required=False, label=gettext_lazy("Matter (one of the federation's competences)"))
     decision_method = forms.ChoiceField(choices=[(m, DecisionMethod(m).label) for m in FEDERATION_METHODS],
-                                        label="How the federation decides")
-    options = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Options (one per line)",
-                              help_text="For ranked questions (instant-runoff, Schulze, ranked pairs).")
+                                        label=gettext_lazy("How the federation decides"))
+    options = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label=gettext_lazy("Options (one per line)"),
+                              help_text=gettext_lazy("For ranked questions (instant-runoff, Schulze, ranked pairs)."))
     competences = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                                  label="The new list of competences (one per line)", help_text="For a change of competences.")
+                                  label=gettext_lazy("The new list of competences (one per line)"), help_text=gettext_lazy("For a change of competences."))
 
     # A change of the federation's charter: the charter in force, to edit; only the fields changed are proposed.
-    weighting = forms.ChoiceField(choices=Weighting.choices, required=False, label="Charter: how member councils weigh")
-    mandate_split = forms.BooleanField(required=False, label="Charter: split a council's weight by its members' votes")
-    delegate_seats = forms.IntegerField(min_value=1, max_value=50, required=False, label="Charter: delegates per council")
-    delegate_term_days = forms.FloatField(min_value=0.001, max_value=5 * 365, required=False, label="Charter: delegates' term (days)")
+    weighting = forms.ChoiceField(choices=Weighting.choices, required=False, label=gettext_lazy("Charter: how member councils weigh"))
+    mandate_split = forms.BooleanField(required=False, label=gettext_lazy("Charter: split a council's weight by its members' votes"))
+    delegate_seats = forms.IntegerField(min_value=1, max_value=50, required=False, label=gettext_lazy("Charter: delegates per council"))
+    delegate_term_days = forms.FloatField(min_value=0.001, max_value=5 * 365, required=False, label=gettext_lazy("Charter: delegates' term (days)"))
     delegate_term_limit = forms.IntegerField(min_value=1, max_value=50, required=False,
-                                             label="Charter: consecutive terms a delegate may serve")
+                                             label=gettext_lazy("Charter: consecutive terms a delegate may serve"))
     mandate_period_days = forms.FloatField(min_value=0.001, max_value=5 * 365, required=False,
-                                           label="Charter: time for the councils' mandates (days)")
+                                           label=gettext_lazy("Charter: time for the councils' mandates (days)"))
     convocation_share_percent = forms.DecimalField(min_value=0.1, max_value=100, decimal_places=1, required=False,
-                                                   label="Charter: councils that convene a congress (%)")
+                                                   label=gettext_lazy("Charter: councils that convene a congress (%)"))
     referendum_council_share_percent = forms.DecimalField(min_value=0.1, max_value=100, decimal_places=1, required=False,
-                                                          label="Charter: councils that call a referendum (%)")
+                                                          label=gettext_lazy("Charter: councils that call a referendum (%)"))
     referendum_member_share_percent = forms.DecimalField(min_value=0.1, max_value=100, decimal_places=1, required=False,
-                                                         label="Charter: members whose signatures call a referendum (%)")
+                                                         label=gettext_lazy("Charter: members whose signatures call a referendum (%)"))
 
     def __init__(self, *args, charter=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,16 +85,16 @@ class FederationProposalForm(forms.Form):
 
 
 class FreeVoteForm(forms.Form):
-    choice = forms.ChoiceField(choices=[("yes", "Yes"), ("no", "No"), ("abstain", "Abstain")], required=False)
+    choice = forms.ChoiceField(choices=[("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No")), ("abstain", gettext_lazy("Abstain"))], required=False, label=gettext_lazy("Choice"))
 
 
 class PetitionForm(forms.Form):
-    kind = forms.ChoiceField(choices=Petition.KINDS)
-    title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=100_000, label="Text")
-    target = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Decision to put to a referendum",
-                                    help_text="A referendum asks the members whether one of the federation's decisions stands.")
-    congress = forms.IntegerField(required=False, label="Congress to cancel (its number)")
+    kind = forms.ChoiceField(choices=Petition.KINDS, label=gettext_lazy("Kind"))
+    title = forms.CharField(max_length=200, label=gettext_lazy("Title"))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=100_000, label=gettext_lazy("Text"))
+    target = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label=gettext_lazy("Decision to put to a referendum"),
+                                    help_text=gettext_lazy("A referendum asks the members whether one of the federation's decisions stands."))
+    congress = forms.IntegerField(required=False, label=gettext_lazy("Congress to cancel (its number)"))
 
     def __init__(self, *args, federation=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,5 +105,5 @@ class PetitionForm(forms.Form):
             (d.proposal_id, f"{d.proposal.title} ({d.get_outcome_display().lower()} {d.decided_at:%Y-%m-%d})") for d in targets]
 
 class RecallForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000, label="Why should the delegate be recalled?",
-                             help_text="Shown to every member of the council with the petition, and kept in the public record.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000, label=gettext_lazy("Why should the delegate be recalled?"),
+                             help_text=gettext_lazy("Shown to every member of the council with the petition, and kept in the public record."))

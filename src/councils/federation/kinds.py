@@ -7,6 +7,8 @@ is put to every member of every member council."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from councils.decisions import kinds
 from councils.decisions.kinds import ANY, BASE, FEDERATION, Counting, Draft, Kind
 from councils.decisions.models import ProposalKind
@@ -42,7 +44,7 @@ def _demand(kind: str):
         if petition is not None and not isinstance(petition, Petition):
             petition = Petition.objects.filter(pk=petition).first() if isinstance(petition, int) else None
             if petition is None:
-                raise Invalid(f"no petition {draft.petition}", field="petition")
+                raise Invalid(_("no petition %(petition)s") % {"petition": draft.petition}, field="petition")
         petitions.check_demand(draft.council, draft.federation, petition, kind)
         return {"federation": draft.federation, "petition": petition}
 

@@ -6,29 +6,30 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class FederationKind(models.TextChoices):
     """The kinds of vote the federation app owns (registered in ``federation.kinds``)."""
 
-    AFFILIATION = "affiliation", "Joining a federation"
-    DISAFFILIATION = "disaffiliation", "Leaving a federation"
-    DELEGATE_ELECTION = "delegate_election", "Election of delegates to a federation"
-    MANDATE = "mandate", "Mandate for a federation vote"
-    RECALL = "recall", "Recall of a delegate"
-    FEDERATION_MOTION = "federation_motion", "Federation decision"
-    COMPETENCES = "competences", "Amendment of the federation's competences"
-    FEDERATION_CHARTER = "federation_charter", "Change of the federation's charter"
-    CONVOCATION = "convocation", "Demand for a congress"
-    CANCEL_CONGRESS = "cancel_congress", "Demand to cancel a congress"
-    REFERENDUM_DEMAND = "referendum_demand", "Demand for a referendum"
-    REFERENDUM = "referendum", "Referendum"
+    AFFILIATION = "affiliation", gettext_lazy("Joining a federation")
+    DISAFFILIATION = "disaffiliation", gettext_lazy("Leaving a federation")
+    DELEGATE_ELECTION = "delegate_election", gettext_lazy("Election of delegates to a federation")
+    MANDATE = "mandate", gettext_lazy("Mandate for a federation vote")
+    RECALL = "recall", gettext_lazy("Recall of a delegate")
+    FEDERATION_MOTION = "federation_motion", gettext_lazy("Federation decision")
+    COMPETENCES = "competences", gettext_lazy("Amendment of the federation's competences")
+    FEDERATION_CHARTER = "federation_charter", gettext_lazy("Change of the federation's charter")
+    CONVOCATION = "convocation", gettext_lazy("Demand for a congress")
+    CANCEL_CONGRESS = "cancel_congress", gettext_lazy("Demand to cancel a congress")
+    REFERENDUM_DEMAND = "referendum_demand", gettext_lazy("Demand for a referendum")
+    REFERENDUM = "referendum", gettext_lazy("Referendum")
 
 
 class Weighting(models.TextChoices):
-    EQUAL = "equal", "One council, one vote"
-    MEMBERS = "members", "By number of members"
-    DEGRESSIVE = "degressive", "Degressive (square root of members)"
+    EQUAL = "equal", gettext_lazy("One council, one vote")
+    MEMBERS = "members", gettext_lazy("By number of members")
+    DEGRESSIVE = "degressive", gettext_lazy("Degressive (square root of members)")
 
 
 class Affiliation(models.Model):
@@ -69,13 +70,13 @@ class FederationCharter(models.Model):
     """What a federation may decide and how its member councils weigh. Changed only by the member councils' mandated vote."""
 
     federation = models.OneToOneField("assemblies.Council", on_delete=models.PROTECT, related_name="federation_charter")
-    competences = models.JSONField(default=list, blank=True, help_text="the matters the federation decides; nothing else")
+    competences = models.JSONField(default=list, blank=True, help_text=gettext_lazy("the matters the federation decides; nothing else"))
     weighting = models.CharField(max_length=12, choices=Weighting.choices, default=Weighting.EQUAL)
-    mandate_split = models.BooleanField(default=False, help_text="split a council's weight in proportion to its members' votes")
+    mandate_split = models.BooleanField(default=False, help_text=gettext_lazy("split a council's weight in proportion to its members' votes"))
     delegate_seats = models.PositiveSmallIntegerField(default=1)
     delegate_term = models.DurationField(default=timedelta(days=365))
-    delegate_term_limit = models.PositiveSmallIntegerField(default=2, help_text="consecutive terms")
-    mandate_period = models.DurationField(default=timedelta(days=7), help_text="time member councils have to vote their mandates")
+    delegate_term_limit = models.PositiveSmallIntegerField(default=2, help_text=gettext_lazy("consecutive terms"))
+    mandate_period = models.DurationField(default=timedelta(days=7), help_text=gettext_lazy("time member councils have to vote their mandates"))
     convocation_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.333"))
     convocation_delay = models.DurationField(default=timedelta(days=14))
     referendum_council_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.333"))

@@ -29,6 +29,7 @@ from councils.federation.services import (
 )
 from councils.record.services import append, lock_chains
 from councils.federation.models import FederationKind
+from django.utils.translation import gettext as _
 
 KIND_OF_DEMAND = {
     FederationKind.CONVOCATION: "convocation",
@@ -42,28 +43,28 @@ def open_petition(actor, federation: Council, *, kind: str, title: str, body: st
     """Any member of a member council may open a petition; councils then back it by their own decisions."""
     now = clock.now()
     if not federation.is_federation:
-        raise Invalid("petitions are addressed to a federation", field="federation")
+        raise Invalid(_("petitions are addressed to a federation"), field="federation")
     if not getattr(actor, "is_authenticated", False) or actor.pk not in base_member_ids(federation, now):
-        raise NotAllowed(f"Members of {federation.name}'s member councils open its petitions.")
+        raise NotAllowed(_("Members of %(name)s's member councils open its petitions.") % {"name": federation.name})
     if kind not in dict(Petition.KINDS):
-        raise Invalid(f"kind must be one of {', '.join(dict(Petition.KINDS))}", field="kind")
+        raise Invalid(_("kind must be one of %(join)s") % {"join": ', '.join(dict(Petition.KINDS))}, field="kind")
     title = (title or "").strip()
     if not title or len(title) > 200:
-        raise Invalid("a petition needs a title of at most 200 characters", field="title")
+        raise Invalid(_("a petition needs a title of at most 200 characters"), field="title")
     if isinstance(target, Proposal):
         target = Decision.objects.filter(proposal=target).first() or target
     if isinstance(target, Proposal):
-        raise Invalid(f"“{target.title}” is not decided yet: a referendum puts a decision to the members", field="target")
+        raise Invalid(_("“%(title)s” is not decided yet: a referendum puts a decision to the members") % {"title": target.title}, field="target")
     if target is not None and (kind != "referendum" or target.proposal.council_id != federation.pk):
-        raise Invalid("a referendum may put one of this federation's decisions to the members", field="target")
+        raise Invalid(_("a referendum may put one of this federation's decisions to the members"), field="target")
     if target is not None and target.pk not in {d.pk for d in referendum_targets(federation)}:
-        raise Invalid("a referendum puts an adopted decision of the federation, not yet overruled, to the members",
+        raise Invalid(_("a referendum puts an adopted decision of the federation, not yet overruled, to the members"),
                       field="target")
     if kind == "cancel_congress":
         if congress is None or congress.federation_id != federation.pk or congress.cancelled_at or congress.starts_at <= now:
-            raise Invalid("name a congress of this federation that has not begun", field="congress")
+            raise Invalid(_("name a congress of this federation that has not begun"), field="congress")
     elif congress is not None:
-        raise Invalid("only a cancellation names a congress", field="congress")
+        raise Invalid(_("only a cancellation names a congress"), field="congress")
     with transaction.atomic():
         signed = member_act(actor, act="petition.open", council=federation, object=f"council:{federation.slug}", now=now,
                             content_sha256=content_sha256({"kind": kind, "title": title, "body": body or "",
@@ -78,16 +79,16 @@ def open_petition(actor, federation: Council, *, kind: str, title: str, body: st
 
 def check_demand(council: Council, federation: Council | None, petition: Petition | None, kind: str) -> None:
     if federation is None or petition is None or petition.federation_id != federation.pk:
-        raise Invalid("name the federation and its petition this council backs", field="petition")
+        raise Invalid(_("name the federation and its petition this council backs"), field="petition")
     petition.refresh_from_db()
     if current_affiliation(federation, council) is None:
-        raise Invalid(f"{council.name} is not a member of {federation.name}", field="federation")
+        raise Invalid(_("%(name)s is not a member of %(name2)s") % {"name": council.name, "name2": federation.name}, field="federation")
     if KIND_OF_DEMAND[kind] != petition.kind:
-        raise Invalid("the kind of demand does not match the petition", field="kind")
+        raise Invalid(_("the kind of demand does not match the petition"), field="kind")
     if petition.fulfilled_at is not None:
-        raise Conflict("this petition is already fulfilled")
+        raise Conflict(_("this petition is already fulfilled"))
     if CouncilDemand.objects.filter(petition=petition, council=council).exists():
-        raise Conflict(f"{council.name} already backs this petition")
+        raise Conflict(_("%(name)s already backs this petition") % {"name": council.name})
 
 
 def progress(petition: Petition, now=None) -> dict:
@@ -131,13 +132,13 @@ def sign_petition(actor, petition: Petition) -> Signature:
     """Members sign a referendum petition directly; at the charter's share of all members it is fulfilled."""
     now = clock.now()
     if petition.kind != "referendum":
-        raise Invalid("members sign referendum petitions; congresses are demanded by councils' decisions", field="petition")
+        raise Invalid(_("members sign referendum petitions; congresses are demanded by councils' decisions"), field="petition")
     if not getattr(actor, "is_authenticated", False) or actor.pk not in base_member_ids(petition.federation, now):
-        raise NotAllowed(f"Members of {petition.federation.name}'s member councils sign its petitions.")
+        raise NotAllowed(_("Members of %(name)s's member councils sign its petitions.") % {"name": petition.federation.name})
     if petition.fulfilled_at is not None:
-        raise Closed("This petition is already fulfilled.")
+        raise Closed(_("This petition is already fulfilled."))
     if Signature.objects.filter(petition=petition, member=actor).exists():
-        raise Conflict("You have already signed this petition.")
+        raise Conflict(_("You have already signed this petition."))
     with transaction.atomic():
         lock_chains(petition.federation)
         signed = member_act(actor, act="petition.sign", council=petition.federation, object=petition.subject, content={}, now=now)

@@ -40,6 +40,7 @@ from councils.federation.models import (
 )
 from councils.record.services import append, lock_chains
 from councils.federation.models import FederationKind
+from django.utils.translation import gettext as _
 
 
 def federation_proposal_kinds() -> list[str]:
@@ -120,7 +121,7 @@ def weight_of(federation: Council, council: Council, at: datetime) -> float:
 def charter_of(federation: Council) -> FederationCharter:
     charter = FederationCharter.objects.filter(federation=federation).first()
     if charter is None:
-        raise Invalid(f"{federation.name} is not a federation", field="federation")
+        raise Invalid(_("%(name)s is not a federation") % {"name": federation.name}, field="federation")
     return charter
 
 
@@ -141,36 +142,36 @@ def clean_federation_charter(data: dict | None) -> dict:
     allowed = {f.name for f in FederationCharter._meta.concrete_fields} - {"id", "federation"}
     unknown = set(data) - allowed
     if unknown:
-        raise Invalid(f"unknown federation charter field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+        raise Invalid(_("unknown federation charter field %(value)s") % {"value": repr(sorted(unknown)[0])}, field=sorted(unknown)[0])
     if "competences" in data:
         data["competences"] = clean_competences(data["competences"])
     if "weighting" in data and data["weighting"] not in Weighting.values:
-        raise Invalid(f"weighting must be one of {', '.join(Weighting.values)}", field="weighting")
+        raise Invalid(_("weighting must be one of %(values)s") % {"values": ', '.join(Weighting.values)}, field="weighting")
     for name in ("convocation_share", "referendum_council_share", "referendum_member_share"):
         if name in data:
             try:
                 share = Decimal(str(data[name]))
             except (InvalidOperation, ValueError):
-                raise Invalid(f"{name.replace('_', ' ')} must be a share between 0 and 1", field=name) from None
+                raise Invalid(_("%(replace)s must be a share between 0 and 1") % {"replace": name.replace('_', ' ')}, field=name) from None
             if not share.is_finite() or not Decimal(0) < share <= Decimal(1):
-                raise Invalid(f"{name.replace('_', ' ')} must be a share above 0 and at most 1", field=name)
+                raise Invalid(_("%(replace)s must be a share above 0 and at most 1") % {"replace": name.replace('_', ' ')}, field=name)
             data[name] = share.quantize(Decimal("0.001"))
     for name in ("delegate_seats", "delegate_term_limit"):
         if name in data and (not isinstance(data[name], int) or not 1 <= data[name] <= 50):
-            raise Invalid(f"{name.replace('_', ' ')} is a whole number from 1 to 50", field=name)
+            raise Invalid(_("%(replace)s is a whole number from 1 to 50") % {"replace": name.replace('_', ' ')}, field=name)
     for name in ("delegate_term", "mandate_period", "convocation_delay"):
         if name in data and (not isinstance(data[name], timedelta) or not timedelta(minutes=1) <= data[name] <= timedelta(days=5 * 365)):
-            raise Invalid(f"{name.replace('_', ' ')} must be a duration from a minute to five years", field=name)
+            raise Invalid(_("%(replace)s must be a duration from a minute to five years") % {"replace": name.replace('_', ' ')}, field=name)
     return data
 
 
 def clean_competences(competences) -> list[str]:
     if not isinstance(competences, (list, tuple)):
-        raise Invalid("competences are a list of matters", field="competences")
+        raise Invalid(_("competences are a list of matters"), field="competences")
     cleaned = []
     for matter in competences:
         if not isinstance(matter, str) or not matter.strip() or len(matter) > 200:
-            raise Invalid("each competence is a short text naming a matter", field="competences")
+            raise Invalid(_("each competence is a short text naming a matter"), field="competences")
         if matter.strip() not in cleaned:
             cleaned.append(matter.strip())
     return cleaned
@@ -187,14 +188,14 @@ def found_federation_charter(federation: Council, data: dict | None, at, actor) 
 
 def check_affiliation_proposal(council: Council, federation: Council | None, kind: str) -> None:
     if federation is None or not federation.is_federation:
-        raise Invalid("name the federation to join or leave", field="federation")
+        raise Invalid(_("name the federation to join or leave"), field="federation")
     if federation.pk == council.pk or (kind == FederationKind.AFFILIATION and federation.pk in _descendants(council)):
-        raise Invalid("a federation cannot join itself or one of its own members", field="federation")
+        raise Invalid(_("a federation cannot join itself or one of its own members"), field="federation")
     affiliated = current_affiliation(federation, council) is not None
     if kind == FederationKind.AFFILIATION and affiliated:
-        raise Invalid(f"{council.name} is already a member of {federation.name}", field="federation")
+        raise Invalid(_("%(name)s is already a member of %(name2)s") % {"name": council.name, "name2": federation.name}, field="federation")
     if kind == FederationKind.DISAFFILIATION and not affiliated:
-        raise Invalid(f"{council.name} is not a member of {federation.name}", field="federation")
+        raise Invalid(_("%(name)s is not a member of %(name2)s") % {"name": council.name, "name2": federation.name}, field="federation")
 
 
 def _descendants(council: Council) -> set[int]:
@@ -321,15 +322,15 @@ def consecutive_terms(member, council: Council, federation: Council, *, before=N
 
 def check_delegate_election(council: Council, federation: Council | None, candidates: list, seats: int) -> None:
     if federation is None or not federation.is_federation or current_affiliation(federation, council) is None:
-        raise Invalid("delegates are elected to a federation the council is a member of", field="federation")
+        raise Invalid(_("delegates are elected to a federation the council is a member of"), field="federation")
     charter = charter_of(federation)
     if seats != charter.delegate_seats:
-        raise Invalid(f"{federation.name}'s charter gives each council {charter.delegate_seats} seat(s)", field="seats")
+        raise Invalid(_("%(name)s's charter gives each council %(delegate_seats)s seat(s)") % {"name": federation.name, "delegate_seats": charter.delegate_seats}, field="seats")
     for candidate in candidates:
         member = candidate.get("member")
         if member is not None and consecutive_terms(member, council, federation) >= charter.delegate_term_limit:
             raise Invalid(
-                f"{member.username} has served {charter.delegate_term_limit} consecutive terms: the charter asks for rotation",
+                _("%(username)s has served %(delegate_term_limit)s consecutive terms: the charter asks for rotation") % {"username": member.username, "delegate_term_limit": charter.delegate_term_limit},
                 field="options",
             )
 
@@ -395,24 +396,24 @@ def open_recall_petition(actor, delegate: Delegate, reason: str = "") -> RecallP
     now = clock.now()
     reason = (reason or "").strip()
     if len(reason) > 5000:
-        raise Invalid("a reason has at most 5000 characters", field="reason")
+        raise Invalid(_("a reason has at most 5000 characters"), field="reason")
     if "\x00" in reason:
-        raise Invalid("a reason cannot contain NUL characters", field="reason")
+        raise Invalid(_("a reason cannot contain NUL characters"), field="reason")
     from councils.decisions.services import settle_due
 
     settle_due(delegate.council, now)
-    require_member(actor, delegate.council, "open a recall petition")
+    require_member(actor, delegate.council, _("open a recall petition"))
     delegate.refresh_from_db()
     if not delegate.active(now):
-        raise Closed("This delegate no longer holds the seat.")
+        raise Closed(_("This delegate no longer holds the seat."))
     with transaction.atomic():
         # One recall at a time per delegate: a second petition, or a second vote beside an open one, would split the
         # members' votes. Checked under the council's chain lock, so two petitions opened at once cannot both pass.
         lock_chains(delegate.council)
         if RecallPetition.objects.filter(delegate=delegate, vote__isnull=True).exists():
-            raise Conflict("A recall petition against this delegate is already open: sign it.")
+            raise Conflict(_("A recall petition against this delegate is already open: sign it."))
         if _open_recall_vote(delegate, now) is not None:
-            raise Conflict("A recall vote on this delegate is already open: vote in it.")
+            raise Conflict(_("A recall vote on this delegate is already open: vote in it."))
         signed = member_act(actor, act="recall.open", council=delegate.council, object=delegate.subject, now=now,
                             content_sha256=content_sha256({"reason": reason}))
         petition = RecallPetition.objects.create(delegate=delegate, opened_by=actor, opened_at=now, reason=reason)
@@ -425,11 +426,11 @@ def open_recall_petition(actor, delegate: Delegate, reason: str = "") -> RecallP
 def sign_recall(actor, petition: RecallPetition) -> RecallPetition:
     now = clock.now()
     council = petition.delegate.council
-    require_member(actor, council, "sign a recall petition")
+    require_member(actor, council, _("sign a recall petition"))
     if petition.vote_id is not None:
-        raise Closed("The recall vote is already open: vote in it.")
+        raise Closed(_("The recall vote is already open: vote in it."))
     if Signature.objects.filter(recall=petition, member=actor).exists():
-        raise Conflict("You have already signed this petition.")
+        raise Conflict(_("You have already signed this petition."))
     with transaction.atomic():
         signed = member_act(actor, act="recall.sign", council=council, object=petition.subject, content={}, now=now)
         _sign_recall(actor, petition, now, signed)
@@ -539,7 +540,7 @@ def require_delegate(actor, federation: Council, doing: str) -> Delegate:
     delegate = Delegate.objects.filter(federation=federation, member=actor, ended_at__isnull=True, starts_at__lte=clock.now(),
                                        ends_at__gt=clock.now()).select_related("council").first()
     if delegate is None or current_affiliation(federation, delegate.council) is None:
-        raise NotAllowed(f"Only delegates of {federation.name}'s member councils may {doing}.")
+        raise NotAllowed(_("Only delegates of %(name)s's member councils may %(doing)s.") % {"name": federation.name, "doing": doing})
     return delegate
 
 
@@ -567,8 +568,8 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
     now = clock.now()
     settle_due(federation, now)
     if not federation.is_federation:
-        raise Invalid("federation proposals are made in a federation", field="federation")
-    require_delegate(actor, federation, "put questions to the federation")
+        raise Invalid(_("federation proposals are made in a federation"), field="federation")
+    require_delegate(actor, federation, _("put questions to the federation"))
     title, body = clean_text(title, body)
     charter = charter_of(federation)
     competences_json = ""
@@ -578,8 +579,9 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
     elif kind == FederationKind.FEDERATION_MOTION:
         if matter not in charter.competences:
             raise Invalid(
-                f"{federation.name}'s charter does not give it this matter; its competences are: "
-                + (", ".join(charter.competences) or "none yet"), field="matter",
+                _("%(federation)s's charter does not give it this matter; its competences are: %(competences)s")
+                % {"federation": federation.name, "competences": ", ".join(charter.competences) or _("none yet")},
+                field="matter",
             )
     elif kind == FederationKind.FEDERATION_CHARTER:
         # The member councils change their federation's rules by their mandates, by the method the federation's own
@@ -591,27 +593,27 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
         decision_method, matter = DecisionMethod.MAJORITY, ""
     elif kind == FederationKind.DELEGATE_ELECTION:
         if target is None or not target.is_federation or current_affiliation(target, federation) is None:
-            raise Invalid("delegates are elected to a federation this federation is a member of", field="target")
+            raise Invalid(_("delegates are elected to a federation this federation is a member of"), field="target")
         seats = charter_of(target).delegate_seats
         decision_method, matter = (DecisionMethod.IRV if seats == 1 else DecisionMethod.STV), ""
     elif kind in _carried_kinds():
         # Another app's mandated kind (the economy's catalogue and plan periods): it names the matter it falls under
         # and carries what is proposed; the app checked the payload itself.
         if matter not in charter.competences:
-            raise Invalid(f"{federation.name}'s charter does not give it {matter!r}; its member councils can add "
-                          "it by amending its competences", field="kind")
+            raise Invalid(_("%(name)s's charter does not give it %(matter)s; its member councils can add it by amending its competences") % {"name": federation.name, "matter": repr(matter)}, field="kind")
         if payload is None:
-            raise Invalid("this proposal says what is proposed", field="payload")
+            raise Invalid(_("this proposal says what is proposed"), field="payload")
         decision_method = DecisionMethod.MAJORITY
     else:
-        raise Invalid("kind must be one of " + ", ".join([*OWN_FEDERATION_KINDS, *_carried_kinds()]), field="kind")
+        raise Invalid(_("kind must be one of %(kinds)s") % {"kinds": ", ".join([*OWN_FEDERATION_KINDS, *_carried_kinds()])},
+                      field="kind")
     if payload is not None and kind not in _carried_kinds() and kind != FederationKind.FEDERATION_CHARTER:
-        raise Invalid(f"a {kind.replace('_', ' ')} carries no payload", field="payload")
+        raise Invalid(_("a %(replace)s carries no payload") % {"replace": kind.replace('_', ' ')}, field="payload")
     if target is not None and kind not in (FederationKind.AFFILIATION, FederationKind.DISAFFILIATION, FederationKind.DELEGATE_ELECTION):
-        raise Invalid("only joining, leaving or electing delegates to a federation names one", field="target")
+        raise Invalid(_("only joining, leaving or electing delegates to a federation names one"), field="target")
     if decision_method not in FEDERATION_METHODS and not (kind == FederationKind.FEDERATION_CHARTER
                                                           and decision_method == DecisionMethod.MAJORITY_OF_MEMBERS):
-        raise Invalid(f"a federation decides by {', '.join(FEDERATION_METHODS)}", field="decision_method")
+        raise Invalid(_("a federation decides by %(federation_methods)s") % {"federation_methods": ', '.join(FEDERATION_METHODS)}, field="decision_method")
     cleaned = clean_options(options, decision_method, seats, federation,
                             eligible=is_constituent if kind == FederationKind.DELEGATE_ELECTION else None)
     if kind == FederationKind.DELEGATE_ELECTION:
@@ -624,9 +626,9 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
     mandates_due = mandates_due or now + charter.mandate_period
     voting_ends = voting_ends or mandates_due + federation.charter.voting_period
     if mandates_due <= now or voting_ends <= mandates_due:
-        raise Invalid("the mandates are due in the future, and the federation's vote ends after them", field="voting_ends")
+        raise Invalid(_("the mandates are due in the future, and the federation's vote ends after them"), field="voting_ends")
     if voting_ends - now > timedelta(days=366):
-        raise Invalid("the federation's vote must end within a year", field="voting_ends")
+        raise Invalid(_("the federation's vote must end within a year"), field="voting_ends")
     with transaction.atomic():
         signed = member_act(actor, act="proposal.create", council=federation, object=f"council:{federation.slug}", now=now,
                             content_sha256=content_sha256(given))
@@ -711,10 +713,10 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
     now = clock.now()
     federation = proposal.council
     settle_due(federation, now)
-    delegate = require_delegate(actor, federation, "vote in the federation")
+    delegate = require_delegate(actor, federation, _("vote in the federation"))
     council = delegate.council
     if proposal.published_at is None or proposal.withdrawn_at or not now < proposal.voting_ends:
-        raise Closed("This federation vote is not open.")
+        raise Closed(_("This federation vote is not open."))
     if proposal.congress_id is not None:
         # A congress's minutes are approved by the delegates who attended it, and only through the one path that
         # checks attendance, whatever mandate their council gives them.
@@ -724,9 +726,9 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
             choice = vote if isinstance(vote, str) else vote.get("choice") if isinstance(vote, dict) else None
             return vote_on_minutes(actor, proposal.congress, choice)
     if proposal.mandate_for_id is None and proposal.kind not in federation_proposal_kinds():
-        raise Invalid("delegates vote on federation decisions", field="proposal")
+        raise Invalid(_("delegates vote on federation decisions"), field="proposal")
     if council.charter.mandate != "free":
-        raise NotAllowed(f"{council.name} binds its delegates: its mandate vote casts their vote.")
+        raise NotAllowed(_("%(name)s binds its delegates: its mandate vote casts their vote.") % {"name": council.name})
     clean = clean_vote(proposal, vote, list(proposal.options.values_list("pk", flat=True)))
     weight = weight_of(federation, council, now)
     with transaction.atomic():
@@ -865,16 +867,16 @@ def federation_charter_values(changes: dict) -> dict:
 
 def clean_federation_charter_change(federation: Council, changes) -> dict:
     if not isinstance(changes, dict) or not changes:
-        raise Invalid("name the federation charter's fields to change and their new values", field="charter_changes")
+        raise Invalid(_("name the federation charter's fields to change and their new values"), field="charter_changes")
     if "competences" in changes:
-        raise Invalid("the competences change by their own proposal (kind competences)", field="competences")
+        raise Invalid(_("the competences change by their own proposal (kind competences)"), field="competences")
     if "mandate_split" in changes and not isinstance(changes["mandate_split"], bool):
-        raise Invalid("mandate split is yes or no", field="mandate_split")
+        raise Invalid(_("mandate split is yes or no"), field="mandate_split")
     cleaned = clean_federation_charter(federation_charter_values(changes))
     charter = charter_of(federation)
     changed = {name: _federation_charter_json(value) for name, value in cleaned.items() if value != getattr(charter, name)}
     if not changed:
-        raise Invalid("the proposed charter is the charter in force: nothing would change", field="charter_changes")
+        raise Invalid(_("the proposed charter is the charter in force: nothing would change"), field="charter_changes")
     return changed
 
 

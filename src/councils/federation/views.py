@@ -28,6 +28,7 @@ from councils.federation.models import Congress, Delegate, FederationBallot, Pet
 from councils.federation.tree import build_tree, federation_tree_svg
 from councils.adapters.pages import acts, confirm_page, form_error
 from councils.federation.models import FederationKind
+from django.utils.translation import gettext as _
 
 DEMAND_KIND_OF = {"convocation": FederationKind.CONVOCATION, "cancel_congress": FederationKind.CANCEL_CONGRESS,
                   "referendum": FederationKind.REFERENDUM_DEMAND}
@@ -196,10 +197,10 @@ def federation_proposal_create(request, slug: str):
         except CouncilsError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, "Your question is sent down to every member council for its mandate.")
+            messages.success(request, _("Your question is sent down to every member council for its mandate."))
             return redirect(proposal)
     elif request.method == "GET" and not services.delegations_of(request.user).filter(federation=federation).exists():
-        messages.error(request, f"Only delegates of {federation.name}'s member councils put questions to it.")
+        messages.error(request, _("Only delegates of %(name)s's member councils put questions to it.") % {"name": federation.name})
         return redirect(federation)
     return render(request, "federation/proposal_form.html", {"form": form, "federation": federation})
 
@@ -217,15 +218,15 @@ def free_vote(request, slug: str, pk: int):
                 try:
                     ranks.setdefault(int(value), []).append(option)
                 except ValueError:
-                    raise Invalid("a rank is a number", field="ranking") from None
+                    raise Invalid(_("a rank is a number"), field="ranking") from None
         vote = {"ranking": [ranks[r] for r in sorted(ranks)]}
     else:
         form = FreeVoteForm(request.POST)
         if not form.is_valid() or not form.cleaned_data["choice"]:
-            raise Invalid("Choose yes, no or abstain.", field="choice")
+            raise Invalid(_("Choose yes, no or abstain."), field="choice")
         vote = form.cleaned_data["choice"]
     services.cast_free_vote(request.user, proposal, vote)
-    messages.success(request, "Your vote is cast and published to your council.")
+    messages.success(request, _("Your vote is cast and published to your council."))
     return redirect(proposal)
 
 
@@ -241,17 +242,17 @@ def petition_create(request, slug: str):
             if data["target"]:
                 target = Proposal.objects.filter(pk=data["target"]).first()
                 if target is None:
-                    raise Invalid("no such decision", field="target")
+                    raise Invalid(_("no such decision"), field="target")
             if data["congress"]:
                 congress = Congress.objects.filter(pk=data["congress"]).first()
                 if congress is None:
-                    raise Invalid("no such congress", field="congress")
+                    raise Invalid(_("no such congress"), field="congress")
             petitions.open_petition(request.user, federation, kind=data["kind"], title=data["title"], body=data["body"],
                                     target=target, congress=congress)
         except CouncilsError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, "The petition is open: member councils back it by their own decisions.")
+            messages.success(request, _("The petition is open: member councils back it by their own decisions."))
             return redirect(reverse("council", args=[federation.slug]) + "#petitions-h")
     return render(request, "federation/petition_form.html", {"form": form, "federation": federation})
 
@@ -265,7 +266,7 @@ def petition_sign(request, slug: str, pk: int):
                             consequences=["Your name is added to the petition and to the federation's public record."],
                             button="Sign the petition", back=reverse("council", args=[slug]) + "#petitions-h", danger=False)
     petitions.sign_petition(request.user, petition)
-    messages.success(request, "You signed the petition.")
+    messages.success(request, _("You signed the petition."))
     return redirect(reverse("council", args=[slug]) + "#petitions-h")
 
 
@@ -280,7 +281,7 @@ def recall_open(request, pk: int):
         except CouncilsError as exc:
             form_error(form, exc)
         else:
-            messages.success(request, "The recall petition is open, with your signature.")
+            messages.success(request, _("The recall petition is open, with your signature."))
             return redirect("delegate", pk=delegate.pk)
     return confirm_page(
         request, title=f"Open a recall petition against {delegate.member.username}?",
@@ -305,7 +306,8 @@ def recall_sign(request, pk: int):
                             button="Sign the recall petition", back=reverse("delegate", args=[petition.delegate_id]))
     services.sign_recall(request.user, petition)
     petition.refresh_from_db()
-    messages.success(request, "You signed the recall petition." + (" It reached the threshold: the recall vote is open." if petition.vote_id else ""))
+    messages.success(request, _("You signed the recall petition. It reached the threshold: the recall vote is open.")
+                     if petition.vote_id else _("You signed the recall petition."))
     return redirect("delegate", pk=petition.delegate_id)
 
 

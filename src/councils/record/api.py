@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 
 from councils.adapters.api import errors
@@ -59,7 +60,7 @@ def _size(chain: str) -> int:
     try:
         return log.size_of(chain)
     except LookupError:
-        raise NotFound(f"no chain {chain!r}") from None
+        raise NotFound(_("no chain %(chain)s") % {"chain": repr(chain)}) from None
 
 
 @router.get("/server/key", response=KeyOut, summary="The server's verifier key (C2SP signed-note vkey)")
@@ -87,7 +88,7 @@ def checkpoint(request, chain: str):
 def leaves(request, chain: str, start: int = Query(..., ge=0), end: int = Query(..., ge=0)):
     size = _size(chain)
     if not start < end <= size:
-        raise Invalid(f"ask for 0 <= start < end <= {size}", field="end")
+        raise Invalid(_("ask for 0 <= start < end <= %(size)s") % {"size": size}, field="end")
     end = min(end, start + log.MAX_LEAVES_PAGE)
     return {"leaves": [_b64(leaf) for leaf in log.leaves(chain, start, end)]}
 
@@ -97,7 +98,7 @@ def leaves(request, chain: str, start: int = Query(..., ge=0), end: int = Query(
 def inclusion(request, chain: str, index: int = Query(..., ge=0), size: int = Query(..., ge=1)):
     current = _size(chain)
     if not index < size <= current:
-        raise Invalid(f"ask for 0 <= index < size <= {current}", field="size")
+        raise Invalid(_("ask for 0 <= index < size <= %(current)s") % {"current": current}, field="size")
     return {"hashes": [_b64(h) for h in log.inclusion_proof(chain, index, size)]}
 
 
@@ -106,7 +107,7 @@ def inclusion(request, chain: str, index: int = Query(..., ge=0), size: int = Qu
 def consistency(request, chain: str, first: int = Query(..., ge=0), second: int = Query(..., ge=0)):
     current = _size(chain)
     if not first <= second <= current:
-        raise Invalid(f"ask for 0 <= first <= second <= {current}", field="second")
+        raise Invalid(_("ask for 0 <= first <= second <= %(current)s") % {"current": current}, field="second")
     return {"hashes": [_b64(h) for h in log.consistency_proof(chain, first, second)]}
 
 

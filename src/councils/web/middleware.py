@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+
 # Scripts and styles only from our own origin: user text cannot inject either.
 POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -53,10 +56,10 @@ class HostileInputMiddleware:
 
         api = request.path_info.startswith("/api/")
         if control_character(request.path_info, line_breaks=False):
-            return self._bad(api, "The address contains a control character.", "path")
+            return self._bad(api, gettext("The address contains a control character."), "path")
         for key, values in request.GET.lists():
             if any(control_character(item, line_breaks=False) for item in [key, *values]):
-                return self._bad(api, f"The query parameter {key!r} contains a control character.", key)
+                return self._bad(api, gettext("The query parameter %(key)s contains a control character.") % {"key": repr(key)}, key)
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return None
         content_type = request.META.get("CONTENT_TYPE", "")
@@ -64,18 +67,18 @@ class HostileInputMiddleware:
             if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
                 for key, values in request.POST.lists():
                     if any(control_character(item) for item in [key, *values]):
-                        return self._bad(api, f"The field {key!r} contains a control character.", key)
+                        return self._bad(api, gettext("The field %(field)s contains a control character.") % {"field": repr(key)}, key)
             elif api:
                 field = _json_control_field(request.body)
                 if field is not None:
-                    return self._bad(api, f"The field {field!r} contains a control character.", field)
+                    return self._bad(api, gettext("The field %(field)s contains a control character.") % {"field": repr(field)}, field)
         except RequestDataTooBig:
             if api:
                 from django.conf import settings
                 from django.http import JsonResponse
 
                 limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-                return JsonResponse({"detail": f"The request body is larger than the limit of {limit:,} bytes."}, status=413)
+                return JsonResponse({"detail": gettext("The request body is larger than the limit of %(limit)s bytes.") % {"limit": number_format(limit, force_grouping=True)}}, status=413)
             raise
         return None
 

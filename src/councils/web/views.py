@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from councils import clock
 from councils.assemblies.models import Council
@@ -31,13 +32,13 @@ def congresses(request):
 
 
 def page_not_found(request, exception=None):
-    return render(request, "web/error.html", {"status": 404, "title": "Page not found",
-                                              "text": "There is no page at this address. It may have moved, or the link may be mistyped."}, status=404)
+    return render(request, "web/error.html", {"status": 404, "title": _("Page not found"),
+                                              "text": _("There is no page at this address. It may have moved, or the link may be mistyped.")}, status=404)
 
 
 def permission_denied(request, exception=None):
-    return render(request, "web/error.html", {"status": 403, "title": "Not allowed",
-                                              "text": "This page or act is not open to you. If you are a member, log in first."}, status=403)
+    return render(request, "web/error.html", {"status": 403, "title": _("Not allowed"),
+                                              "text": _("This page or act is not open to you. If you are a member, log in first.")}, status=403)
 
 
 def server_error(request):
@@ -50,12 +51,12 @@ def server_error(request):
 
 
 def bad_request(request, exception=None):
-    return render(request, "web/error.html", {"status": 400, "title": "Bad request",
-                                              "text": "The request could not be understood. Go back and try again."}, status=400)
+    return render(request, "web/error.html", {"status": 400, "title": _("Bad request"),
+                                              "text": _("The request could not be understood. Go back and try again.")}, status=400)
 
 
 def csrf_failure(request, reason=""):
     return render(request, "web/error.html", {
-        "status": 403, "title": "This form has expired",
-        "text": "The form was sent without its security token: it may be older than your log-in, or cookies may be off. "
-                "Go back, reload the page, and send it again."}, status=403)
+        "status": 403, "title": _("This form has expired"),
+        "text": _("The form was sent without its security token: it may be older than your log-in, or cookies may be off. "
+                "Go back, reload the page, and send it again.")}, status=403)

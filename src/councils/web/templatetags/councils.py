@@ -4,6 +4,7 @@ import markdown as markdown_lib
 import nh3
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from councils.adapters import charts, words
 
@@ -31,12 +32,12 @@ def result_chart(decision):
     if proposal.is_yes_no:
         return charts.result_bars(decision)
     if proposal.is_consensus:
-        rows = [("Agree", decision.yes, charts.COLOURS["yes"]), ("Stand aside", decision.abstain, charts.COLOURS["abstain"]),
-                ("Block", decision.blocks, charts.COLOURS["no"])]
-        return charts.bar_chart(rows, title="Result of the consensus round", total=max(decision.ballots, 1))
+        rows = [(_("Agree"), decision.yes, charts.COLOURS["yes"]), (_("Stand aside"), decision.abstain, charts.COLOURS["abstain"]),
+                (_("Block"), decision.blocks, charts.COLOURS["no"])]
+        return charts.bar_chart(rows, title=_("Result of the consensus round"), total=max(decision.ballots, 1))
     if not decision.tally.get("winners") and not decision.tally.get("totals") and not decision.tally.get("rounds"):
         return ""
-    return charts.result_chart(decision.tally, title=f"Result: {proposal.title}")
+    return charts.result_chart(decision.tally, title=_("Result: %(title)s") % {"title": proposal.title})
 
 
 @register.filter
@@ -67,6 +68,10 @@ def quantity(value, unit="") -> str:
 
 @register.filter
 def said(value) -> str:
-    """An internal name as words: "in_session" is "In session"."""
+    """An internal name as words: "in_session" is "In session" (in the reader's language for a congress's states)."""
+    from councils.federation.congress import STATE_WORDS
+
+    if str(value) in STATE_WORDS:
+        return str(STATE_WORDS[str(value)])
     text = str(value or "").replace("_", " ").strip()
     return text[:1].upper() + text[1:]

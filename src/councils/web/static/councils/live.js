@@ -14,12 +14,14 @@
   }
   function states(value) { return value.replace("_", " ").replace(/^./, function (c) { return c.toUpperCase(); }); }
   function show(data) {
-    text("state", states(data.state));
-    text("chair", data.chair || "none yet");
-    text("item", data.item ? data.item.title : "none");
-    text("speaker", data.speaker ? data.speaker.member : "nobody");
+    // The server sends the words in the reader's language; the English ones are only a fallback.
+    var words = data.words || { state: states(data.state), none_yet: "none yet", none: "none", nobody: "nobody" };
+    text("state", words.state || states(data.state));
+    text("chair", data.chair || words.none_yet);
+    text("item", data.item ? data.item.title : words.none);
+    text("speaker", data.speaker ? data.speaker.member : words.nobody);
     text("time_left", data.speaker ? data.speaker.time_text : "");
-    text("waiting", data.waiting.length ? data.waiting.join(", ") : "nobody");
+    text("waiting", data.waiting.length ? data.waiting.join(", ") : words.nobody);
     if (data.tally) { text("ballots", String(data.tally.ballots)); }
     var chart = root.querySelector('[data-live-html="chart"]');
     // The chart is SVG drawn and escaped on the server (councils.adapters.charts.bar_chart).

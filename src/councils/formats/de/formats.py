@@ -1,0 +1,3 @@
+SHORT_DATE_FORMAT = "d.m.Y"
+SHORT_DATETIME_FORMAT = "d.m.Y H:i T"
+DATETIME_FORMAT = "d.m.Y H:i:s T"

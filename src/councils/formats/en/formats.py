@@ -1,0 +1,3 @@
+SHORT_DATE_FORMAT = "Y-m-d"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i T"
+DATETIME_FORMAT = "Y-m-d H:i:s T"

@@ -58,7 +58,7 @@ from councils.record.statement import content_sha256
 from councils.record.services import plain as plain_record
 from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden
 from councils import tally
-from django.utils import timezone
+from django.utils import timezone as django_timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext
 
@@ -736,7 +736,7 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
     state = proposal.state(now)
     if state == ProposalState.DELIBERATION:
         raise Closed(gettext("Voting opens at %(deliberation_ends)s.")
-                     % {"deliberation_ends": date_format(timezone.localtime(proposal.deliberation_ends), "SHORT_DATETIME_FORMAT")})
+                     % {"deliberation_ends": date_format(django_timezone.localtime(proposal.deliberation_ends), "SHORT_DATETIME_FORMAT")})
     if state != ProposalState.VOTING:
         raise Closed(gettext("Voting has closed.") if state == ProposalState.CLOSED
                      else gettext("This proposal is %(state)s.") % {"state": str(ProposalState(state).label).lower()})

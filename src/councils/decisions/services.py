@@ -382,12 +382,12 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
     if voting_ends - deliberation_ends > charter.max_voting_period:
         raise Invalid(f"the charter allows at most {words.duration(charter.max_voting_period)} of voting", field="voting_ends")
     if voting_ends - _published_close(proposal) > charter.max_postponement:
-        further = ("propose a postponement (a proposal of the kind “Postponement of a proposal” naming this one and "
-                   "its new deadlines), which the members decide") if kinds.get(ProposalKind.POSTPONEMENT, council) \
-            else "propose a motion to postpone it"
+        further = ("postponing it further needs the council's vote: propose a postponement (a proposal of the kind "
+                   "“Postponement of a proposal” naming this one and its new deadlines), which the members decide, or "
+                   "withdraw it and propose it again later") if kinds.get(ProposalKind.POSTPONEMENT, council) \
+            else "further, withdraw it and propose it again later"
         raise NotAllowed(f"The charter lets the author or an officer postpone a proposal by at most "
-                         f"{words.duration(charter.max_postponement)} in all; postponing it further needs the council's "
-                         f"vote: {further}, or withdraw it and propose it again later.")
+                         f"{words.duration(charter.max_postponement)} in all; {further}.")
     with transaction.atomic():
         _move_deadlines(proposal, deliberation_ends, voting_ends, at=now, actor=actor)
     return proposal

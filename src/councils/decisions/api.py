@@ -32,6 +32,12 @@ class OptionIn(Schema):
     member: str | None = Field(None, description="elections: the candidate's user name")
 
 
+class PostponementIn(Schema):
+    proposal: int = Field(..., description="the proposal of this council to postpone (in deliberation)")
+    deliberation_ends: AwareDatetime = Field(..., description="its new end of deliberation (never earlier)")
+    voting_ends: AwareDatetime = Field(..., description="its new close (its vote never shorter)")
+
+
 class ProposalIn(Schema):
     title: str = Field(..., max_length=200)
     body: str = Field("", max_length=100_000, description="Markdown")
@@ -52,6 +58,9 @@ class ProposalIn(Schema):
     charter_changes: dict[str, Any] | None = Field(
         None, description="a change of the charter (kind charter): the fields to change and their new values "
                           "(periods in seconds, shares between 0 and 1)")
+    postponement: PostponementIn | None = Field(
+        None, description="a postponement (kind postponement): the proposal and its new deadlines, beyond the "
+                          "charter's limit on what its author or an officer may postpone; the members decide")
 
 
 class OptionOut(Schema):
@@ -117,6 +126,8 @@ class ProposalOut(Schema):
     hidden_by: str | None = None
     hidden_reason: str = ""
     charter_changes: dict[str, Any] | None = Field(None, description="a change of the charter: the fields and new values")
+    postponement: dict[str, Any] | None = Field(
+        None, description="a postponement: the proposal and its new deadlines (deliberation_ends, voting_ends)")
     ballots: int
     result: ResultOut | None
 
@@ -226,6 +237,7 @@ def proposal_out(proposal: Proposal) -> dict:
                      "member": o.member.username if o.member_id else None} for o in proposal.options.select_related("member")],
         "amendments": list(proposal.amendments.filter(published_at__isnull=False).values_list("pk", flat=True)),
         "charter_changes": proposal.payload if proposal.kind == "charter" else None,
+        "postponement": proposal.payload if proposal.kind == "postponement" else None,
         "ballots": services.current_counts(proposal)["ballots"],
         "result": result_out(services.get_decision(proposal, now)),
     }
@@ -284,12 +296,15 @@ def create_proposal(request, slug: str, payload: ProposalIn):
         if federation is None:
             raise Invalid(_("no federation %(federation)s") % {"federation": repr(payload.federation)}, field="federation")
     options = [o if isinstance(o, str) else o.dict() for o in payload.options]
+    if payload.charter_changes is not None and payload.postponement is not None:
+        raise Invalid("a proposal is a change of the charter or a postponement, not both", field="postponement")
+    postponement = payload.postponement.dict() if payload.postponement is not None else None
     proposal = services.create_proposal(
         request.auth, council, title=payload.title, body=payload.body, deliberation_ends=payload.deliberation_ends,
         voting_ends=payload.voting_ends, kind=payload.kind, subject_member=subject_member, federation=federation,
         decision_method=payload.decision_method, options=options, seats=payload.seats, max_score=payload.max_score,
         secret=payload.secret, office=payload.office, draft=payload.draft, petition=payload.petition,
-        payload=payload.charter_changes,
+        payload=postponement if postponement is not None else payload.charter_changes,
     )
     return Status(201, proposal_out(proposal))
 

@@ -46,6 +46,12 @@ def apply_charter(decision) -> None:
     amend_charter(proposal.council, proposal.payload, decision.decided_at, decision=decision)
 
 
+def clean_postponement(draft: Draft) -> dict:
+    """A postponement beyond the charter's limit: the proposal, its new deadlines (see ``services.clean_postponement``)."""
+    payload = services.clean_postponement(draft.council, draft.payload, draft.voting_ends)
+    return {"payload_json": json.dumps(payload, sort_keys=True)}
+
+
 def register() -> None:
     kinds.register(Kind(ProposalKind.MOTION, ProposalKind.MOTION.label, proposable=True))
     kinds.register(Kind(ProposalKind.ELECTION, ProposalKind.ELECTION.label, proposable=True, clean=clean_election,
@@ -62,3 +68,7 @@ def register() -> None:
     # A council changes its own rules by its own vote, by the method its charter sets for that (two thirds by default).
     kinds.register(Kind(ProposalKind.CHARTER, ProposalKind.CHARTER.label, councils=BASE, proposable=True,
                         clean=clean_charter, takes=frozenset({"payload"}), method="charter_change", apply=apply_charter))
+    # Postponing a proposal beyond the charter's limit (``max_postponement``) is the council's decision, by yes/no vote.
+    kinds.register(Kind(ProposalKind.POSTPONEMENT, ProposalKind.POSTPONEMENT.label, councils=BASE, proposable=True,
+                        clean=clean_postponement, takes=frozenset({"payload"}), method="yes_no",
+                        apply=services.apply_postponement))

@@ -44,7 +44,18 @@ class ProposalForm(forms.Form):
                                         label=gettext_lazy("Federation"), to_field_name="slug")
     petition = forms.TypedChoiceField(coerce=int, empty_value=None, choices=[], required=False,
                                       label=gettext_lazy("Petition this council backs"))
+    # A postponement: the proposal (of this council, in deliberation) and its new deadlines.
+    postponement = forms.TypedChoiceField(coerce=int, empty_value=None, choices=[], required=False,
+                                          label=gettext_lazy("Proposal to postpone"))
+    postponement_deliberation_ends = forms.DateTimeField(
+        widget=DateTimeLocal(), input_formats=DATETIME_FORMATS, required=False,
+        label=gettext_lazy("Its deliberation ends (new)"), help_text=gettext_lazy("Never earlier than now set."))
+    postponement_voting_ends = forms.DateTimeField(
+        widget=DateTimeLocal(), input_formats=DATETIME_FORMATS, required=False,
+        label=gettext_lazy("Its voting ends (new)"), help_text=gettext_lazy("Its vote never shorter than now set."))
     draft = forms.BooleanField(required=False, label=gettext_lazy("Keep as a draft"), help_text=gettext_lazy("Only you see it until you publish it."))
+
+    POSTPONEMENT_FIELDS = ("postponement", "postponement_deliberation_ends", "postponement_voting_ends")
 
     def __init__(self, *args, council=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,6 +66,7 @@ class ProposalForm(forms.Form):
         self.fields["federation"].queryset = Council.objects.filter(kind="federation").exclude(pk=council.pk)
         self.fields["kind"].choices = [(k.name, k.label) for k in kinds.proposable(council)]
         self.fields["petition"].choices = [("", "—")] + kinds.field_choices("petition", council)
+        self.fields["postponement"].choices = [("", "—")] + postponable(council)
         charter = council.charter
         self.fields["decision_method"].choices = [
             (m.value, m.label) for m in DecisionMethod if m != DecisionMethod.FALLBACK and charter.allows(m.value)
@@ -74,6 +86,8 @@ class ProposalForm(forms.Form):
         def takes(k) -> bool:
             if name in ("office", "subject_member", "federation", "petition"):
                 return name in k.takes
+            if name in self.POSTPONEMENT_FIELDS:
+                return k.name == ProposalKind.POSTPONEMENT
             if name == "candidates":
                 return k.method == "election"
             if name == "seats":
@@ -105,11 +119,32 @@ class ProposalForm(forms.Form):
         kind_def = kinds.get(kind, self.council)
         return kind_def is not None and kind_def.method == "election"
 
+    def postponement_payload(self) -> dict | None:
+        """A postponement's proposal and new deadlines, as the service takes them (None for other kinds)."""
+        data = self.cleaned_data
+        if data.get("kind") != ProposalKind.POSTPONEMENT:
+            return None
+        return {"proposal": data.get("postponement"), "deliberation_ends": data.get("postponement_deliberation_ends"),
+                "voting_ends": data.get("postponement_voting_ends")}
+
     def option_list(self) -> list:
         data = self.cleaned_data
         if self.is_election(data["kind"]):
             return [{"member": user.username} for user in data["candidates"]]
         return [line.strip() for line in (data["options"] or "").splitlines() if line.strip()]
+
+
+def postponable(council) -> list[tuple[int, str]]:
+    """This council's proposals a postponement may name: published, in deliberation, deadlines not fixed by rule."""
+    from councils import clock
+    from councils.decisions.models import Proposal
+
+    now = clock.now()
+    fixed = kinds.names(fixed_schedule=True) + [ProposalKind.POSTPONEMENT]
+    found = (Proposal.objects.filter(council=council, published_at__isnull=False, withdrawn_at__isnull=True,
+                                     accepted_at__isnull=True, deliberation_ends__gt=now)
+             .exclude(kind__in=fixed).order_by("deliberation_ends", "pk"))
+    return [(p.pk, f"{p.title} (#{p.pk})") for p in found[:200]]
 
 
 class ScheduleForm(forms.Form):

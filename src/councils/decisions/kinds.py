@@ -33,6 +33,9 @@ class Draft:
     office: str = ""
     candidates: list = field(default_factory=list)  # cleaned options, for elections (each with its ``member``)
     payload: Any = None  # what a kind's vote is about besides its text (a charter change: the fields and new values)
+    # The vote's own deadlines, checked against the charter (a postponement must close before the vote it moves opens).
+    deliberation_ends: datetime | None = None
+    voting_ends: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ class ProposalKind(models.TextChoices):
     ELECTION = "election", gettext_lazy("Election of officers")
     APPEAL = "appeal", gettext_lazy("Appeal against hiding a comment")
     CHARTER = "charter", gettext_lazy("Change of the charter")
+    POSTPONEMENT = "postponement", gettext_lazy("Postponement of a proposal")
 
 
 class ProposalState(models.TextChoices):

@@ -56,7 +56,7 @@ from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound, ref
 from councils.record.chain import canonical_json
 from councils.record.statement import content_sha256
 from councils.record.services import plain as plain_record
-from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden
+from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden, stamp
 from councils import tally
 from django.utils import timezone as django_timezone
 from django.utils.formats import date_format, number_format
@@ -218,7 +218,7 @@ def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
 
 
 _FIELD_WORDS = {"federation": "a federation", "petition": "a petition", "subject_member": "a member", "office": "an office",
-               "payload": "charter changes"}
+               "payload": "charter changes or a proposal to postpone"}
 
 
 def create_proposal(
@@ -269,9 +269,10 @@ def create_proposal(
     method = _clean_method(council, kind_def, decision_method, seats)
     cleaned_options = clean_options(options, method, seats, council,
                                     eligible=(kind_def.eligible or is_member_at) if kind_def.method == "election" else None)
-    extra = kind_def.clean(replace(draft_in, seats=seats, candidates=cleaned_options)) if kind_def.clean else {}
     given_times = {"deliberation_ends": _when(deliberation_ends), "voting_ends": _when(voting_ends)}
     deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends)
+    extra = kind_def.clean(replace(draft_in, seats=seats, candidates=cleaned_options, deliberation_ends=deliberation_ends,
+                                   voting_ends=voting_ends)) if kind_def.clean else {}
     with transaction.atomic():
         # A draft is the author's own until published: its publication is the signed act.
         signed = None if draft else member_act(
@@ -341,6 +342,9 @@ def publish_draft(actor, proposal: Proposal, *, deliberation_ends=None, voting_e
         deliberation_ends, voting_ends = proposal.deliberation_ends, voting_ends or proposal.voting_ends
     given_times = {"deliberation_ends": _when(deliberation_ends), "voting_ends": _when(voting_ends)}
     deliberation_ends, voting_ends = periods(proposal.council, now, deliberation_ends, voting_ends)
+    if proposal.kind == ProposalKind.POSTPONEMENT:
+        # Checked again as published: the proposal it moves may have left deliberation while this was a draft.
+        clean_postponement(proposal.council, proposal.payload, voting_ends)
     with transaction.atomic():
         signed = member_act(actor, act="proposal.publish", council=proposal.council, object=proposal.subject,
                             content=given_times, now=now)
@@ -416,25 +420,121 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
     if voting_ends - deliberation_ends > charter.max_voting_period:
         raise Invalid(gettext("the charter allows at most %(max_voting_period)s of voting") % {"max_voting_period": words.duration(charter.max_voting_period)}, field="voting_ends")
     if voting_ends - _published_close(proposal) > charter.max_postponement:
-        raise NotAllowed(gettext("The charter lets the author or an officer postpone a proposal by at most %(max_postponement)s in all; postponing it further needs the council's vote: propose a motion to postpone it, or withdraw it and propose it again later.") % {"max_postponement": charter.max_postponement})
+        further = (gettext("postponing it further needs the council's vote: propose a postponement (a proposal of the kind "
+                           "“Postponement of a proposal” naming this one and its new deadlines), which the members decide, "
+                           "or withdraw it and propose it again later") if kinds.get(ProposalKind.POSTPONEMENT, council)
+                   else gettext("further, withdraw it and propose it again later"))
+        raise NotAllowed(gettext("The charter lets the author or an officer postpone a proposal by at most %(max_postponement)s "
+                                 "in all; %(further)s.") % {"max_postponement": words.duration(charter.max_postponement),
+                                                           "further": further})
     with transaction.atomic():
-        from councils.accounts.models import NotificationKind, SentNotification
-
         signed = member_act(actor, act="proposal.reschedule", council=council, object=proposal.subject,
                             content=given_times, now=now)
-        # Every member is told of each reschedule: a new notice, even to those told of an earlier one.
-        SentNotification.objects.filter(proposal_id=proposal.pk, kind=NotificationKind.MOVED).delete()
-        proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
-        proposal.save(update_fields=["deliberation_ends", "voting_ends"])
-        append(council, kind="proposal.rescheduled", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor,
-               signed=signed)
-        # Amendments are voted until the main proposal's deliberation ends.
-        for amendment in proposal.amendments.filter(withdrawn_at__isnull=True, accepted_at__isnull=True):
-            amendment.voting_ends = deliberation_ends
-            amendment.save(update_fields=["voting_ends"])
-            append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor,
-                   signed=signed)
+        _move_deadlines(proposal, deliberation_ends, voting_ends, at=now, actor=actor, signed=signed)
     return proposal
+
+
+def _move_deadlines(proposal: Proposal, deliberation_ends: datetime, voting_ends: datetime, *, at: datetime, actor=None,
+                    **extra) -> None:
+    """Move a proposal's deadlines (and its open amendments' close), record it, and have every member told again
+    (inside the caller's transaction; the caller has checked the rules)."""
+    from councils.accounts.models import NotificationKind, SentNotification
+
+    council = proposal.council
+    # Every member is told of each reschedule: a new notice, even to those told of an earlier one.
+    SentNotification.objects.filter(proposal_id=proposal.pk, kind=NotificationKind.MOVED).delete()
+    proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
+    proposal.save(update_fields=["deliberation_ends", "voting_ends"])
+    append(council, kind="proposal.rescheduled", subject=proposal.subject, state=proposal.record_state(), at=at,
+           actor=actor, **extra)
+    # Amendments are voted until the main proposal's deliberation ends.
+    for amendment in proposal.amendments.filter(withdrawn_at__isnull=True, accepted_at__isnull=True):
+        amendment.voting_ends = deliberation_ends
+        amendment.save(update_fields=["voting_ends"])
+        append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=at,
+               actor=actor, **extra)
+
+
+# ----- postponement by the council's vote ----------------------------------
+
+
+def _aware(value, field: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise Invalid(f"{value!r} is not a date and time (ISO 8601)", field=field) from None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise Invalid("give the new deadlines as dates and times with a time zone", field=field)
+    return value
+
+
+def clean_postponement(council: Council, payload, vote_closes: datetime | None) -> dict:
+    """What a postponement puts to the vote: a proposal of this council still in deliberation, and its new deadlines,
+    which only lengthen (as any reschedule) and may go beyond the charter's limit, since the council decides. The
+    council's vote must close before voting on the proposal would open: a vote cannot move a vote already open."""
+    if not isinstance(payload, dict) or not payload.get("proposal"):
+        raise Invalid("a postponement names the proposal to postpone and its new deadlines", field="postponement")
+    now = clock.now()
+    target_id = payload["proposal"]
+    target = Proposal.objects.filter(pk=target_id, council=council).first() if isinstance(target_id, int) else None
+    if target is None:
+        raise Invalid(f"{council.name} has no proposal {target_id!r}", field="postponement")
+    if target.kind == ProposalKind.POSTPONEMENT or kinds.kind_of(target).fixed_schedule:
+        raise Invalid("that vote's deadlines follow from its rules and cannot be moved", field="postponement")
+    if target.state(now) != ProposalState.DELIBERATION:
+        raise Invalid("only a proposal in deliberation can be postponed: voting on it has opened, or it is "
+                      "decided, withdrawn or a draft", field="postponement")
+    deliberation_ends = _aware(payload.get("deliberation_ends"), "postponement")
+    voting_ends = _aware(payload.get("voting_ends"), "postponement")
+    deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends, limits=False)
+    _check_lengthens(target, deliberation_ends, voting_ends)
+    if vote_closes is not None and vote_closes >= target.deliberation_ends:
+        raise Invalid(f"this vote would close after voting on “{target.title}” opens ({stamp(target.deliberation_ends)}): "
+                      "let it close by then, or first postpone the proposal within the charter's limit",
+                      field="voting_ends")
+    return {"proposal": target.pk, "deliberation_ends": stamp(deliberation_ends), "voting_ends": stamp(voting_ends)}
+
+
+def _check_lengthens(proposal: Proposal, deliberation_ends: datetime, voting_ends: datetime, field: str = "postponement") -> None:
+    charter = proposal.council.charter
+    if deliberation_ends < proposal.deliberation_ends:
+        raise Invalid("a postponement may lengthen the deliberation, never shorten it", field=field)
+    if voting_ends - deliberation_ends < proposal.voting_ends - proposal.deliberation_ends:
+        raise Invalid("a postponement may lengthen the vote, never shorten it", field=field)
+    if voting_ends - deliberation_ends > charter.max_voting_period:
+        raise Invalid(f"the charter allows at most {words.duration(charter.max_voting_period)} of voting", field=field)
+
+
+def postponed_proposal(proposal: Proposal) -> Proposal | None:
+    """The proposal a postponement would move."""
+    payload = proposal.payload if proposal.kind == ProposalKind.POSTPONEMENT else None
+    return Proposal.objects.filter(pk=payload["proposal"]).first() if payload else None
+
+
+def apply_postponement(decision: Decision) -> None:
+    """The council adopted a postponement: the proposal's deadlines move, stamped at the vote's close, and every
+    member is told as of any reschedule. Should the proposal have left deliberation, received ballots or been
+    moved past these deadlines meanwhile, nothing moves and the record says why."""
+    payload, at = decision.proposal.payload, decision.decided_at
+    target = Proposal.objects.select_for_update().get(pk=payload["proposal"])
+    deliberation_ends = datetime.fromisoformat(payload["deliberation_ends"])
+    voting_ends = datetime.fromisoformat(payload["voting_ends"])
+    reason = ""
+    if target.state(at) != ProposalState.DELIBERATION:
+        reason = "the proposal was no longer in deliberation when the vote closed"
+    elif Ballot.objects.filter(proposal=target).exists() or VoterRegister.objects.filter(proposal=target).exists():
+        reason = "ballots had been cast on the proposal"
+    else:
+        try:
+            _check_lengthens(target, deliberation_ends, voting_ends)
+        except Invalid as exc:
+            reason = f"its deadlines had moved meanwhile: {exc}"
+    if reason:
+        append(target.council, kind="postponement.lapsed", subject=decision.subject, state=decision.record_state(),
+               at=at, proposal=target.pk, reason=reason)
+        return
+    _move_deadlines(target, deliberation_ends, voting_ends, at=at, decision=decision.pk)
 
 
 def _published_close(proposal: Proposal) -> datetime:

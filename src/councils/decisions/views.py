@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import difflib
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -44,6 +46,7 @@ def proposal_create(request, slug: str):
         "kind": request.GET.get("kind", ProposalKind.MOTION),
         "federation": request.GET.get("federation"), "petition": request.GET.get("petition"),
         "office": request.GET.get("office", ""),
+        **_postponement_initial(council, request.GET.get("postponement")),
     }
     form = ProposalForm(request.POST or None, initial=initial, council=council)
     if request.method == "POST" and form.is_valid():
@@ -56,6 +59,7 @@ def proposal_create(request, slug: str):
                 decision_method=None if form.is_election(data["kind"]) and data["decision_method"] not in ("irv", "stv", "stv_meek") else data["decision_method"],
                 options=form.option_list(), seats=data["seats"], max_score=data["max_score"], secret=data["secret"],
                 office=data["office"] or "", draft=data["draft"], petition=data["petition"],
+                payload=form.postponement_payload(),
             )
         except CouncilsError as exc:
             form_error(form, exc)
@@ -68,6 +72,17 @@ def proposal_create(request, slug: str):
         return redirect(council)
     return render(request, "decisions/proposal_form.html", {"form": form, "council": council,
                                                             "kinds": kinds.proposable(council), "chosen": form.chosen_kind})
+
+
+def _postponement_initial(council, given) -> dict:
+    """A postponement proposed from a proposal's page: that proposal, its deadlines as they stand to start from."""
+    target = Proposal.objects.filter(pk=int(given), council=council).first() if given and given.isdigit() else None
+    if target is None:
+        return {}
+    return {"postponement": target.pk,
+            "postponement_deliberation_ends": timezone.localtime(target.deliberation_ends).replace(microsecond=0),
+            "postponement_voting_ends": timezone.localtime(target.voting_ends).replace(microsecond=0),
+            "title": f"Postpone “{target.title}”"[:200]}
 
 
 @login_required
@@ -190,10 +205,24 @@ def proposal_detail(request, slug: str, pk: int):
         "amendments": amendments,
         "downloads": [f for f in FORMATS if f == "csv" or proposal.is_ranked],
         "charter_changes": sorted(proposal.payload.items()) if proposal.kind == ProposalKind.CHARTER and proposal.payload else [],
+        "postponement": _postponement_part(proposal),
+        "can_propose_postponement": (kinds.get(ProposalKind.POSTPONEMENT, council) is not None
+                                     and proposal.kind != ProposalKind.POSTPONEMENT
+                                     and not kinds.kind_of(proposal).fixed_schedule),
         "overruled_by": services.overruling_referendum(decision) if decision is not None else None,
         **kinds.page_parts(proposal, request.user, now),
         "now": now,
     })
+
+
+def _postponement_part(proposal: Proposal) -> dict | None:
+    """What a postponement would move: the proposal and its new deadlines."""
+    target = services.postponed_proposal(proposal)
+    if target is None:
+        return None
+    payload = proposal.payload
+    return {"proposal": target, "deliberation_ends": datetime.fromisoformat(payload["deliberation_ends"]),
+            "voting_ends": datetime.fromisoformat(payload["voting_ends"])}
 
 
 def _comments_for(user, proposal: Proposal) -> list:

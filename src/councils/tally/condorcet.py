@@ -336,25 +336,31 @@ def _schulze_order(profile: Profile) -> tuple[np.ndarray, np.ndarray]:
     where: list[list[tuple[_Nested, int]]] = [[(top, int(c))] for c in top.label]
     order: list[int] = []
 
-    def split(part: _Nested, strengths: np.ndarray | None) -> None:
-        for comp, local in enumerate(part.groups):
-            if len(local) == 1:
-                order.append(int(part.nodes[local[0]]))
-                continue
-            nodes = part.nodes[local]
-            if strengths is None:  # the top: links' strengths are winning votes, d[a, b] where a beats b
-                inner = np.where(part.adj[np.ix_(local, local)], _rows_of_matrix(d_rows, nodes), 0.0)
-            else:
-                inner = strengths[np.ix_(local, local)]
-            weakest = inner[part.adj[np.ix_(local, local)]].min()
-            stronger = inner > weakest
-            sub = _Nested(nodes, stronger, n, np.ascontiguousarray(stronger.T))
-            for c, group in enumerate(sub.groups):
-                for x in nodes[group].tolist():
-                    where[x].append((sub, c))
-            split(sub, inner)
-
-    split(top, None)
+    # Depth first through the components and the parts they split into, with a stack of our own (a component may
+    # split many times over, deeper than Python's recursion goes): the options come out in an order every
+    # relation points forward in.
+    stack: list[tuple[_Nested, np.ndarray | None, int]] = [(top, None, 0)]
+    while stack:
+        part, strengths, comp = stack.pop()
+        if comp >= len(part.groups):
+            continue
+        stack.append((part, strengths, comp + 1))
+        local = part.groups[comp]
+        if len(local) == 1:
+            order.append(int(part.nodes[local[0]]))
+            continue
+        nodes = part.nodes[local]
+        if strengths is None:  # the top: links' strengths are winning votes, d[a, b] where a beats b
+            inner = np.where(part.adj[np.ix_(local, local)], _rows_of_matrix(d_rows, nodes), 0.0)
+        else:
+            inner = strengths[np.ix_(local, local)]
+        weakest = inner[part.adj[np.ix_(local, local)]].min()
+        stronger = inner > weakest
+        sub = _Nested(nodes, stronger, n, np.ascontiguousarray(stronger.T))
+        for c, group in enumerate(sub.groups):
+            for x in nodes[group].tolist():
+                where[x].append((sub, c))
+        stack.append((sub, inner, 0))
 
     def successors(x: int) -> np.ndarray:
         parts = where[x]

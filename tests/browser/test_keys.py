@@ -56,6 +56,18 @@ def make_key(page, label="laptop"):
     return download.value
 
 
+def member(make_user, name):
+    """A user whose suite-held key is registered before their first act (registered lazily, inside the first act,
+    its registration would be stamped after that act, and the record's checks refuse an act signed before its key
+    was registered)."""
+    from councils.accounts.signing import _register_held_key, keyring
+
+    user = make_user(name, password=PASSWORD)
+    with transaction.atomic():
+        _register_held_key(user, keyring().private_key_for(user), app_clock.now())
+    return user
+
+
 def open_vote(council, author, title="Paint the door green?"):
     from councils.decisions.services import create_proposal
 
@@ -90,7 +102,7 @@ def test_a_browser_key_signs_a_ballot_and_its_backup_restores_it_in_another_brow
                                                                                      make_council, tmp_path):
     from councils.accounts.models import MemberKey
 
-    kim = make_user("kim", password=PASSWORD)
+    kim = member(make_user, "kim")
     council = make_council(kim, members=2)
     proposal = open_vote(council, kim)
 
@@ -154,7 +166,7 @@ def test_a_signature_changed_in_the_database_fails_the_browser_check(browser, li
     from councils.record.models import Chain, Checkpoint, RecordEntry, TreeNode
     from councils.record.statement import canonical_json
 
-    ana = make_user("ana", password=PASSWORD)
+    ana = member(make_user, "ana")
     council = make_council(ana, members=1)
     proposal = open_vote(council, ana)
     context = browser.new_context(base_url=live_server.url, accept_downloads=True)
@@ -186,7 +198,7 @@ def test_a_signature_changed_in_the_database_fails_the_browser_check(browser, li
 def test_without_a_key_in_this_browser_the_page_says_where_to_make_one(browser, live_server, make_user, make_council):
     from councils.accounts.signing import install_keyring, keys_of, revoke_key
 
-    lea = make_user("lea", password=PASSWORD)
+    lea = member(make_user, "lea")
     council = make_council(lea, members=1)
     proposal = open_vote(council, lea)
     previous = install_keyring(None)  # no key held by the server: lea must sign herself
@@ -211,7 +223,7 @@ def test_without_a_key_in_this_browser_the_page_says_where_to_make_one(browser, 
 
 def test_a_demo_member_without_a_browser_key_acts_with_the_key_the_server_holds(browser, live_server, make_user,
                                                                                 make_council):
-    ana = make_user("ana", password=PASSWORD)
+    ana = member(make_user, "ana")
     council = make_council(ana, members=1)
     proposal = open_vote(council, ana)
     context = browser.new_context(base_url=live_server.url)

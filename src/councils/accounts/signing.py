@@ -30,6 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from councils import clock
 from councils.errors import BadSignature, Conflict, CouncilsError, Invalid, NotAllowed, SignatureRequired
@@ -191,7 +192,7 @@ def member_act(actor, *, act: str, council, object: str, content=NO_CONTENT, con
     act's transaction, after validating the act: a refusal leaves nothing written.
     """
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed("Log in to act: every act is signed by its member's key.")
+        raise NotAllowed(_("Log in to act: every act is signed by its member's key."))
     now = now or clock.now()
     from councils.accounts.models import MemberKey
 
@@ -207,7 +208,8 @@ def member_act(actor, *, act: str, council, object: str, content=NO_CONTENT, con
     ring_key = st.key_id(st.public_key_of(private)) if private is not None else None
     named = offer.key
     if named is not None and named not in active:
-        raise BadSignature(f"key {str(named)[:40]} is not an active key of yours: register it on 'Your keys', or name another.")
+        raise BadSignature(_("key %(key)s is not an active key of yours: register it on 'Your keys', or name another.")
+                           % {"key": str(named)[:40]})
     if private is not None and named in (None, ring_key):
         statement = expected_statement(act=act, council=council, object=object, at=now, key=ring_key,
                                        content=content, content_sha256=content_sha256)
@@ -218,8 +220,8 @@ def member_act(actor, *, act: str, council, object: str, content=NO_CONTENT, con
         signed = st.sign_statement(statement, private)
         return {"statement": signed.statement.decode("utf-8"), "signature": st.encode_signature(signed.signature)}
     if not active:
-        raise NotAllowed("Every act is signed with your own key, and you have none: make one on 'Your keys' "
-                         "(your profile), or with 'councils keys new'.")
+        raise NotAllowed(_("Every act is signed with your own key, and you have none: make one on 'Your keys' "
+                           "(your profile), or with 'councils keys new'."))
     key = named or next(iter(active))
     statement = expected_statement(act=act, council=council, object=object, at=now, key=key,
                                    content=content, content_sha256=content_sha256)
@@ -227,8 +229,8 @@ def member_act(actor, *, act: str, council, object: str, content=NO_CONTENT, con
 
 
 def _raise_required(statement: st.Statement, *, held_by_server: bool):
-    error = SignatureRequired("This act must be signed with your key: sign the statement and send the act again "
-                              "with it (Councils-Statement and Councils-Signature headers, or the page's key script).",
+    error = SignatureRequired(_("This act must be signed with your key: sign the statement and send the act again "
+                                "with it (Councils-Statement and Councils-Signature headers, or the page's key script)."),
                               statement=statement.canonical().decode("utf-8"), held_by_server=held_by_server)
     collect = _required.get()
     if collect is not None:
@@ -242,36 +244,36 @@ def _bad_request(message: str, field: str = "statement") -> CouncilsError:
 
 def _check_offer(actor, offer: Offer, active: dict, *, act, council, object, content, content_sha256, now) -> dict:
     if offer.statement is None or offer.signature is None:
-        raise _bad_request("a signed act sends both the statement and its signature")
+        raise _bad_request(_("a signed act sends both the statement and its signature"))
     try:
         given = st.parse_statement(offer.statement)
     except st.StatementError as exc:
-        raise _bad_request(f"the statement is malformed: {exc}") from None
+        raise _bad_request(_("the statement is malformed: %(error)s") % {"error": exc}) from None
     if offer.key is not None and offer.key != given.key:
-        raise _bad_request(f"the statement names key {given.key}, not the key {str(offer.key)[:40]} the request names",
-                           "key")
+        raise _bad_request(_("the statement names key %(given)s, not the key %(named)s the request names")
+                           % {"given": given.key, "named": str(offer.key)[:40]}, "key")
     expected = expected_statement(act=act, council=council, object=object, at=given.at, key=given.key,
                                   content=content, content_sha256=content_sha256)
     if expected.canonical() != offer.statement:
         mine, theirs = expected.to_json(), given.to_json()
         field = next((name for name in ("act", "council", "object", "content", "content_sha256")
                       if mine.get(name) != theirs.get(name)), "statement")
-        raise _bad_request(f"the signed statement's {field} is not this act's: sign the statement the server "
-                           f"sends (HTTP 428) for this very request", field)
+        raise _bad_request(_("the signed statement's %(field)s is not this act's: sign the statement the server "
+                             "sends (HTTP 428) for this very request") % {"field": field}, field)
     if abs(given.time() - now) > WINDOW:
-        raise _bad_request(f"the statement's time {given.at} is more than {int(WINDOW.total_seconds() // 60)} minutes "
-                           "from the server's clock: sign it again now", "at")
+        raise _bad_request(_("the statement's time %(at)s is more than %(minutes)s minutes from the server's clock: "
+                             "sign it again now") % {"at": given.at, "minutes": int(WINDOW.total_seconds() // 60)}, "at")
     found = active.get(given.key)
     if found is None:
-        raise BadSignature(f"key {given.key} is not an active key of yours (unknown, another member's, or revoked)")
+        raise BadSignature(_("key %(key)s is not an active key of yours (unknown, another member's, or revoked)") % {"key": given.key})
     try:
         signature = st.decode_signature(offer.signature)
     except st.StatementError as exc:
-        raise _bad_request(f"the signature is malformed: {exc}", "signature") from None
+        raise _bad_request(_("the signature is malformed: %(error)s") % {"error": exc}, "signature") from None
     try:
         st.verify_statement(offer.statement, signature, st.decode_public_key(found[0]))
     except st.StatementError:
-        raise BadSignature(f"the signature on this {act} does not verify with your key {given.key}") from None
+        raise BadSignature(_("the signature on this %(act)s does not verify with your key %(key)s") % {"act": act, "key": given.key}) from None
     _not_replayed(offer.statement, now)
     return {"statement": offer.statement.decode("utf-8"), "signature": offer.signature}
 
@@ -283,7 +285,7 @@ def _not_replayed(data: bytes, now) -> None:
         with transaction.atomic():
             AcceptedStatement.objects.create(digest=hashlib.sha256(data).hexdigest(), at=now)
     except IntegrityError:
-        raise Conflict("this signed statement was accepted before (a replay): sign the act again", field="statement") from None
+        raise Conflict(_("this signed statement was accepted before (a replay): sign the act again"), field="statement") from None
 
 
 # ----- keys ---------------------------------------------------------------------------------------------------------
@@ -309,10 +311,10 @@ def register_key(actor, public_key: str, label: str = "", *, statement: str | by
     from councils.record.services import append
 
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed("Log in to register a key.")
+        raise NotAllowed(_("Log in to register a key."))
     label = (label or "").strip()
     if len(label) > MAX_LABEL:
-        raise Invalid(f"a key's label has at most {MAX_LABEL} characters", field="label")
+        raise Invalid(_("a key's label has at most %(max)s characters") % {"max": MAX_LABEL}, field="label")
     from councils.errors import refuse_control_characters
 
     refuse_control_characters(label, "label", line_breaks=False)
@@ -326,21 +328,22 @@ def register_key(actor, public_key: str, label: str = "", *, statement: str | by
     try:
         given = st.parse_statement(data)
     except st.StatementError as exc:
-        raise _bad_request(f"the statement is malformed: {exc}") from None
+        raise _bad_request(_("the statement is malformed: %(error)s") % {"error": exc}) from None
     expected = registration_statement(public_key, label, given.at)
     if expected.canonical() != data:
-        raise _bad_request("the statement must be the key.register statement of this key and label "
-                           f"(act key.register, council -, object key:{kid}, content public_key and label)")
+        raise _bad_request(_("the statement must be the key.register statement of this key and label "
+                             "(act key.register, council -, object key:%(key)s, content public_key and label)") % {"key": kid})
     if abs(given.time() - now) > WINDOW:
-        raise _bad_request("the statement's time is more than 10 minutes from the server's clock", "at")
+        raise _bad_request(_("the statement's time is more than %(minutes)s minutes from the server's clock")
+                           % {"minutes": int(WINDOW.total_seconds() // 60)}, "at")
     try:
         sig = st.decode_signature(signature)
         st.verify_statement(data, sig, raw)
     except st.StatementError:
-        raise BadSignature("the statement is not signed by the key being registered (proof of possession)") from None
+        raise BadSignature(_("the statement is not signed by the key being registered (proof of possession)")) from None
     with transaction.atomic():
         if MemberKey.objects.filter(key_id=kid).exists():
-            raise Conflict("this key is already registered", field="public_key")
+            raise Conflict(_("this key is already registered"), field="public_key")
         key = MemberKey.objects.create(user=actor, key_id=kid, public_key=public_key, label=label,
                                        held_by_server=held_by_server, registered_at=now)
         append(member_chain(actor), kind="key.registered", subject=key.subject, state=key.record_state(), at=now,
@@ -364,11 +367,11 @@ def revoke_key(actor, key_id: str):
     from councils.record.services import append
 
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed("Log in to revoke a key.")
+        raise NotAllowed(_("Log in to revoke a key."))
     with transaction.atomic():
         key = MemberKey.objects.select_for_update().filter(user=actor, key_id=str(key_id)[:64]).first()
         if key is None:
-            raise NotFound("no such key of yours")
+            raise NotFound(_("no such key of yours"))
         if key.revoked_at is None:
             now = clock.now()
             key.revoked_at = now

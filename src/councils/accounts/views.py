@@ -192,5 +192,5 @@ def revoke_key(request, key_id: str):
     from councils.accounts import signing
 
     key = signing.revoke_key(request.user, key_id)
-    messages.success(request, f"Key {key.key_id[:8]} revoked. Your past acts stay valid; register a new key to act again.")
+    messages.success(request, _("Key %(key)s revoked. Your past acts stay valid; register a new key to act again.") % {"key": key.key_id[:8]})
     return redirect("keys")

@@ -40,6 +40,11 @@ ACTS = {
     "working_hours.recorded": gettext_lazy("recorded the working hours"), "need.adopted": gettext_lazy("adopted a need:"), "need.ended": gettext_lazy("need ended:"),
     "plan_period.opened": gettext_lazy("plan period opened:"), "plan.adopted": gettext_lazy("plan adopted:"), "hand_proposal.submitted": gettext_lazy("submitted a proposal for"),
     "planning_mode.set": gettext_lazy("set how the council answers"), "plan_part.put_to_vote": gettext_lazy("put a part of the plan to the vote:"),
+    "key.registered": gettext_lazy("registered a key"), "key.revoked": gettext_lazy("revoked a key"),
+    "postponement.lapsed": gettext_lazy("postponement lapsed, nothing moved:"),
+    "affiliation.requested": gettext_lazy("asked to join a federation on another server:"),
+    "affiliation.joined": gettext_lazy("joined the federation"), "affiliation.left": gettext_lazy("left the federation"),
+    "council.remote": gettext_lazy("stand-in for a council on another server:"), "peer.added": gettext_lazy("added a peer server:"),
 }
 
 

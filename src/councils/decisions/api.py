@@ -297,7 +297,7 @@ def create_proposal(request, slug: str, payload: ProposalIn):
             raise Invalid(_("no federation %(federation)s") % {"federation": repr(payload.federation)}, field="federation")
     options = [o if isinstance(o, str) else o.dict() for o in payload.options]
     if payload.charter_changes is not None and payload.postponement is not None:
-        raise Invalid("a proposal is a change of the charter or a postponement, not both", field="postponement")
+        raise Invalid(_("a proposal is a change of the charter or a postponement, not both"), field="postponement")
     postponement = payload.postponement.dict() if payload.postponement is not None else None
     proposal = services.create_proposal(
         request.auth, council, title=payload.title, body=payload.body, deliberation_ends=payload.deliberation_ends,

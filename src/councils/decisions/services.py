@@ -60,7 +60,7 @@ from councils.record.services import append, entries as record_entries, lock_cha
 from councils import tally
 from django.utils import timezone as django_timezone
 from django.utils.formats import date_format, number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 MAX_HORIZON = timedelta(days=366)
 MAX_BODY = 100_000
@@ -217,8 +217,9 @@ def _clean_method(council, kind: kinds.Kind, method, seats) -> str:
     return method
 
 
-_FIELD_WORDS = {"federation": "a federation", "petition": "a petition", "subject_member": "a member", "office": "an office",
-               "payload": "charter changes or a proposal to postpone"}
+_FIELD_WORDS = {"federation": gettext_lazy("a federation"), "petition": gettext_lazy("a petition"),
+               "subject_member": gettext_lazy("a member"), "office": gettext_lazy("an office"),
+               "payload": gettext_lazy("charter changes or a proposal to postpone")}
 
 
 def create_proposal(
@@ -463,9 +464,9 @@ def _aware(value, field: str) -> datetime:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise Invalid(f"{value!r} is not a date and time (ISO 8601)", field=field) from None
+            raise Invalid(gettext("%(value)s is not a date and time (ISO 8601)") % {"value": repr(value)}, field=field) from None
     if not isinstance(value, datetime) or value.tzinfo is None:
-        raise Invalid("give the new deadlines as dates and times with a time zone", field=field)
+        raise Invalid(gettext("give the new deadlines as dates and times with a time zone"), field=field)
     return value
 
 
@@ -474,36 +475,38 @@ def clean_postponement(council: Council, payload, vote_closes: datetime | None) 
     which only lengthen (as any reschedule) and may go beyond the charter's limit, since the council decides. The
     council's vote must close before voting on the proposal would open: a vote cannot move a vote already open."""
     if not isinstance(payload, dict) or not payload.get("proposal"):
-        raise Invalid("a postponement names the proposal to postpone and its new deadlines", field="postponement")
+        raise Invalid(gettext("a postponement names the proposal to postpone and its new deadlines"), field="postponement")
     now = clock.now()
     target_id = payload["proposal"]
     target = Proposal.objects.filter(pk=target_id, council=council).first() if isinstance(target_id, int) else None
     if target is None:
-        raise Invalid(f"{council.name} has no proposal {target_id!r}", field="postponement")
+        raise Invalid(gettext("%(name)s has no proposal %(proposal)s") % {"name": council.name, "proposal": repr(target_id)},
+                      field="postponement")
     if target.kind == ProposalKind.POSTPONEMENT or kinds.kind_of(target).fixed_schedule:
-        raise Invalid("that vote's deadlines follow from its rules and cannot be moved", field="postponement")
+        raise Invalid(gettext("that vote's deadlines follow from its rules and cannot be moved"), field="postponement")
     if target.state(now) != ProposalState.DELIBERATION:
-        raise Invalid("only a proposal in deliberation can be postponed: voting on it has opened, or it is "
-                      "decided, withdrawn or a draft", field="postponement")
+        raise Invalid(gettext("only a proposal in deliberation can be postponed: voting on it has opened, or it is "
+                              "decided, withdrawn or a draft"), field="postponement")
     deliberation_ends = _aware(payload.get("deliberation_ends"), "postponement")
     voting_ends = _aware(payload.get("voting_ends"), "postponement")
     deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends, limits=False)
     _check_lengthens(target, deliberation_ends, voting_ends)
     if vote_closes is not None and vote_closes >= target.deliberation_ends:
-        raise Invalid(f"this vote would close after voting on “{target.title}” opens ({stamp(target.deliberation_ends)}): "
-                      "let it close by then, or first postpone the proposal within the charter's limit",
-                      field="voting_ends")
+        raise Invalid(gettext("this vote would close after voting on “%(title)s” opens (%(opens)s): let it close by "
+                              "then, or first postpone the proposal within the charter's limit")
+                      % {"title": target.title, "opens": stamp(target.deliberation_ends)}, field="voting_ends")
     return {"proposal": target.pk, "deliberation_ends": stamp(deliberation_ends), "voting_ends": stamp(voting_ends)}
 
 
 def _check_lengthens(proposal: Proposal, deliberation_ends: datetime, voting_ends: datetime, field: str = "postponement") -> None:
     charter = proposal.council.charter
     if deliberation_ends < proposal.deliberation_ends:
-        raise Invalid("a postponement may lengthen the deliberation, never shorten it", field=field)
+        raise Invalid(gettext("a postponement may lengthen the deliberation, never shorten it"), field=field)
     if voting_ends - deliberation_ends < proposal.voting_ends - proposal.deliberation_ends:
-        raise Invalid("a postponement may lengthen the vote, never shorten it", field=field)
+        raise Invalid(gettext("a postponement may lengthen the vote, never shorten it"), field=field)
     if voting_ends - deliberation_ends > charter.max_voting_period:
-        raise Invalid(f"the charter allows at most {words.duration(charter.max_voting_period)} of voting", field=field)
+        raise Invalid(gettext("the charter allows at most %(max_voting_period)s of voting") % {"max_voting_period": words.duration(charter.max_voting_period)},
+                      field=field)
 
 
 def postponed_proposal(proposal: Proposal) -> Proposal | None:

@@ -82,7 +82,7 @@ def _postponement_initial(council, given) -> dict:
     return {"postponement": target.pk,
             "postponement_deliberation_ends": timezone.localtime(target.deliberation_ends).replace(microsecond=0),
             "postponement_voting_ends": timezone.localtime(target.voting_ends).replace(microsecond=0),
-            "title": f"Postpone “{target.title}”"[:200]}
+            "title": (_("Postpone “%(title)s”") % {"title": target.title})[:200]}
 
 
 @login_required

@@ -400,9 +400,9 @@ class RemoteCouncil(models.Model):
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", "Waiting to be delivered"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Cannot be delivered"
+    PENDING = "pending", gettext_lazy("Waiting to be delivered")
+    DELIVERED = "delivered", gettext_lazy("Delivered")
+    FAILED = "failed", gettext_lazy("Cannot be delivered")
 
 
 class OutboxMessage(models.Model):

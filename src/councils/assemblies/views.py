@@ -84,13 +84,13 @@ def join(request, slug: str):
 def leave(request, slug: str):
     council = get_object_or_404(Council, slug=slug)
     if request.method != "POST":
-        again = ("You can ask to join again; the members decide by vote." if council.charter.admission == "vote"
-                 else "You can join again later like anyone else.")
-        return confirm_page(request, title=f"Leave {council.name}?", question="You leave at once; this cannot be undone.",
-                            consequences=["Your ballots in votes still open are withdrawn.",
-                                          "Any office or delegation you hold for this council ends.", again,
-                                          "Your leaving is written to the council's public record."],
-                            button="Leave the council", back=council.get_absolute_url())
+        again = (_("You can ask to join again; the members decide by vote.") if council.charter.admission == "vote"
+                 else _("You can join again later like anyone else."))
+        return confirm_page(request, title=_("Leave %(name)s?") % {"name": council.name}, question=_("You leave at once; this cannot be undone."),
+                            consequences=[_("Your ballots in votes still open are withdrawn."),
+                                          _("Any office or delegation you hold for this council ends."), again,
+                                          _("Your leaving is written to the council's public record.")],
+                            button=_("Leave the council"), back=council.get_absolute_url())
     services.leave_council(request.user, council)
     messages.success(request, _("You have left %(name)s.") % {"name": council.name})
     return redirect(council)

@@ -33,7 +33,7 @@ from councils.decisions.models import Comment, Proposal, ProposalKind, ProposalS
 from councils.errors import Closed, CouncilsError, Invalid, NotFound
 from councils.adapters.pages import acts, confirm_page, form_error
 from councils.adapters.words import percent
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 
 @login_required
@@ -133,7 +133,7 @@ def _get_proposal(request, slug: str, pk: int) -> Proposal:
     try:
         services.require_visible(request.user, proposal)
     except NotFound:
-        raise Http404("no such proposal") from None
+        raise Http404(_("no such proposal")) from None
     return proposal
 
 
@@ -380,27 +380,28 @@ def _confirmed(act, describe):
 
 def _describe_withdrawal(proposal, now):
     voting = proposal.state(now) == ProposalState.VOTING
-    lines = ["It is not decided, and cannot be published again: to try again, make a new proposal.",
-             "The withdrawal is written to the council's public record."]
+    lines = [_("It is not decided, and cannot be published again: to try again, make a new proposal."),
+             _("The withdrawal is written to the council's public record.")]
     if voting:
         cast = services.current_counts(proposal)["ballots"]
-        lines.insert(0, f"Voting is open: the {cast} ballot{'s' if cast != 1 else ''} already cast will be void, "
-                        "and those who voted are told by email.")
-    return {"title": f"Withdraw “{proposal.title}”?", "question": "Withdrawing cannot be undone.",
-            "consequences": lines, "button": "Withdraw the proposal"}
+        lines.insert(0, ngettext("Voting is open: the %(cast)s ballot already cast will be void, and its voter is told by email.",
+                                 "Voting is open: the %(cast)s ballots already cast will be void, and those who voted are told by email.",
+                                 cast) % {"cast": cast})
+    return {"title": _("Withdraw “%(title)s”?") % {"title": proposal.title}, "question": _("Withdrawing cannot be undone."),
+            "consequences": lines, "button": _("Withdraw the proposal")}
 
 
 def _describe_acceptance(proposal, now):
-    return {"title": f"Accept “{proposal.title}” into your text?", "question": "The text changes at once and cannot be changed back.",
-            "consequences": ["The amendment's vote ends without a count: it is moot.", "The change is written to the public record."],
-            "button": "Accept the amendment", "danger": False}
+    return {"title": _("Accept “%(title)s” into your text?") % {"title": proposal.title}, "question": _("The text changes at once and cannot be changed back."),
+            "consequences": [_("The amendment's vote ends without a count: it is moot."), _("The change is written to the public record.")],
+            "button": _("Accept the amendment"), "danger": False}
 
 
 def _describe_fallback(proposal, now):
-    return {"title": "Call the second round?", "question": "A new vote opens at once and cannot be called off.",
-            "consequences": [f"The members vote again; it passes with {percent(proposal.consensus_fallback)} of the votes.",
-                             "The blocks of the first round stay on its record."],
-            "button": "Call the second round", "danger": False}
+    return {"title": _("Call the second round?"), "question": _("A new vote opens at once and cannot be called off."),
+            "consequences": [_("The members vote again; it passes with %(consensus_fallback)s of the votes.") % {"consensus_fallback": percent(proposal.consensus_fallback)},
+                             _("The blocks of the first round stay on its record.")],
+            "button": _("Call the second round"), "danger": False}
 
 
 withdraw = _confirmed(_withdraw, _describe_withdrawal)
@@ -475,7 +476,7 @@ def appeal_proposal(request, slug: str, pk: int):
 def download_ballots(request, slug: str, pk: int, fmt: str):
     proposal = _get_proposal(request, slug, pk)
     if fmt not in FORMATS:
-        raise Http404("no such format")
+        raise Http404(_("no such format"))
     if proposal.state(clock.now()) != ProposalState.CLOSED:
         messages.error(request, _("Ballots are published when the vote closes."))
         return redirect(proposal)

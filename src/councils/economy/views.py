@@ -49,7 +49,7 @@ def _council(slug: str) -> Council:
 def _federation(slug: str) -> Council:
     federation = _council(slug)
     if not federation.is_federation:
-        raise Http404("not a federation")
+        raise Http404(gettext("not a federation"))
     return federation
 
 
@@ -57,7 +57,7 @@ def _period(slug: str, pk: int) -> PlanPeriod:
     try:
         return services.get_period(_federation(slug), pk)
     except NotFound:
-        raise Http404("no such plan period") from None
+        raise Http404(gettext("no such plan period")) from None
 
 
 def economy_url(slug: str, anchor: str = "") -> str:
@@ -463,7 +463,7 @@ def _hand_rows(summary: dict | None, council_id: int) -> list[dict]:
         rows.append({"key": r["capability"] if makes else r["need"], "name": info.get(r["product"], {}).get("name", "?"),
                      "unit": info.get(r["product"], {}).get("unit", ""), "units": float(r["units"]),
                      "top": float(r["capacity"] if makes else r["quantity"]),
-                     "limit": "our capacity" if makes else "the quantity we need"})
+                     "limit": gettext("our capacity") if makes else gettext("the quantity we need")})
     return rows
 
 
@@ -475,17 +475,17 @@ def _fulfilment_rows(plan: dict, index: dict, names: dict[int, Council]) -> list
         met[need["council"]] = met.get(need["council"], 0.0) + need["priority"] * need["fulfilment"]
         weight[need["council"]] = weight.get(need["council"], 0.0) + need["priority"]
     order = [c for c in index.get("councils", []) if c in weight] + [c for c in weight if c not in index.get("councils", [])]
-    return [(names[c].name if c in names else f"council {c}", met[c] / weight[c] if weight[c] else 1.0) for c in order]
+    return [(names[c].name if c in names else gettext("council %(c)s") % {"c": c}, met[c] / weight[c] if weight[c] else 1.0) for c in order]
 
 
 def _certified_text(plan: dict) -> str:
     """The certificate in words: a converged plan's promise, or that the procedure did not converge."""
     certified = plan.get("certified_gap")
     if certified is None:  # a plan reached before the engine certified its plans
-        return "yes" if plan.get("converged") else "no: the round limit was reached"
+        return gettext("yes") if plan.get("converged") else gettext("no: the round limit was reached")
     if plan.get("converged"):
-        return f"yes: at most {100 * certified:.2f}% below the best possible plan"
-    return f"not converged: certified gap {100 * certified:.2f}%"
+        return gettext("yes: at most %(value)s%% below the best possible plan") % {"value": format(100 * certified, '.2f')}
+    return gettext("not converged: certified gap %(value)s%%") % {"value": format(100 * certified, '.2f')}
 
 
 def _plan_context(period: PlanPeriod, plan: dict, names: dict[int, Council]) -> dict:
@@ -506,8 +506,8 @@ def _plan_context(period: PlanPeriod, plan: dict, names: dict[int, Council]) -> 
         "plan": plan,
         "plan_products": [{**p, **{k: num(p[k]) for k in ("labour_value", "price", "made", "used_as_input", "delivered")}}
                           for p in plan["products"]],
-        "labour_text": f"{num(plan['labour_used'])} of {num(plan['labour_budget'])}",
-        "gap_text": "not computed" if gap is None else f"{100 * gap:.2f}%",
+        "labour_text": gettext("%(num)s of %(num2)s") % {"num": num(plan['labour_used']), "num2": num(plan['labour_budget'])},
+        "gap_text": gettext("not computed") if gap is None else f"{100 * gap:.2f}%",
         "certified_text": _certified_text(plan),
         "plan_councils": [{"council": names.get(c), "rows": rows} for c, rows in by_council.items()],
         "fulfilment_chart": charts.fulfilment_chart(_fulfilment_rows(plan, period.index, names)),
@@ -643,7 +643,7 @@ def economy_file(request, slug: str, pk: int):
     """The economy as it stood when the period opened: anyone may download it and recompute the plan."""
     period = _period(slug, pk)
     if period.status == PeriodStatus.FAILED:
-        raise Http404("This plan period could not start: it has no economy file.")
+        raise Http404(gettext("This plan period could not start: it has no economy file."))
     response = HttpResponse(period.economy_json, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="economy-{period.pk}.json"'
     return response

@@ -42,7 +42,7 @@ def ballot_summary(ballot: FederationBallot, labels: dict[int, str] | None = Non
     if ballot.ranking_json:
         labels = labels if labels is not None else {o.pk: o.label for o in ballot.proposal.options.all()}
         groups = json.loads(ballot.ranking_json)
-        return " > ".join(" = ".join(labels.get(i, "?") for i in group) for group in groups) or "no preference"
+        return " > ".join(" = ".join(labels.get(i, "?") for i in group) for group in groups) or _("no preference")
     parts = [f"{name} {value:g}" for name, value in (("yes", ballot.yes), ("no", ballot.no), ("abstain", ballot.abstain)) if value]
     return ", ".join(parts) or "abstain"
 
@@ -176,7 +176,7 @@ def delegate_detail(request, pk: int):
 def _federation(slug: str) -> Council:
     federation = get_object_or_404(Council, slug=slug)
     if not federation.is_federation:
-        raise Http404("not a federation")
+        raise Http404(_("not a federation"))
     return federation
 
 
@@ -262,9 +262,9 @@ def petition_create(request, slug: str):
 def petition_sign(request, slug: str, pk: int):
     petition = get_object_or_404(Petition, pk=pk, federation__slug=slug)
     if request.method != "POST":
-        return confirm_page(request, title=f"Sign “{petition.title}”?", question="A signature cannot be taken back.",
-                            consequences=["Your name is added to the petition and to the federation's public record."],
-                            button="Sign the petition", back=reverse("council", args=[slug]) + "#petitions-h", danger=False)
+        return confirm_page(request, title=_("Sign “%(title)s”?") % {"title": petition.title}, question=_("A signature cannot be taken back."),
+                            consequences=[_("Your name is added to the petition and to the federation's public record.")],
+                            button=_("Sign the petition"), back=reverse("council", args=[slug]) + "#petitions-h", danger=False)
     petitions.sign_petition(request.user, petition)
     messages.success(request, _("You signed the petition."))
     return redirect(reverse("council", args=[slug]) + "#petitions-h")
@@ -284,13 +284,12 @@ def recall_open(request, pk: int):
             messages.success(request, _("The recall petition is open, with your signature."))
             return redirect("delegate", pk=delegate.pk)
     return confirm_page(
-        request, title=f"Open a recall petition against {delegate.member.username}?",
-        question="Opening it cannot be undone, and it carries your signature.",
-        consequences=[f"The members of {delegate.council.name} see your name and your reason, and may sign it.",
-                      "When enough of them sign (the charter's threshold), the recall vote opens by itself; "
-                      f"on a majority {delegate.member.username} loses the seat at once.",
-                      "The petition and your reason are written to the council's public record."],
-        button="Open the recall petition", back=reverse("delegate", args=[delegate.pk]), form=form)
+        request, title=_("Open a recall petition against %(username)s?") % {"username": delegate.member.username},
+        question=_("Opening it cannot be undone, and it carries your signature."),
+        consequences=[_("The members of %(name)s see your name and your reason, and may sign it.") % {"name": delegate.council.name},
+                      _("When enough of them sign (the charter's threshold), the recall vote opens by itself; on a majority %(username)s loses the seat at once.") % {"username": delegate.member.username},
+                      _("The petition and your reason are written to the council's public record.")],
+        button=_("Open the recall petition"), back=reverse("delegate", args=[delegate.pk]), form=form)
 
 
 @login_required
@@ -298,12 +297,12 @@ def recall_open(request, pk: int):
 def recall_sign(request, pk: int):
     petition = get_object_or_404(RecallPetition.objects.select_related("delegate__member", "opened_by"), pk=pk)
     if request.method != "POST":
-        lines = [f"{petition.opened_by.username}'s reason: “{petition.reason}”" if petition.reason else
-                 f"{petition.opened_by.username} gave no reason (the petition is older than reasons).",
-                 "At the charter's threshold the recall vote opens by itself."]
-        return confirm_page(request, title=f"Sign the recall of {petition.delegate.member.username}?",
-                            question="A signature cannot be taken back.", consequences=lines,
-                            button="Sign the recall petition", back=reverse("delegate", args=[petition.delegate_id]))
+        lines = [_("%(username)s's reason: “%(reason)s”") % {"username": petition.opened_by.username, "reason": petition.reason} if petition.reason else
+                 _("%(username)s gave no reason (the petition is older than reasons).") % {"username": petition.opened_by.username},
+                 _("At the charter's threshold the recall vote opens by itself.")]
+        return confirm_page(request, title=_("Sign the recall of %(username)s?") % {"username": petition.delegate.member.username},
+                            question=_("A signature cannot be taken back."), consequences=lines,
+                            button=_("Sign the recall petition"), back=reverse("delegate", args=[petition.delegate_id]))
     services.sign_recall(request.user, petition)
     petition.refresh_from_db()
     messages.success(request, _("You signed the recall petition. It reached the threshold: the recall vote is open.")
@@ -333,5 +332,5 @@ def proposal_context(proposal: Proposal, user, now) -> dict | None:
         "is_federation_proposal": True, "progress": mandate_progress(proposal, now), "ballots": _ballot_rows(ballots),
         "mandates": proposal.mandates.select_related("council").order_by("council__name"), "free_delegate": free_delegate,
         "voting_open": proposal.published_at is not None and not proposal.withdrawn_at and now < proposal.voting_ends,
-        "choices": [("yes", "Yes"), ("no", "No"), ("abstain", "Abstain")],
+        "choices": [("yes", _("Yes")), ("no", _("No")), ("abstain", _("Abstain"))],
     }

@@ -131,9 +131,13 @@ def test_a_council_joins_a_federation_on_another_server_by_its_own_decision(
     request = OutboxMessage.objects.get(peer=peer_b, type="affiliation.request")
     body = json.loads(request.body)
     assert body["payload"]["decision"]["id"] == decision.pk and body["from"] == "a.example"
+    carried = [json.loads(a["statement"])["act"] for a in body["acts"]]
+    assert carried[0] == "affiliation.request" and carried.count("ballot.cast") == 3  # the members' own signatures (founder + 2)
 
     assert _deliver(servers, A, peer_b).delivered == 1  # A -> B: admitted by B's open admission rule
     joined = Affiliation.objects.get(federation=federation_b)
+    entry = RecordEntry.objects.get(chain=federation_b.record_chain, kind="affiliation.joined")
+    assert entry.data["members_acts_checked"] == len(carried) - 1
     assert joined.council.remote.peer == peer_a and joined.council.remote.remote_slug == council.slug
     assert joined.council in member_councils(federation_b)
     assert _deliver(servers, B, peer_a).delivered == 1  # B -> A: the answer
@@ -357,3 +361,17 @@ def test_the_inbox_answers_json_to_a_plain_get_and_to_an_unsigned_post(client):
     assert client.get("/api/federation/inbox").status_code == 405
     answer = client.post("/api/federation/inbox", data=b"{}", content_type="application/json")
     assert answer.status_code == 401 and answer.json()["code"] == "unsigned"
+
+
+def test_a_request_carrying_a_members_ballot_whose_signature_does_not_verify_is_refused(
+        servers, peered, clock, make_council, make_proposal, decide, federation_b):
+    _, peer_b, stand_in = peered
+    council = make_council(members=2)
+    _join(servers, make_proposal, decide, council, stand_in)
+    message = json.loads(OutboxMessage.objects.get(peer=peer_b, type="affiliation.request").body)
+    ballot = next(a for a in message["acts"] if '"ballot.cast"' in a["statement"])
+    ballot["statement"] = ballot["statement"].replace('"yes"', '"no"')  # a ballot changed on the way
+    body = wire.canonical(message)
+    status, answer = _post_to_b(servers, _signed(servers, A, body), body)
+    assert (status, answer["code"]) == (403, "bad_act_signature")
+    assert not Affiliation.objects.filter(federation=federation_b).exists() and not InboxMessage.objects.exists()

@@ -326,17 +326,17 @@ def receive(method: str, url: str, headers, body: bytes) -> tuple[int, dict]:
     return 200, {"status": "applied", "id": message["id"], **(result or {})}
 
 
-def _server_act_of(peer: Peer, acts, act: str, council: str, payload: dict) -> dict:
+def _server_act_of(peer: Peer, acts, raw_acts: list, act: str, council: str, payload: dict) -> dict:
     """The one act of ``peer``'s server carried for this message: signed by its pinned key, naming the council the
     payload names and carrying the payload itself. Refused (403) otherwise."""
     server_key = note.VerifierKey.parse(peer.vkey).public_key
-    for statement, key in acts:
+    for (statement, key), raw in zip(acts, raw_acts, strict=True):
         if statement.act == act:
             if key != server_key:
                 raise Refused(403, "bad_act_signature", f"the {act} act is not signed by {peer.name}'s server key")
             if statement.council != council or not statement.has_content or statement.content != payload:
                 raise Refused(403, "bad_act_signature", f"the {act} act does not say what the message says")
-            return {"statement": statement.canonical().decode()}
+            return {"statement": raw["statement"], "signature": raw["signature"]}
     raise Refused(400, "malformed", f"a {act} message carries its {act} act, signed by the sending server")
 
 
@@ -359,9 +359,36 @@ def request_affiliation(decision) -> OutboxMessage:
                             "outcome": decision.outcome, "url": f"{base_url()}/c/{council.slug}/p/{proposal.pk}/"}}
     act = _server_act("affiliation.request", council.slug, f"federation:{remote.remote_slug}", payload,
                       decision.decided_at)
+    payload_acts = [act, *members_acts_behind(proposal)]
     append(council, kind="affiliation.requested", subject=decision.subject, state=decision.record_state(),
            at=decision.decided_at, decision=decision.pk, federation=f"{remote.remote_slug}@{remote.peer.name}")
-    return send(remote.peer, "affiliation.request", payload, [act], decision.decided_at, council)
+    return send(remote.peer, "affiliation.request", payload, payload_acts, decision.decided_at, council)
+
+
+MEMBER_ACTS = frozenset({"proposal.create", "proposal.publish", "ballot.cast", "ballot.participate"})
+
+
+def members_acts_behind(proposal) -> list[dict]:
+    """The members' own signed acts behind a council's decision, as its record keeps them: the proposal's creation
+    and publication, and each ballot (an open ballot signed with its choice; a secret one, the signed
+    participation only). The receiving server checks every signature itself."""
+    from councils.accounts.models import MemberKey
+    from councils.record.models import RecordEntry
+
+    acts = []
+    for row in RecordEntry.objects.filter(chain=proposal.council.record_chain).order_by("seq"):
+        signed = (row.data or {}).get("signed") if isinstance(row.data, dict) else None
+        if not signed:
+            continue
+        statement = st.parse_statement(signed["statement"].encode())
+        if statement.act not in MEMBER_ACTS:
+            continue
+        if statement.object != proposal.subject and not (statement.act == "proposal.create" and row.subject == proposal.subject):
+            continue
+        key = MemberKey.objects.filter(key_id=statement.key).values_list("public_key", flat=True).first()
+        if key:
+            acts.append({"statement": signed["statement"], "signature": signed["signature"], "public_key": key})
+    return acts
 
 
 def announce_leaving(affiliation: Affiliation, decision) -> OutboxMessage:
@@ -383,7 +410,10 @@ def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
     council_data = payload.get("council")
     if not isinstance(council_data, dict) or not all(isinstance(council_data.get(k), str) for k in ("slug", "name", "kind")):
         raise Refused(400, "malformed", "an affiliation request names the council: slug, name and kind")
-    act = _server_act_of(peer, acts, "affiliation.request", council_data["slug"], payload)
+    act = _server_act_of(peer, acts, message["acts"], "affiliation.request", council_data["slug"], payload)
+    members = [statement for statement, _ in acts if statement.act != "affiliation.request"]
+    if any(statement.council != council_data["slug"] or statement.act not in MEMBER_ACTS for statement in members):
+        raise Refused(403, "bad_act_signature", "a carried member act is not one of the asking council's acts behind its decision")
     federation = Council.objects.filter(slug=payload.get("federation"), kind=CouncilKind.FEDERATION,
                                         remote__isnull=True).first()
     if federation is None:
@@ -400,7 +430,7 @@ def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
         for chain in (council, federation):
             append(chain, kind="affiliation.joined", subject=affiliation.subject, state=affiliation.record_state(),
                    at=now, message=message["id"], server=peer.name, act=act["statement"],
-                   signature=message["acts"][0]["signature"])
+                   signature=act["signature"], members_acts_checked=len(members))
     answer = {"federation": federation.slug, "council": council_data["slug"], "joined_at": st.format_time(affiliation.joined_at),
               "request": message["id"]}
     send(peer, "affiliation.admitted", answer,
@@ -412,7 +442,7 @@ def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
 def _on_admitted(peer: Peer, message: dict, acts, now: datetime) -> dict:
     """The federation on ``peer`` admitted a council of this server: it is a member from the federation's moment."""
     payload = message["payload"]
-    _server_act_of(peer, acts, "affiliation.admitted", str(payload.get("federation")), payload)
+    act = _server_act_of(peer, acts, message["acts"], "affiliation.admitted", str(payload.get("federation")), payload)
     request = OutboxMessage.objects.filter(peer=peer, message_id=payload.get("request"), type="affiliation.request").first()
     if request is None:
         raise Refused(404, "no_such_council", "this server sent no such affiliation request")
@@ -438,7 +468,7 @@ def _on_admitted(peer: Peer, message: dict, acts, now: datetime) -> dict:
         for chain in (council, federation):
             append(chain, kind="affiliation.joined", subject=affiliation.subject, state=affiliation.record_state(),
                    at=now, decision=decision.pk if decision else None, message=message["id"], server=peer.name,
-                   act=message["acts"][0]["statement"], signature=message["acts"][0]["signature"])
+                   act=act["statement"], signature=act["signature"])
     return {"joined": True}
 
 
@@ -447,7 +477,7 @@ def _on_leave(peer: Peer, message: dict, acts, now: datetime) -> dict:
     from councils.federation.services import current_affiliation, end_delegations_at
 
     payload = message["payload"]
-    act = _server_act_of(peer, acts, "affiliation.leave", str(payload.get("council")), payload)
+    act = _server_act_of(peer, acts, message["acts"], "affiliation.leave", str(payload.get("council")), payload)
     known = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload.get("council")).first()
     federation = Council.objects.filter(slug=payload.get("federation"), kind=CouncilKind.FEDERATION,
                                         remote__isnull=True).first()
@@ -462,7 +492,7 @@ def _on_leave(peer: Peer, message: dict, acts, now: datetime) -> dict:
         for chain in (known.council, federation):
             append(chain, kind="affiliation.left", subject=affiliation.subject, state=affiliation.record_state(),
                    at=now, message=message["id"], server=peer.name, act=act["statement"],
-                   signature=message["acts"][0]["signature"])
+                   signature=act["signature"])
     return {"left": True}
 
 

@@ -375,3 +375,38 @@ def test_a_request_carrying_a_members_ballot_whose_signature_does_not_verify_is_
     status, answer = _post_to_b(servers, _signed(servers, A, body), body)
     assert (status, answer["code"]) == (403, "bad_act_signature")
     assert not Affiliation.objects.filter(federation=federation_b).exists() and not InboxMessage.objects.exists()
+
+
+def test_a_federations_question_goes_down_to_a_council_on_another_server_and_its_mandate_comes_back_up(
+        servers, peered, clock, make_council, make_proposal, decide, federation_b, federation_of, members_of):
+    from councils.decisions.models import Proposal
+    from councils.decisions.services import get_decision
+    from councils.federation.models import FederationBallot, RemoteMandate
+    from councils.federation.services import create_federation_proposal
+
+    peer_a, peer_b, stand_in = peered
+    _, (home,) = federation_of([2], federation=federation_b)  # a member council on B, with its delegate
+    council = make_council(members=2)  # on A
+    _join(servers, make_proposal, decide, council, stand_in)
+    _deliver(servers, A, peer_b), _deliver(servers, B, peer_a)
+    with servers(B):
+        question = create_federation_proposal(members_of(home)[0], federation_b, title="Share the well", matter="water")
+    assert {p.council for p in question.mandates.all()} == {home}  # the council on A votes on A
+    assert _deliver(servers, B, peer_a).delivered == 1
+    mandate = RemoteMandate.objects.get(remote_proposal=question.pk).mandate
+    assert (mandate.council, mandate.kind, mandate.title) == (council, "mandate", "Mandate: Share the well")
+    assert mandate.author.username == "server:b.example" and not mandate.author.has_usable_password()
+
+    with servers(B):
+        decide(question.mandates.get(), "yes", close=False)
+    with servers(A):
+        assert decide(mandate, ["yes", "yes", "no"]).outcome == "adopted"
+    sent = json.loads(OutboxMessage.objects.get(peer=peer_b, type="mandate.ballot").body)
+    assert [json.loads(a["statement"])["act"] for a in sent["acts"]].count("ballot.cast") == 3
+    assert _deliver(servers, A, peer_b).delivered == 1
+    ballot = FederationBallot.objects.get(proposal=question, council__remote__peer=peer_a)
+    assert ballot.mandated and (ballot.yes, ballot.no) == (1, 0)
+    with servers(B):
+        clock.set(question.voting_ends + timedelta(seconds=1))
+        decision = get_decision(Proposal.objects.get(pk=question.pk))
+    assert (decision.yes, decision.no, decision.outcome) == (2, 0, "adopted")

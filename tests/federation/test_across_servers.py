@@ -131,9 +131,13 @@ def test_a_council_joins_a_federation_on_another_server_by_its_own_decision(
     request = OutboxMessage.objects.get(peer=peer_b, type="affiliation.request")
     body = json.loads(request.body)
     assert body["payload"]["decision"]["id"] == decision.pk and body["from"] == "a.example"
+    carried = [json.loads(a["statement"])["act"] for a in body["acts"]]
+    assert carried[0] == "affiliation.request" and carried.count("ballot.cast") == 3  # the members' own signatures (founder + 2)
 
     assert _deliver(servers, A, peer_b).delivered == 1  # A -> B: admitted by B's open admission rule
     joined = Affiliation.objects.get(federation=federation_b)
+    entry = RecordEntry.objects.get(chain=federation_b.record_chain, kind="affiliation.joined")
+    assert entry.data["members_acts_checked"] == len(carried) - 1
     assert joined.council.remote.peer == peer_a and joined.council.remote.remote_slug == council.slug
     assert joined.council in member_councils(federation_b)
     assert _deliver(servers, B, peer_a).delivered == 1  # B -> A: the answer
@@ -357,3 +361,52 @@ def test_the_inbox_answers_json_to_a_plain_get_and_to_an_unsigned_post(client):
     assert client.get("/api/federation/inbox").status_code == 405
     answer = client.post("/api/federation/inbox", data=b"{}", content_type="application/json")
     assert answer.status_code == 401 and answer.json()["code"] == "unsigned"
+
+
+def test_a_request_carrying_a_members_ballot_whose_signature_does_not_verify_is_refused(
+        servers, peered, clock, make_council, make_proposal, decide, federation_b):
+    _, peer_b, stand_in = peered
+    council = make_council(members=2)
+    _join(servers, make_proposal, decide, council, stand_in)
+    message = json.loads(OutboxMessage.objects.get(peer=peer_b, type="affiliation.request").body)
+    ballot = next(a for a in message["acts"] if '"ballot.cast"' in a["statement"])
+    ballot["statement"] = ballot["statement"].replace('"yes"', '"no"')  # a ballot changed on the way
+    body = wire.canonical(message)
+    status, answer = _post_to_b(servers, _signed(servers, A, body), body)
+    assert (status, answer["code"]) == (403, "bad_act_signature")
+    assert not Affiliation.objects.filter(federation=federation_b).exists() and not InboxMessage.objects.exists()
+
+
+def test_a_federations_question_goes_down_to_a_council_on_another_server_and_its_mandate_comes_back_up(
+        servers, peered, clock, make_council, make_proposal, decide, federation_b, federation_of, members_of):
+    from councils.decisions.models import Proposal
+    from councils.decisions.services import get_decision
+    from councils.federation.models import FederationBallot, RemoteMandate
+    from councils.federation.services import create_federation_proposal
+
+    peer_a, peer_b, stand_in = peered
+    _, (home,) = federation_of([2], federation=federation_b)  # a member council on B, with its delegate
+    council = make_council(members=2)  # on A
+    _join(servers, make_proposal, decide, council, stand_in)
+    _deliver(servers, A, peer_b), _deliver(servers, B, peer_a)
+    with servers(B):
+        question = create_federation_proposal(members_of(home)[0], federation_b, title="Share the well", matter="water")
+    assert {p.council for p in question.mandates.all()} == {home}  # the council on A votes on A
+    assert _deliver(servers, B, peer_a).delivered == 1
+    mandate = RemoteMandate.objects.get(remote_proposal=question.pk).mandate
+    assert (mandate.council, mandate.kind, mandate.title) == (council, "mandate", "Mandate: Share the well")
+    assert mandate.author.username == "server:b.example" and not mandate.author.has_usable_password()
+
+    with servers(B):
+        decide(question.mandates.get(), "yes", close=False)
+    with servers(A):
+        assert decide(mandate, ["yes", "yes", "no"]).outcome == "adopted"
+    sent = json.loads(OutboxMessage.objects.get(peer=peer_b, type="mandate.ballot").body)
+    assert [json.loads(a["statement"])["act"] for a in sent["acts"]].count("ballot.cast") == 3
+    assert _deliver(servers, A, peer_b).delivered == 1
+    ballot = FederationBallot.objects.get(proposal=question, council__remote__peer=peer_a)
+    assert ballot.mandated and (ballot.yes, ballot.no) == (1, 0)
+    with servers(B):
+        clock.set(question.voting_ends + timedelta(seconds=1))
+        decision = get_decision(Proposal.objects.get(pk=question.pk))
+    assert (decision.yes, decision.no, decision.outcome) == (2, 0, "adopted")

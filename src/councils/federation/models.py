@@ -440,3 +440,12 @@ class InboxMessage(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [models.UniqueConstraint(fields=["peer", "message_id"], name="one_message_per_id")]
+
+
+class RemoteMandate(models.Model):
+    """A mandate vote here on a proposal of a federation on another server: where the mandated ballot goes."""
+
+    mandate = models.OneToOneField("decisions.Proposal", on_delete=models.PROTECT, related_name="remote_target")
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="+")
+    federation = models.ForeignKey("assemblies.Council", on_delete=models.PROTECT, related_name="+")  # the stand-in
+    remote_proposal = models.PositiveIntegerField()  # the federation proposal's id on its server

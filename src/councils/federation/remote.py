@@ -40,6 +40,7 @@ from councils.federation.models import (
     OutboxStatus,
     Peer,
     RemoteCouncil,
+    RemoteMandate,
 )
 from councils.federation.wire import Refused
 from councils.record import log, note
@@ -326,17 +327,17 @@ def receive(method: str, url: str, headers, body: bytes) -> tuple[int, dict]:
     return 200, {"status": "applied", "id": message["id"], **(result or {})}
 
 
-def _server_act_of(peer: Peer, acts, act: str, council: str, payload: dict) -> dict:
+def _server_act_of(peer: Peer, acts, raw_acts: list, act: str, council: str, payload: dict) -> dict:
     """The one act of ``peer``'s server carried for this message: signed by its pinned key, naming the council the
     payload names and carrying the payload itself. Refused (403) otherwise."""
     server_key = note.VerifierKey.parse(peer.vkey).public_key
-    for statement, key in acts:
+    for (statement, key), raw in zip(acts, raw_acts, strict=True):
         if statement.act == act:
             if key != server_key:
                 raise Refused(403, "bad_act_signature", f"the {act} act is not signed by {peer.name}'s server key")
             if statement.council != council or not statement.has_content or statement.content != payload:
                 raise Refused(403, "bad_act_signature", f"the {act} act does not say what the message says")
-            return {"statement": statement.canonical().decode()}
+            return {"statement": raw["statement"], "signature": raw["signature"]}
     raise Refused(400, "malformed", f"a {act} message carries its {act} act, signed by the sending server")
 
 
@@ -359,9 +360,36 @@ def request_affiliation(decision) -> OutboxMessage:
                             "outcome": decision.outcome, "url": f"{base_url()}/c/{council.slug}/p/{proposal.pk}/"}}
     act = _server_act("affiliation.request", council.slug, f"federation:{remote.remote_slug}", payload,
                       decision.decided_at)
+    payload_acts = [act, *members_acts_behind(proposal)]
     append(council, kind="affiliation.requested", subject=decision.subject, state=decision.record_state(),
            at=decision.decided_at, decision=decision.pk, federation=f"{remote.remote_slug}@{remote.peer.name}")
-    return send(remote.peer, "affiliation.request", payload, [act], decision.decided_at, council)
+    return send(remote.peer, "affiliation.request", payload, payload_acts, decision.decided_at, council)
+
+
+MEMBER_ACTS = frozenset({"proposal.create", "proposal.publish", "ballot.cast", "ballot.participate"})
+
+
+def members_acts_behind(proposal) -> list[dict]:
+    """The members' own signed acts behind a council's decision, as its record keeps them: the proposal's creation
+    and publication, and each ballot (an open ballot signed with its choice; a secret one, the signed
+    participation only). The receiving server checks every signature itself."""
+    from councils.accounts.models import MemberKey
+    from councils.record.models import RecordEntry
+
+    acts = []
+    for row in RecordEntry.objects.filter(chain=proposal.council.record_chain).order_by("seq"):
+        signed = (row.data or {}).get("signed") if isinstance(row.data, dict) else None
+        if not signed:
+            continue
+        statement = st.parse_statement(signed["statement"].encode())
+        if statement.act not in MEMBER_ACTS:
+            continue
+        if statement.object != proposal.subject and not (statement.act == "proposal.create" and row.subject == proposal.subject):
+            continue
+        key = MemberKey.objects.filter(key_id=statement.key).values_list("public_key", flat=True).first()
+        if key:
+            acts.append({"statement": signed["statement"], "signature": signed["signature"], "public_key": key})
+    return acts
 
 
 def announce_leaving(affiliation: Affiliation, decision) -> OutboxMessage:
@@ -383,7 +411,10 @@ def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
     council_data = payload.get("council")
     if not isinstance(council_data, dict) or not all(isinstance(council_data.get(k), str) for k in ("slug", "name", "kind")):
         raise Refused(400, "malformed", "an affiliation request names the council: slug, name and kind")
-    act = _server_act_of(peer, acts, "affiliation.request", council_data["slug"], payload)
+    act = _server_act_of(peer, acts, message["acts"], "affiliation.request", council_data["slug"], payload)
+    members = [statement for statement, _ in acts if statement.act != "affiliation.request"]
+    if any(statement.council != council_data["slug"] or statement.act not in MEMBER_ACTS for statement in members):
+        raise Refused(403, "bad_act_signature", "a carried member act is not one of the asking council's acts behind its decision")
     federation = Council.objects.filter(slug=payload.get("federation"), kind=CouncilKind.FEDERATION,
                                         remote__isnull=True).first()
     if federation is None:
@@ -400,7 +431,7 @@ def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
         for chain in (council, federation):
             append(chain, kind="affiliation.joined", subject=affiliation.subject, state=affiliation.record_state(),
                    at=now, message=message["id"], server=peer.name, act=act["statement"],
-                   signature=message["acts"][0]["signature"])
+                   signature=act["signature"], members_acts_checked=len(members))
     answer = {"federation": federation.slug, "council": council_data["slug"], "joined_at": st.format_time(affiliation.joined_at),
               "request": message["id"]}
     send(peer, "affiliation.admitted", answer,
@@ -412,7 +443,7 @@ def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
 def _on_admitted(peer: Peer, message: dict, acts, now: datetime) -> dict:
     """The federation on ``peer`` admitted a council of this server: it is a member from the federation's moment."""
     payload = message["payload"]
-    _server_act_of(peer, acts, "affiliation.admitted", str(payload.get("federation")), payload)
+    act = _server_act_of(peer, acts, message["acts"], "affiliation.admitted", str(payload.get("federation")), payload)
     request = OutboxMessage.objects.filter(peer=peer, message_id=payload.get("request"), type="affiliation.request").first()
     if request is None:
         raise Refused(404, "no_such_council", "this server sent no such affiliation request")
@@ -438,7 +469,7 @@ def _on_admitted(peer: Peer, message: dict, acts, now: datetime) -> dict:
         for chain in (council, federation):
             append(chain, kind="affiliation.joined", subject=affiliation.subject, state=affiliation.record_state(),
                    at=now, decision=decision.pk if decision else None, message=message["id"], server=peer.name,
-                   act=message["acts"][0]["statement"], signature=message["acts"][0]["signature"])
+                   act=act["statement"], signature=act["signature"])
     return {"joined": True}
 
 
@@ -447,7 +478,7 @@ def _on_leave(peer: Peer, message: dict, acts, now: datetime) -> dict:
     from councils.federation.services import current_affiliation, end_delegations_at
 
     payload = message["payload"]
-    act = _server_act_of(peer, acts, "affiliation.leave", str(payload.get("council")), payload)
+    act = _server_act_of(peer, acts, message["acts"], "affiliation.leave", str(payload.get("council")), payload)
     known = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload.get("council")).first()
     federation = Council.objects.filter(slug=payload.get("federation"), kind=CouncilKind.FEDERATION,
                                         remote__isnull=True).first()
@@ -462,8 +493,122 @@ def _on_leave(peer: Peer, message: dict, acts, now: datetime) -> dict:
         for chain in (known.council, federation):
             append(chain, kind="affiliation.left", subject=affiliation.subject, state=affiliation.record_state(),
                    at=now, message=message["id"], server=peer.name, act=act["statement"],
-                   signature=message["acts"][0]["signature"])
+                   signature=act["signature"])
     return {"left": True}
+
+
+# ----- mandates: the federation's proposal down, the council's mandated ballot up ------------------------------------
+
+
+def request_mandate(proposal, council: Council, now: datetime) -> OutboxMessage:
+    """A federation here puts a question to its member councils; ``council`` lives on another server: the proposal
+    goes down to it as a message, in the transaction that publishes the proposal."""
+    remote = remote_of(council)
+    payload = {"federation": proposal.council.slug, "council": remote.remote_slug,
+               "proposal": {"id": proposal.pk, "title": proposal.title, "body": proposal.body, "kind": proposal.kind,
+                            "decision_method": proposal.decision_method, "seats": proposal.seats,
+                            "options": [o.label for o in proposal.options.all()],
+                            "deliberation_ends": st.format_time(proposal.deliberation_ends),
+                            "voting_ends": st.format_time(proposal.voting_ends),
+                            "url": f"{base_url()}/c/{proposal.council.slug}/p/{proposal.pk}/"}}
+    act = _server_act("mandate.request", proposal.council.slug, f"proposal:{proposal.pk}", payload, now)
+    return send(remote.peer, "mandate.request", payload, [act], now, proposal.council)
+
+
+def stand_in_author(peer: Peer):
+    """Who a proposal sent down by a federation on ``peer`` is by, here: an account that cannot log in, named after
+    the server (a name the sign-up form refuses, so no person can hold it)."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(username=f"server:{peer.name}"[:150],
+                                                           defaults={"is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _on_mandate_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
+    """A federation on ``peer`` asks this server's member council for its mandate: a mandate vote opens here, closing
+    when the federation's deliberation ends, as for a council on the federation's own server."""
+    from councils.decisions.services import new_proposal
+    from councils.federation.models import FederationKind
+    from councils.federation.services import current_affiliation
+
+    payload = message["payload"]
+    _server_act_of(peer, acts, message["acts"], "mandate.request", str(payload.get("federation")), payload)
+    asked = payload.get("proposal")
+    try:
+        options = [str(label) for label in asked["options"]]
+        deliberation_ends = st.parse_time(asked["deliberation_ends"])
+        target_id, title, body = int(asked["id"]), str(asked["title"]), str(asked["body"])
+        method, seats = str(asked["decision_method"]), int(asked["seats"])
+    except (KeyError, TypeError, ValueError, st.StatementError):
+        raise Refused(400, "malformed", "a mandate request names the proposal: id, title, body, decision_method, "
+                      "seats, options, deliberation_ends, voting_ends") from None
+    federation = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload.get("federation")).select_related("council").first()
+    council = Council.objects.filter(slug=payload.get("council"), remote__isnull=True).first()
+    if federation is None or council is None or current_affiliation(federation.council, council) is None:
+        raise Refused(404, "no_such_council", "no such member council of that federation here")
+    if RemoteMandate.objects.filter(peer=peer, federation=federation.council, remote_proposal=target_id,
+                                    mandate__council=council).exists():
+        return {"mandate": "already open"}
+    mandate = new_proposal(
+        council, stand_in_author(peer), now, kind=FederationKind.MANDATE, title=f"Mandate: {title}"[:200],
+        body=f"{federation.council.name} (on {peer.name}) decides this; our delegates will vote as we mandate.\n\n{body}",
+        deliberation_ends=now, voting_ends=max(deliberation_ends, now + timedelta(minutes=1)), decision_method=method,
+        options=[{"label": label, "description": "", "member": None} for label in options], level=1,
+        federation=federation.council, seats=seats)
+    RemoteMandate.objects.create(mandate=mandate, peer=peer, federation=federation.council, remote_proposal=target_id)
+    return {"mandate": mandate.pk}
+
+
+def send_mandated_ballot(decision) -> OutboxMessage | None:
+    """This council's mandate vote closed: its ballot goes up to the federation's server with the members' signed
+    ballots behind it, in the decision's transaction."""
+    target = RemoteMandate.objects.filter(mandate=decision.proposal).select_related("peer", "federation").first()
+    if target is None:
+        return None
+    mandate = decision.proposal
+    remote = remote_of(target.federation)
+    tally = decision.tally or {}
+    ranking = tally.get("ranking") or ([[w] for w in tally.get("winners") or []])
+    payload = {"federation": remote.remote_slug, "council": mandate.council.slug, "proposal": target.remote_proposal,
+               "outcome": decision.outcome, "yes": decision.yes, "no": decision.no,
+               "ranking": [[str(label) for label in group] for group in ranking],
+               "decided_at": st.format_time(decision.decided_at)}
+    act = _server_act("mandate.ballot", mandate.council.slug, f"proposal:{target.remote_proposal}", payload,
+                      decision.decided_at)
+    return send(target.peer, "mandate.ballot", payload, [act, *members_acts_behind(mandate)], decision.decided_at,
+                mandate.council)
+
+
+def _on_mandate_ballot(peer: Peer, message: dict, acts, now: datetime) -> dict:
+    """A member council on ``peer`` voted its mandate: its ballot counts in the federation's vote here, if it arrives
+    while the vote is open."""
+    from councils.decisions.models import Proposal
+    from councils.federation.services import cast_remote_mandate
+
+    payload = message["payload"]
+    _server_act_of(peer, acts, message["acts"], "mandate.ballot", str(payload.get("council")), payload)
+    members = [statement for statement, _ in acts if statement.act != "mandate.ballot"]
+    if any(statement.council != payload.get("council") or statement.act not in MEMBER_ACTS for statement in members):
+        raise Refused(403, "bad_act_signature", "a carried member act is not one of the council's acts behind its mandate")
+    known = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload.get("council")).select_related("council").first()
+    target = Proposal.objects.filter(pk=payload.get("proposal"), council__slug=payload.get("federation"),
+                                     council__remote__isnull=True).first()
+    if known is None or target is None:
+        raise Refused(404, "no_such_council", "no such council or federation proposal here")
+    if not now < target.voting_ends or target.withdrawn_at is not None:
+        raise Invalid(f"the federation's vote on {target.title!r} is closed: the mandate came too late")
+    try:
+        yes, no = int(payload["yes"]), int(payload["no"])
+        ranking = [[str(label) for label in group] for group in payload["ranking"]]
+    except (KeyError, TypeError, ValueError):
+        raise Refused(400, "malformed", "a mandated ballot has yes, no and ranking") from None
+    ballot = cast_remote_mandate(target, known.council, now, outcome=str(payload.get("outcome")), yes=yes, no=no,
+                                 ranking_labels=ranking)
+    return {"ballot": ballot.pk if ballot else None}
 
 
 def _on_ping(peer: Peer, message: dict, acts, now: datetime) -> dict:
@@ -474,6 +619,8 @@ _HANDLERS = {
     "affiliation.request": _on_request,
     "affiliation.admitted": _on_admitted,
     "affiliation.leave": _on_leave,
+    "mandate.request": _on_mandate_request,
+    "mandate.ballot": _on_mandate_ballot,
     "ping": _on_ping,
 }
 

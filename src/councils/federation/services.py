@@ -647,6 +647,12 @@ def send_down(proposal: Proposal, now) -> None:
 
     federation = proposal.council
     for council in member_councils(federation):
+        if _remote_federation(council):
+            # A member council on another server votes its mandate there: the proposal goes to it as a message.
+            from councils.federation.remote import request_mandate
+
+            request_mandate(proposal, council, now)
+            continue
         if council.charter.mandate == "free":
             append(council, kind="mandate.free", subject=proposal.subject, state=None, at=now,
                    reason="this council gives its delegates a free mandate")
@@ -677,31 +683,61 @@ def _ranking_ids(decision, target: Proposal) -> list[list[int]]:
 def cast_mandated_ballot(mandate_decision) -> FederationBallot | None:
     """When a council's mandate vote closes, its delegates' vote at the federation is cast as mandated, at once."""
     mandate = mandate_decision.proposal
+    if mandate.mandate_for_id is None:
+        # The federation is on another server: the council's mandated ballot travels up as a message.
+        from councils.federation.remote import send_mandated_ballot
+
+        send_mandated_ballot(mandate_decision)
+        return None
     target, council, federation = mandate.mandate_for, mandate.council, mandate.mandate_for.council
     at = mandate_decision.decided_at
     if current_affiliation(federation, council) is None or FederationBallot.objects.filter(proposal=target, council=council).exists():
         return None
-    weight = weight_of(federation, council, at)
-    ballot = FederationBallot(proposal=target, council=council, weight=weight, mandated=True, mandate=mandate_decision, cast_at=at)
+    ballot = FederationBallot(proposal=target, council=council, mandated=True, mandate=mandate_decision, cast_at=at)
     delegate = current_delegates(council, federation, at).first()
     ballot.delegate = delegate.member if delegate else None
-    if target.decision_method in YES_NO_METHODS:
-        if charter_of(federation).mandate_split and (mandate_decision.yes + mandate_decision.no) > 0:
-            cast = mandate_decision.yes + mandate_decision.no
-            ballot.yes, ballot.no = weight * mandate_decision.yes / cast, weight * mandate_decision.no / cast
-        elif mandate_decision.outcome == Outcome.ADOPTED:
-            ballot.yes = weight
-        elif mandate_decision.outcome == Outcome.REJECTED:
-            ballot.no = weight
-        else:
-            ballot.abstain = weight
-    else:
-        ballot.ranking_json = json.dumps(_ranking_ids(mandate_decision, target))
+    _weigh_mandate(ballot, federation, at, outcome=mandate_decision.outcome, yes=mandate_decision.yes,
+                   no=mandate_decision.no,
+                   ranking=None if target.decision_method in YES_NO_METHODS else _ranking_ids(mandate_decision, target))
     ballot.save()
     lock_chains(council, federation)
     for chain in (council, federation):
         append(chain, kind="federation_ballot.mandated", subject=ballot.subject, state=ballot.record_state(), at=at,
                actor=ballot.delegate)
+    return ballot
+
+
+def _weigh_mandate(ballot: FederationBallot, federation: Council, at, *, outcome, yes, no, ranking) -> None:
+    """A council's mandate as its ballot in the federation: its weight for yes, no or abstain (split by its members'
+    votes where the charter says so), or its ranking of the options."""
+    weight = ballot.weight = weight_of(federation, ballot.council, at)
+    if ballot.proposal.decision_method in YES_NO_METHODS:
+        if charter_of(federation).mandate_split and (yes + no) > 0:
+            ballot.yes, ballot.no = weight * yes / (yes + no), weight * no / (yes + no)
+        elif outcome == Outcome.ADOPTED:
+            ballot.yes = weight
+        elif outcome == Outcome.REJECTED:
+            ballot.no = weight
+        else:
+            ballot.abstain = weight
+    else:
+        ballot.ranking_json = json.dumps(ranking)
+
+
+def cast_remote_mandate(target: Proposal, council: Council, at, *, outcome, yes, no, ranking_labels) -> FederationBallot | None:
+    """A member council on another server voted its mandate there: its ballot, carried by message, counts here as a
+    council's on this server does (no delegate named: its delegates are elected on its server)."""
+    federation = target.council
+    if current_affiliation(federation, council) is None or FederationBallot.objects.filter(proposal=target, council=council).exists():
+        return None
+    ids = {o.label: o.pk for o in target.options.all()}
+    ranking = [[ids[label] for label in group if label in ids] for group in ranking_labels if any(label in ids for label in group)]
+    ballot = FederationBallot(proposal=target, council=council, mandated=True, mandate=None, cast_at=at)
+    _weigh_mandate(ballot, federation, at, outcome=outcome, yes=yes, no=no, ranking=ranking)
+    ballot.save()
+    lock_chains(council, federation)
+    for chain in (council, federation):
+        append(chain, kind="federation_ballot.mandated", subject=ballot.subject, state=ballot.record_state(), at=at)
     return ballot
 
 

@@ -131,6 +131,8 @@ def domain_error(request, exc: CouncilsError):
     body = {"detail": exc.message}
     if exc.field:
         body["field"] = exc.field
+    if getattr(exc, "location", ""):
+        body["location"] = exc.location  # a council that moved: where it is now
     return api.create_response(request, body, status=exc.status)
 
 

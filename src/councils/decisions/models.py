@@ -23,6 +23,7 @@ class ProposalKind(models.TextChoices):
     ELECTION = "election", "Election of officers"
     APPEAL = "appeal", "Appeal against hiding a comment"
     CHARTER = "charter", "Change of the charter"
+    MOVE = "move", "Move to another server"
 
 
 class ProposalState(models.TextChoices):

@@ -53,7 +53,7 @@ from councils.decisions.models import (
 )
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound, refuse_control_characters
 from councils.record.chain import canonical_json
-from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden
+from councils.record.services import append, entries as record_entries, lock_chains, moved_to, set_content_hidden
 from councils import tally
 
 MAX_HORIZON = timedelta(days=366)
@@ -957,6 +957,8 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
 
     closed_at = proposal.voting_ends
     kind = kinds.kind_of(proposal)
+    if moved_to(proposal.council):
+        return None  # the council moved to another server by its own decision: its votes go on there
     try:
         with transaction.atomic():
             # Lock the chain first: two readers settling the same vote queue here,

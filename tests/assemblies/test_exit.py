@@ -147,6 +147,22 @@ def test_a_move_names_an_http_address_other_than_this_server(clock, make_council
                             deliberation_ends=clock.now(), voting_ends=clock.now() + timedelta(hours=1))
 
 
+def test_a_member_proposes_a_move_through_the_api_and_the_page(clock, client, make_council, members_of):
+    council = make_council(members=2)
+    member = members_of(council)[0]
+    client.force_login(member)
+    answer = client.post(f"/api/councils/{council.slug}/proposals", content_type="application/json",
+                         data={"title": "Move", "kind": "move", "destination": DESTINATION + "/"})
+    assert answer.status_code == 201 and answer.json()["destination"] == DESTINATION
+    refused = client.post(f"/api/councils/{council.slug}/proposals", content_type="application/json",
+                          data={"title": "Move", "kind": "move", "destination": "ftp://elsewhere"})
+    assert refused.status_code == 422 and refused.json()["field"] == "destination"
+    form = client.get(f"/c/{council.slug}/proposals/new/?kind=move")
+    assert form.status_code == 200 and 'name="destination"' in form.content.decode()
+    page = client.get(f"/c/{council.slug}/p/{answer.json()['id']}/")
+    assert DESTINATION in page.content.decode()
+
+
 def test_the_api_answers_410_with_the_new_address_after_the_move(client, moved_council, members_of):
     client.force_login(members_of(moved_council)[0])
     answer = client.post(f"/api/councils/{moved_council.slug}/proposals", data={"title": "Here?"},

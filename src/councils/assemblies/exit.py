@@ -317,16 +317,27 @@ def _rebuild(manifest, files, verified: bundle.VerifiedLog, last_state: dict, ar
         missing = sorted(referenced - listed)
         raise BundleError(f"members.json: {'members no row speaks of: ' + str(extra) if extra else ''}"
                           f"{'rows speak of members it lacks: ' + str(missing) if missing else ''}")
+    wanted = [m["username"] for m in members]
+    taken = set(user_model.objects.filter(username__in=wanted).values_list("username", flat=True))
+    chosen: set[str] = set(wanted) - taken
+    users = []
     for member in members:
-        username = _free_username(member["username"])
+        username = member["username"]
+        if username in taken:
+            username = _free_username(username, chosen)
+            chosen.add(username)
         user = user_model(username=username, first_name=(member.get("name") or "")[:150])
         user.set_unusable_password()
-        user.save()
+        users.append(user)
+    for start in range(0, len(users), 1000):
+        user_model.objects.bulk_create(users[start:start + 1000])
+    for member, user in zip(members, users):
         mapping.users[member["id"]] = user
-        mapping.usernames[username] = member["username"]
+        mapping.usernames[user.username] = member["username"]
 
     # Rows, part by part; links to rows rebuilt later are set afterwards, links to rows that stay behind are dropped.
     deferred: list[tuple[Any, Any, str, str, Any]] = []
+    stale: set[tuple[Any, Any]] = set()  # rows changed after they were written: read back before their state
     dropped: list[str] = []
     rebuilt: list[tuple[Part, Any]] = []
     council: Council | None = None
@@ -350,7 +361,7 @@ def _rebuild(manifest, files, verified: bundle.VerifiedLog, last_state: dict, ar
                     if value is None:
                         kwargs[f.attname] = None
                     elif f.related_model is user_model:
-                        kwargs[f.attname] = mapping.users[value].pk
+                        kwargs[f.name] = mapping.users[value]  # the instance: record_state reads its username
                     elif mapping.new(target, value) is not None:
                         kwargs[f.attname] = mapping.new(target, value)
                     elif target in live_labels and f.null:
@@ -388,6 +399,7 @@ def _rebuild(manifest, files, verified: bundle.VerifiedLog, last_state: dict, ar
             dropped.append(f"{model._meta.label} {mapping.origin(model._meta.label, obj.pk)}: {attname} {value} stays with the origin")
             continue
         model.objects.filter(pk=obj.pk).update(**{attname: new})
+        stale.add((model, obj.pk))
 
     # The texts the record references, under their new subjects, with the origin's nonces (so their hashes hold).
     subject_of = _subjects(rebuilt, mapping)
@@ -406,7 +418,8 @@ def _rebuild(manifest, files, verified: bundle.VerifiedLog, last_state: dict, ar
     extra_entries: list[tuple[str, dict, str | None]] = []
     states: dict[str, dict] = {}
     for part, obj in rebuilt:
-        obj.refresh_from_db()
+        if (type(obj), obj.pk) in stale:
+            obj.refresh_from_db()
         if part.after_import is not None:
             for subject, state in part.after_import(obj, mapping):
                 extra_entries.append((subject, state, None))
@@ -523,10 +536,10 @@ def _to_origin(state: dict, part: Part, obj, mapping: Mapping) -> dict:
     return out
 
 
-def _free_username(username: str) -> str:
+def _free_username(username: str, chosen: set[str]) -> str:
     user_model = get_user_model()
     candidate, n = username, 1
-    while user_model.objects.filter(username=candidate).exists():
+    while candidate in chosen or user_model.objects.filter(username=candidate).exists():
         n += 1
         candidate = f"{username[:140]}-{n}"
     return candidate

@@ -51,6 +51,8 @@ class ProposalIn(Schema):
     charter_changes: dict[str, Any] | None = Field(
         None, description="a change of the charter (kind charter): the fields to change and their new values "
                           "(periods in seconds, shares between 0 and 1)")
+    destination: str | None = Field(None, max_length=400, description="a move (kind move): the address of the server "
+                                                                       "the council moves to")
 
 
 class OptionOut(Schema):
@@ -116,6 +118,7 @@ class ProposalOut(Schema):
     hidden_by: str | None = None
     hidden_reason: str = ""
     charter_changes: dict[str, Any] | None = Field(None, description="a change of the charter: the fields and new values")
+    destination: str | None = Field(None, description="a move: the address of the server the council moves to")
     ballots: int
     result: ResultOut | None
 
@@ -225,6 +228,7 @@ def proposal_out(proposal: Proposal) -> dict:
                      "member": o.member.username if o.member_id else None} for o in proposal.options.select_related("member")],
         "amendments": list(proposal.amendments.filter(published_at__isnull=False).values_list("pk", flat=True)),
         "charter_changes": proposal.payload if proposal.kind == "charter" else None,
+        "destination": proposal.payload["destination"] if proposal.kind == "move" and proposal.payload else None,
         "ballots": services.current_counts(proposal)["ballots"],
         "result": result_out(services.get_decision(proposal, now)),
     }
@@ -288,7 +292,7 @@ def create_proposal(request, slug: str, payload: ProposalIn):
         voting_ends=payload.voting_ends, kind=payload.kind, subject_member=subject_member, federation=federation,
         decision_method=payload.decision_method, options=options, seats=payload.seats, max_score=payload.max_score,
         secret=payload.secret, office=payload.office, draft=payload.draft, petition=payload.petition,
-        payload=payload.charter_changes,
+        payload={"destination": payload.destination} if payload.destination else payload.charter_changes,
     )
     return Status(201, proposal_out(proposal))
 

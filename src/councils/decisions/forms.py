@@ -43,6 +43,9 @@ class ProposalForm(forms.Form):
                                         label="Federation", to_field_name="slug")
     petition = forms.TypedChoiceField(coerce=int, empty_value=None, choices=[], required=False,
                                       label="Petition this council backs")
+    destination = forms.CharField(max_length=400, required=False, label="Address of the server the council moves to",
+                                  help_text="For a move: e.g. https://councils.example.org. The council leaves this "
+                                            "server with its whole record (docs/free-exit.md).")
     draft = forms.BooleanField(required=False, label="Keep as a draft", help_text="Only you see it until you publish it.")
 
     def __init__(self, *args, council=None, **kwargs):
@@ -73,6 +76,8 @@ class ProposalForm(forms.Form):
         def takes(k) -> bool:
             if name in ("office", "subject_member", "federation", "petition"):
                 return name in k.takes
+            if name == "destination":
+                return k.name == ProposalKind.MOVE
             if name == "candidates":
                 return k.method == "election"
             if name == "seats":

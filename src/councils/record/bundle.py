@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass
 
 from councils.record import note, tree
-from councils.record.chain import Entry, verify_chain
+from councils.record.chain import Entry, canonical_json, verify_chain
 
 FORMAT = "councils-exit"
 VERSION = 1
@@ -154,6 +154,8 @@ def verify_log(leaves: list[bytes], signed_checkpoint: str, vkey: str, *, name: 
             entries.append(Entry(**body))
         except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
             raise BundleError(f"{name}: leaf {seq} is not a record entry ({exc})") from None
+        if canonical_json(body) != leaf:
+            raise BundleError(f"{name}: leaf {seq} is not in canonical JSON")
     chain = entries[0].chain if entries else ""
     result = verify_chain(chain, entries)
     if not result.ok:

@@ -318,3 +318,36 @@ def test_an_unmoved_council_or_one_bound_elsewhere_is_refused(clock, make_counci
     env = _copy(fresh_installation, tmp_path)
     done = _councils(env, "import", str(file), check=False)
     assert done.returncode == 1 and "a council moves only by its own vote" in done.stderr
+
+
+def test_an_import_that_fails_half_way_leaves_nothing_behind(moved_council, settings, monkeypatch):
+    """The rows, users, texts, archive and chain are written in one transaction: a failure after the rows are in
+    (here: when the arrival entries are written) undoes them all."""
+    from django.contrib.auth import get_user_model
+
+    from councils.assemblies import exit as exit_module
+    from councils.assemblies.models import Council
+    from councils.record.models import Archive, Content, RecordEntry, SubjectAlias
+
+    data = export_council(moved_council)
+    from councils.decisions.models import SecretBallot
+
+    # This database plays the new server's: the texts and secret ballots (unique by hash and receipt) are not here yet.
+    Content.objects.all().delete()
+    SecretBallot.objects.all().delete()
+    settings.SITE_URL = DESTINATION
+    written = {}
+
+    def fail(owner, items, *, at):
+        written["councils"] = Council.objects.count()
+        raise RuntimeError("killed half-way")
+
+    monkeypatch.setattr(exit_module, "append_many", fail)
+    before = (Council.objects.count(), get_user_model().objects.count(), RecordEntry.objects.count(),
+              Archive.objects.count(), SubjectAlias.objects.count(), Content.objects.count())
+    with pytest.raises(RuntimeError):
+        exit_module.import_council(data)
+    assert written["councils"] == before[0] + 1  # the council was in, inside the transaction
+    after = (Council.objects.count(), get_user_model().objects.count(), RecordEntry.objects.count(),
+             Archive.objects.count(), SubjectAlias.objects.count(), Content.objects.count())
+    assert after == before

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from councils import clock
@@ -290,6 +290,8 @@ def import_council(data: bytes, *, require_move: bool = True) -> Arrival:
             return _rebuild(manifest, files, verified, last_state, archives)
     except BundleError:
         raise
+    except IntegrityError as exc:
+        raise Conflict(f"the file holds rows this server already has ({exc}): was this council here before?") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BundleError(f"the file's data cannot be rebuilt as a council ({type(exc).__name__}: {exc})") from None
 

@@ -191,3 +191,26 @@ def drop_last_entry(db):
             Checkpoint.objects.filter(chain=chain, size__gt=size).delete()
 
     return drop
+
+
+# Every test user has a key the test suite holds (registered through the services on the user's first act), so tests
+# that are not about signing act as before; tests of refusals use ``no_keyring`` and sign, or not, themselves.
+def _install_test_keyring():
+    from councils.accounts.signing import DerivedKeyring, install_keyring
+
+    install_keyring(DerivedKeyring("councils-test-suite"))
+
+
+_install_test_keyring()
+
+
+@pytest.fixture
+def no_keyring():
+    """No key held by the server: every act needs its member's own signature."""
+    from councils.accounts.signing import install_keyring
+
+    previous = install_keyring(None)
+    try:
+        yield
+    finally:
+        install_keyring(previous)

@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.throttling import SimpleRateThrottle
 
 
-from councils.errors import CouncilsError
+from councils.errors import CouncilsError, SignatureRequired
 
 
 class _Throttle(SimpleRateThrottle):
@@ -133,6 +133,9 @@ def domain_error(request, exc: CouncilsError):
         body["field"] = exc.field
     if getattr(exc, "location", ""):
         body["location"] = exc.location  # a council that moved: where it is now
+    if isinstance(exc, SignatureRequired):
+        body["statement"] = exc.statement
+        body["held_by_server"] = exc.held_by_server
     return api.create_response(request, body, status=exc.status)
 
 

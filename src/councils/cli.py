@@ -5,6 +5,8 @@
     councils verify           recompute every record chain; non-zero exit on the first bad entry
     councils verify --remote URL   check a server's record from outside: signed checkpoints, leaves, consistency
     councils witness URL...   follow servers' checkpoints, check consistency, cosign them
+    councils keys new FILE    make your signing key in FILE (0600); with --server and --token, register it
+    councils act METHOD PATH [JSON] --server URL --key FILE   send an act, signing the statement the server asks for
     councils tally FILE ...   count a ballot file (see ``councils tally --help``)
     councils plan FILE ...    run the planning procedure (see ``councils plan --help``)
     councils notify           send the email notifications that are due (``--every 300`` to keep running)
@@ -121,7 +123,8 @@ def cmd_verify(args) -> int:
 
     report = verify_all()
     if report.ok:
-        print(f"OK: {report.chains} chains, {report.entries} entries, {report.rows} recorded rows checked.")
+        print(f"OK: {report.chains} chains, {report.entries} entries, {report.signatures} members' signatures, "
+              f"{report.rule_signatures} server-signed acts of the rules, {report.rows} recorded rows checked.")
         return 0
     print(f"BROKEN: {len(report.problems)} problem(s) in {report.chains} chains.", file=sys.stderr)
     print(f"First bad entry: {report.problems[0]}", file=sys.stderr)
@@ -207,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         from councils.commands.notify import main as notify_main
 
         return notify_main(argv[1:])
+    if argv and argv[0] == "keys":
+        from councils.commands.sign import keys_main
+
+        return keys_main(argv[1:])
+    if argv and argv[0] == "act":
+        from councils.commands.sign import act_main
+
+        return act_main(argv[1:])
     if argv and argv[0] == "witness":
         from councils.commands.remote import witness_main
 
@@ -236,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(func=cmd_verify)
     sub.add_parser("witness", help="witness servers' checkpoints (councils witness --help)")
+    sub.add_parser("keys", help="make and register your signing key (councils keys new --help)")
+    sub.add_parser("act", help="send an act to a server, signed with your key (councils act --help)")
     sub.add_parser("tally", help="count a ballot file (councils tally --help)")
     sub.add_parser("plan", help="run the planning procedure (councils plan --help)")
     sub.add_parser("notify", help="send due email notifications (councils notify --help)")

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from councils.accounts.signing import make_demo_keys
 from councils import clock
 from councils.assemblies.models import Council
 from councils.assemblies.services import create_council, join_council
@@ -77,6 +78,9 @@ def load_demo() -> bool:
         # deliberate half-second hashes would only slow the first start.
         encoded = make_password(DEMO_PASSWORD)
         users = [get_user_model().objects.create(username=name, email=f"{name}@example.org", password=encoded) for name in NAMES]
+        # Demo members' keys are made here and held by this server (DATA_DIR/demo-keys.json), so the demo's acts are
+        # signed and the whole demo verifies remotely; the pages say so. A member who makes a key signs with it instead.
+        make_demo_keys(users)
         bakery_members, street_members, farm_members = users[:10], users[10:20], users[20:]
         day = timedelta(days=1)
         bakery = create_council(
@@ -465,6 +469,7 @@ def _economy(time, real_now, federation, delegates, bakery, street, farm, bakery
     User = get_user_model()
     mill_members = [User.objects.create(username=n, email=f"{n}@example.org", password=password) for n in MILL_NAMES]
     south_members = [User.objects.create(username=n, email=f"{n}@example.org", password=password) for n in SOUTH_NAMES]
+    make_demo_keys(mill_members + south_members)
     # The federation decided to run the old mill; its workers form their council and join.
     mill = create_council(
         mill_members[0], name="Old Mill Workers' Council", kind="workplace",

@@ -49,6 +49,27 @@ class Conflict(CouncilsError):
     status = 409
 
 
+class SignatureRequired(CouncilsError):
+    """The act is valid and must now be signed by the member's key: nothing was written.
+
+    ``statement`` is the exact canonical statement text to sign (the 428 flow, docs/api.md); ``held_by_server`` says
+    the member's key is one this server holds (demo members, test users), so sending the act again without a
+    signature lets the server sign it."""
+
+    status = 428
+
+    def __init__(self, message: str, *, statement: str, held_by_server: bool = False):
+        super().__init__(message)
+        self.statement = statement
+        self.held_by_server = held_by_server
+
+
+class BadSignature(CouncilsError):
+    """A wrong, unknown or revoked key, or a signature that does not verify."""
+
+    status = 403
+
+
 # Control characters make no sense in the text people write (names, titles, bodies, comments, reasons), and NUL is
 # refused outright by PostgreSQL's text columns. Tab, line feed and carriage return are ordinary text.
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}

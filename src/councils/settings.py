@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "councils.web.middleware.ContentSecurityPolicyMiddleware",
+    # Members' signed acts: the signature a request carries reaches the services; Councils-Prepare answers 428.
+    "councils.web.middleware.SignedActMiddleware",
     # Last, as django-axes asks, so it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]

@@ -351,3 +351,32 @@ def test_an_import_that_fails_half_way_leaves_nothing_behind(moved_council, sett
     after = (Council.objects.count(), get_user_model().objects.count(), RecordEntry.objects.count(),
              Archive.objects.count(), SubjectAlias.objects.count(), Content.objects.count())
     assert after == before
+
+
+def test_a_member_signature_swapped_by_the_origin_itself_is_refused(moved_council, tmp_path, fresh_installation):
+    """Even the origin server, which can sign checkpoints, cannot hand over a ballot its member did not sign: two
+    members' signed ballots swapped, the chain rehashed and the checkpoint signed again with the origin's key."""
+    from councils.record import log, note, tree
+    from councils.record.chain import Entry, canonical_json, next_entry
+
+    def swap(files):
+        entries = [Entry(**json.loads(line)) for line in files["record/leaves.jsonl"].split(b"\n") if line]
+        ballots = [i for i, e in enumerate(entries) if e.kind == "ballot.cast" and "signed" in e.data]
+        first, second = ballots[:2]
+        data = [dict(e.data) for e in entries]
+        data[first]["signed"], data[second]["signed"] = entries[second].data["signed"], entries[first].data["signed"]
+        rebuilt, head = [], None
+        for e, d in zip(entries, data):
+            head = next_entry(head, chain=e.chain, at=e.at, actor=e.actor, kind=e.kind, subject=e.subject, data=d)
+            rebuilt.append(canonical_json(head.to_dict()))
+        files["record/leaves.jsonl"] = bundle.leaves_file(rebuilt)
+        origin = note.parse_checkpoint(note.parse_note(files["record/checkpoint"].decode()).text).origin
+        body = note.Checkpoint(origin=origin, size=len(rebuilt), root_hash=tree.root_of_leaf_hashes(tree.leaf_hashes(rebuilt)))
+        files["record/checkpoint"] = note.sign_checkpoint(body, log.server_signer()).encode()
+
+    bad = tmp_path / "forged.zip"
+    bad.write_bytes(_rewrite(export_council(moved_council), swap))
+    env = _copy(fresh_installation, tmp_path)
+    done = _councils(env, "import", str(bad), check=False)
+    assert done.returncode == 1 and "REFUSED, nothing written" in done.stderr, done.stderr
+    assert "ballot" in done.stderr or "signed by key" in done.stderr or "signature" in done.stderr, done.stderr

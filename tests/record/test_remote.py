@@ -110,3 +110,27 @@ def test_a_witness_cosigns_and_refuses_a_fork(served, tmp_path, capsys, drop_las
 def test_an_unreachable_server_is_a_clear_failure(tmp_path, capsys):
     status = main(["verify", "--remote", "http://127.0.0.1:9", "--state", str(tmp_path), "--quiet"])
     assert status == 1 and "BROKEN" in capsys.readouterr().err
+
+
+def test_a_ballot_written_without_the_members_key_is_caught_remotely(served, tmp_path, capsys):
+    """The operator writes a ballot row and a perfectly linked entry, and signs the checkpoint: the member's
+    signature is what is missing."""
+    from councils import clock
+    from councils.decisions.models import Ballot
+
+    url, council, proposal = served
+    assert verify(url, tmp_path, capsys)[0] == 0
+    clock_now = clock.now()
+    voter = proposal.author
+    with transaction.atomic():
+        ballot = Ballot.objects.create(proposal=proposal, voter=voter, choice="yes", content_json="", reason="",
+                                       cast_at=clock_now, changed_at=clock_now)
+        append(council, kind="ballot.cast", subject=ballot.subject, state=ballot.record_state(), at=clock_now, actor=voter)
+    status, said = verify(url, tmp_path, capsys)
+    assert status == 1 and "carries no signature" in said, said
+
+
+def test_member_signatures_are_counted_in_the_remote_check(served, tmp_path, capsys):
+    url, council, _ = served
+    status, said = verify(url, tmp_path, capsys)
+    assert status == 0 and "members' signatures" in said and " 0 members' signatures" not in said, said

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ninja import Field, Router, Schema, Status
 
-from councils.accounts import services
+from councils.accounts import services, signing
 from councils.accounts.auth import browser_only_auth, member_auth
 from councils.adapters.api import errors
 
@@ -48,3 +48,46 @@ def create_token(request, payload: TokenIn):
 @router.delete("/me/tokens/{token_id}", response={200: TokenOut, **errors(401, 403, 404)}, auth=browser_only_auth, summary="Revoke a token")
 def revoke_token(request, token_id: int):
     return token_out(services.revoke_token(request.auth, token_id))
+
+
+# ----- members' keys (docs/api.md "Signed acts") ---------------------------------------------------------------
+
+
+class KeyIn(Schema):
+    public_key: str = Field(..., max_length=100, description="base64url (no padding) of the raw 32-byte Ed25519 public key")
+    label: str = Field("", max_length=80)
+    statement: str = Field(..., max_length=2000, description="the key.register statement, signed by this key")
+    signature: str = Field(..., max_length=200, description="base64url of the 64-byte Ed25519 signature")
+
+
+class KeyOut(Schema):
+    key_id: str
+    public_key: str
+    label: str
+    held_by_server: bool
+    registered_at: datetime
+    revoked_at: datetime | None
+
+
+def key_out(key) -> dict:
+    return {"key_id": key.key_id, "public_key": key.public_key, "label": key.label,
+            "held_by_server": key.held_by_server, "registered_at": key.registered_at, "revoked_at": key.revoked_at}
+
+
+@router.get("/members/me/keys", response={200: list[KeyOut], **errors(401)}, auth=member_auth, summary="My keys")
+def list_keys(request):
+    return [key_out(k) for k in signing.keys_of(request.auth)]
+
+
+@router.post("/members/me/keys", url_name="member-keys", response={201: KeyOut, **errors(400, 401, 403, 409, 422)}, auth=member_auth,
+             summary="Register a key (proof of possession: the key.register statement signed by it)")
+def register_key(request, payload: KeyIn):
+    key = signing.register_key(request.auth, payload.public_key, payload.label, statement=payload.statement,
+                               signature=payload.signature)
+    return Status(201, key_out(key))
+
+
+@router.post("/members/me/keys/{key_id}/revoke", response={200: KeyOut, **errors(401, 403, 404)}, auth=member_auth,
+             summary="Revoke one of my keys (acts it signed stay valid)")
+def revoke_key(request, key_id: str):
+    return key_out(signing.revoke_key(request.auth, key_id))

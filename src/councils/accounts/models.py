@@ -89,3 +89,46 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.key} of {self.user}"
+
+
+class MemberKey(models.Model):
+    """A member's Ed25519 public key (the private half stays with the member: browser, key file, passkey).
+
+    Every registration and revocation is an entry on the member's own chain ("member/<user id>"), so a verifier
+    knows which keys were valid when, and a member sees every key ever registered to their account.
+    ``held_by_server`` marks a key the server itself holds (demo members' keys made by the demo loader; the test
+    suite's keys): such a key proves nothing about the member, and the pages say so.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member_keys")
+    key_id = models.CharField(max_length=32, unique=True)  # first 16 bytes of SHA-256(raw key), hex
+    public_key = models.CharField(max_length=43)  # base64url of the raw 32 bytes
+    label = models.CharField(max_length=80, blank=True)
+    held_by_server = models.BooleanField(default=False)
+    registered_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-registered_at", "-pk"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="member_key_active")]
+
+    def __str__(self):
+        return f"key {self.key_id[:8]} of {self.user}"
+
+    @property
+    def subject(self) -> str:
+        return f"key:{self.key_id}"
+
+    def record_state(self) -> dict:
+        return {"key_id": self.key_id, "public_key": self.public_key, "label": self.label, "member": self.user.username,
+                "held_by_server": self.held_by_server, "registered_at": self.registered_at, "revoked_at": self.revoked_at}
+
+
+class AcceptedStatement(models.Model):
+    """The SHA-256 of every signed statement the server accepted: the same statement sent again is a replay."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self):
+        return self.digest[:12]

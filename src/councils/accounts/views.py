@@ -172,3 +172,25 @@ def notifications(request):
     services.set_email_notifications(request.user, on)
     messages.success(request, "Email notifications are on." if on else "Email notifications are off.")
     return redirect("profile")
+
+
+@login_required
+def keys(request):
+    """Your keys: the keys registered to you, revocation, and the container the browser's key script fills."""
+    from django.urls import reverse
+
+    from councils.accounts import signing
+
+    return render(request, "accounts/keys.html", {"keys": signing.keys_of(request.user),
+                                                  "register_url": reverse("api:member-keys")})
+
+
+@login_required
+@require_POST
+@acts
+def revoke_key(request, key_id: str):
+    from councils.accounts import signing
+
+    key = signing.revoke_key(request.user, key_id)
+    messages.success(request, f"Key {key.key_id[:8]} revoked. Your past acts stay valid; register a new key to act again.")
+    return redirect("keys")

@@ -155,6 +155,13 @@ def export_council(council: Council) -> bytes:
     members = [{"id": user.pk, "username": user.username, "name": user.get_full_name(), "keys": _keys_of(user)}
                for user in user_model.objects.filter(pk__in=user_ids).order_by("pk")]
     files["members.json"] = bundle.dumps(members)
+    # Each member's own chain (their key registrations and revocations), so the signatures of their acts are checked.
+    for member in members:
+        member_chain = f"member/{member['id']}"
+        if Chain.objects.filter(name=member_chain).exists() and RecordEntry.objects.filter(chain=member_chain).exists():
+            member_size = log.size_of(member_chain)
+            files[f"members/{member['id']}/leaves.jsonl"] = bundle.leaves_file(log.leaves(member_chain, 0, member_size))
+            files[f"members/{member['id']}/checkpoint"] = log.latest_checkpoint(member_chain).note.encode()
     contents = [{"subject": c.subject, "sha256": c.sha256, "nonce": c.nonce, "text": c.text,
                  "hidden_at": c.hidden_at.isoformat() if c.hidden_at else None}
                 for c in Content.objects.filter(subject__in=subjects).order_by("pk")]
@@ -248,6 +255,30 @@ def read_file(data: bytes) -> tuple[dict, dict[str, bytes], bundle.VerifiedLog]:
     return manifest, files, verified
 
 
+def _check_signatures(files: dict[str, bytes], verified: bundle.VerifiedLog) -> None:
+    """Every member's signature on an act of the council's chain, against the key registrations of the members'
+    own chains (each checked against its own signed checkpoint), and the origin server's signature on each act of
+    the rules; BundleError names the first that fails."""
+    from councils.record.signatures import SignatureCheck
+
+    check = SignatureCheck(server_key=verified.vkey.public_key)
+    vkey = _text(files, "record/vkey")
+    for name in sorted(files):
+        if name.startswith("members/") and name.endswith("/checkpoint"):
+            folder = name[: -len("checkpoint")]
+            leaves = bundle.read_leaves(files.get(folder + "leaves.jsonl", b""), folder + "leaves.jsonl")
+            member_log = bundle.verify_log(leaves, _text(files, name), vkey, name=folder.rstrip("/"))
+            for entry in member_log.entries:
+                if entry.kind in ("key.registered", "key.revoked"):
+                    check.add(entry.to_dict())
+    for entry in verified.entries:
+        check.add(entry.to_dict())
+    problems = check.finish()
+    if problems:
+        where, reason = problems[0]
+        raise BundleError(f"record: {where}: {reason}")
+
+
 def _text(files: dict[str, bytes], name: str) -> str:
     if name not in files:
         raise BundleError(f"{name} is missing")
@@ -282,6 +313,7 @@ def import_council(data: bytes, *, require_move: bool = True) -> Arrival:
         aliases = bundle.load(files, f"archives/{n}/aliases.json")
         archives.append((leaves, older, _text(files, f"archives/{n}/checkpoint"), _text(files, f"archives/{n}/vkey"), aliases))
         n += 1
+    _check_signatures(files, verified)
     last_state: dict[str, dict] = {}
     for entry in entries:
         last_state[entry.subject] = (entry.data or {}).get("state")

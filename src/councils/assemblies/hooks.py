@@ -66,10 +66,10 @@ def register_admission_vote(open_vote: Callable) -> None:
     _add(_admission_vote, open_vote)
 
 
-def open_admission_vote(applicant, council, now):
+def open_admission_vote(applicant, council, now, signed=None):
     if not _admission_vote:
         raise RuntimeError("no app registered the admission vote (is councils.decisions installed?)")
-    return _admission_vote[0](applicant, council, now)
+    return _admission_vote[0](applicant, council, now, signed=signed)
 
 
 def register_founding(founding: Founding) -> None:

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from councils import clock
+from councils.accounts.signing import member_act
+from councils.record.statement import content_sha256
 from councils.assemblies import hooks
 from councils.assemblies.models import ALL_METHODS, Admission, Charter, Council, CouncilKind, DecisionMethod, Membership
 from councils.assemblies.permissions import membership_of, require_member, require_person
@@ -132,11 +134,15 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
         founding.clean(federation_charter)
     now = clock.now()
     with transaction.atomic():
+        # The founding is signed before the council has a name in the record: council "-", its name, kind and text by hash.
+        signed = member_act(actor, act="council.found", council=None, object="council:new", now=now,
+                            content_sha256=content_sha256({"name": name, "kind": kind, "description": description or ""}))
         council = Council.objects.create(
             name=name, slug=_unique_slug(name), kind=kind, description=description or "", created_at=now, created_by=actor
         )
         charter_row = Charter.objects.create(council=council, **charter)
-        append(council, kind="council.founded", subject=council.subject, state=council.record_state(), at=now, actor=actor)
+        append(council, kind="council.founded", subject=council.subject, state=council.record_state(), at=now, actor=actor,
+               signed=signed)
         append(council, kind="charter.adopted", subject=charter_row.subject, state=charter_row.record_state(), at=now, actor=actor)
         if kind != CouncilKind.FEDERATION:
             _admit(council, actor, now, actor=actor, how="founder")
@@ -145,13 +151,15 @@ def create_council(actor, *, name: str, kind: str, description: str = "", charte
     return council
 
 
-def _admit(council, member, at, *, actor, how: str, decision=None) -> Membership:
+def _admit(council, member, at, *, actor, how: str, decision=None, signed=None) -> Membership:
     try:
         with transaction.atomic():
             membership = Membership.objects.create(council=council, member=member, joined_at=at)
     except IntegrityError:
         raise Conflict(f"{member.username} is already a member of {council.name}") from None
     extra = {"how": how}
+    if signed is not None:
+        extra["signed"] = signed
     if decision is not None:
         extra["decision"] = decision.pk
     append(council, kind="member.admitted", subject=membership.subject, state=membership.record_state(), at=at, actor=actor, **extra)
@@ -170,10 +178,13 @@ def join_council(actor, council: Council):
     hooks.settle(council, now)
     if membership_of(actor, council):
         raise Conflict(f"You are already a member of {council.name}.")
-    if council.charter.admission == Admission.OPEN:
-        with transaction.atomic():
-            return _admit(council, actor, now, actor=actor, how="open admission")
-    return hooks.open_admission_vote(actor, council, now)
+    with transaction.atomic():
+        # The request to join is the member's own signed act, whichever way the council admits.
+        signed = member_act(actor, act="membership.request", council=council, object=f"council:{council.slug}",
+                            content={}, now=now)
+        if council.charter.admission == Admission.OPEN:
+            return _admit(council, actor, now, actor=actor, how="open admission", signed=signed)
+        return hooks.open_admission_vote(actor, council, now, signed=signed)
 
 
 def leave_council(actor, council: Council) -> Membership:
@@ -185,10 +196,12 @@ def leave_council(actor, council: Council) -> Membership:
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.left_at is not None:
             raise Conflict("You have already left.")
+        signed = member_act(actor, act="membership.leave", council=council, object=membership.subject, content={}, now=now)
         hooks.member_leaving.send(sender=Membership, member=actor, council=council, at=now, decision=None)
         membership.left_at = now
         membership.save(update_fields=["left_at"])
-        append(council, kind="member.left", subject=membership.subject, state=membership.record_state(), at=now, actor=actor)
+        append(council, kind="member.left", subject=membership.subject, state=membership.record_state(), at=now, actor=actor,
+               signed=signed)
     return membership
 
 

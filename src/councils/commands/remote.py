@@ -23,6 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from councils.record.signatures import SignatureCheck
 from councils.record import note, tree
 from councils.record.chain import GENESIS
 
@@ -157,7 +158,7 @@ def _leaf_entry(leaf: bytes, where: str) -> dict:
     return entry
 
 
-def check_leaves(server: Server, chain: str, checkpoint: note.Checkpoint, progress=None) -> int:
+def check_leaves(server: Server, chain: str, checkpoint: note.Checkpoint, progress=None, signatures=None) -> int:
     """Download every leaf, check each is an entry of this chain, its hash right and linked to the one before, and
     that together they make the signed root."""
     frontier = tree.Frontier()
@@ -181,6 +182,8 @@ def check_leaves(server: Server, chain: str, checkpoint: note.Checkpoint, progre
             claimed = entry.pop("hash")
             if hashlib.sha256(_canonical(entry).encode("utf-8")).hexdigest() != claimed:
                 raise RemoteFailure(f"{where}: content does not match its hash (altered)")
+            if signatures is not None:
+                signatures.add(entry)
             expected_seq, prev = expected_seq + 1, claimed
         if progress is not None:
             progress.update(end - start)
@@ -197,6 +200,9 @@ def verify_remote(url: str, *, chains: list[str] | None = None, state_dir: Path 
         key = state.server_key(listing["vkey"])
         names = [c["name"] for c in listing["chains"]]
         wanted = chains or names
+        if chains:
+            # The members' key registrations are on their own chains: they come too, to judge the signatures.
+            wanted = [*chains, *(n for n in names if n.startswith("member/") and n not in chains)]
         missing = [c for c in wanted if c not in names]
         if missing:
             raise RemoteFailure(f"the server lists no chain {missing[0]!r}")
@@ -211,16 +217,25 @@ def verify_remote(url: str, *, chains: list[str] | None = None, state_dir: Path 
 
             progress = tqdm(total=total, unit="entry", desc="verifying", file=sys.stderr, disable=None)
         entries = 0
+        signatures = SignatureCheck(server_key=key.public_key)
         for chain, signed, checkpoint in checked:
-            entries += check_leaves(server, chain, checkpoint, progress)
+            entries += check_leaves(server, chain, checkpoint, progress, signatures)
+        problems = signatures.finish()
+        if problems:
+            where, reason = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise RemoteFailure(f"{where}: {reason}{more}")
+        for chain, signed, checkpoint in checked:
             state.keep_checkpoint(chain, signed)
         if progress is not None:
             progress.close()
     except RemoteFailure as exc:
         print(f"BROKEN: {exc}", file=sys.stderr)
         return 1
-    print(f"OK: {len(checked)} chains, {entries} entries: every checkpoint signed by {key.name}, every leaf in its "
-          "tree, every entry linked, every chain consistent with what this verifier saw before.")
+    print(f"OK: {len(checked)} chains, {entries} entries, {signatures.signed} members' signatures, {signatures.rules} "
+          "server-signed acts of the rules: every checkpoint "
+          f"signed by {key.name}, every leaf in its tree, every entry linked, every member's act signed by a key the "
+          "record registered to them, every chain consistent with what this verifier saw before.")
     return 0
 
 

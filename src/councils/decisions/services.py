@@ -12,7 +12,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from councils import clock
+from councils.accounts.signing import member_act
 from councils.assemblies.models import (
     CONSENSUS_METHODS,
     OPTION_METHODS,
@@ -53,6 +54,8 @@ from councils.decisions.models import (
 )
 from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound, refuse_control_characters
 from councils.record.chain import canonical_json
+from councils.record.statement import content_sha256
+from councils.record.services import plain as plain_record
 from councils.record.services import append, entries as record_entries, lock_chains, moved_to, set_content_hidden
 from councils import tally
 
@@ -264,17 +267,41 @@ def create_proposal(
     cleaned_options = clean_options(options, method, seats, council,
                                     eligible=(kind_def.eligible or is_member_at) if kind_def.method == "election" else None)
     extra = kind_def.clean(replace(draft_in, seats=seats, candidates=cleaned_options)) if kind_def.clean else {}
+    given_times = {"deliberation_ends": _when(deliberation_ends), "voting_ends": _when(voting_ends)}
     deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends)
     with transaction.atomic():
+        # A draft is the author's own until published: its publication is the signed act.
+        signed = None if draft else member_act(
+            actor, act="proposal.create", council=council, object=f"council:{council.slug}", now=now,
+            content_sha256=_text_digest({"kind": kind, "title": title, "body": body, **given_times, "decision_method": method,
+                               "options": [o["label"] for o in cleaned_options], "seats": seats, "max_score": max_score,
+                               "secret": bool(secret), "federation": getattr(federation, "slug", None),
+                               "petition": getattr(petition, "pk", None), "subject_member": getattr(subject_member, "username", None),
+                               "office": office or "", "payload": payload}))
         return new_proposal(
             council, actor, now, kind=kind, title=title, body=body, deliberation_ends=deliberation_ends,
             voting_ends=voting_ends, decision_method=method, options=cleaned_options, seats=seats, max_score=max_score,
-            secret=bool(secret) or council.charter.secret_ballots, publish=not draft, **extra,
+            secret=bool(secret) or council.charter.secret_ballots, publish=not draft, signed=signed, **extra,
         )
 
 
+def _text_digest(content) -> str:
+    """A statement about text names it by hash only: moderation can hide a text, and the record must not keep it."""
+    return content_sha256(_signable(content))
+
+
+def _when(moment) -> str | None:
+    """A time as a signed statement names it (the time the member gave, not one the server computed)."""
+    return moment.astimezone(timezone.utc).isoformat() if isinstance(moment, datetime) else moment
+
+
+def _signable(content):
+    """Content as JSON a statement can carry: times in the record's format, anything else JSON does not hold as text."""
+    return json.loads(json.dumps(plain_record(content), default=str))
+
+
 def new_proposal(council, author, now, *, kind, title, body, deliberation_ends, voting_ends, decision_method=None,
-                 options=(), seats=1, max_score=5, secret=None, publish=True, **fields) -> Proposal:
+                 options=(), seats=1, max_score=5, secret=None, publish=True, signed=None, **fields) -> Proposal:
     """Write a proposal and its options, and record it when published (inside the caller's transaction). For the
     services of every app that open votes: they check their own rules first."""
     charter = council.charter
@@ -289,7 +316,8 @@ def new_proposal(council, author, now, *, kind, title, body, deliberation_ends, 
     for position, option in enumerate(options):
         Option.objects.create(proposal=proposal, position=position, **option)
     if publish:
-        append(council, kind="proposal.created", subject=proposal.subject, state=proposal.record_state(), at=now, actor=author)
+        append(council, kind="proposal.created", subject=proposal.subject, state=proposal.record_state(), at=now, actor=author,
+               **({"signed": signed} if signed else {}))
     return proposal
 
 
@@ -308,12 +336,16 @@ def publish_draft(actor, proposal: Proposal, *, deliberation_ends=None, voting_e
         raise Conflict("this proposal is already published")
     if deliberation_ends is None and proposal.deliberation_ends >= now:
         deliberation_ends, voting_ends = proposal.deliberation_ends, voting_ends or proposal.voting_ends
+    given_times = {"deliberation_ends": _when(deliberation_ends), "voting_ends": _when(voting_ends)}
     deliberation_ends, voting_ends = periods(proposal.council, now, deliberation_ends, voting_ends)
     with transaction.atomic():
+        signed = member_act(actor, act="proposal.publish", council=proposal.council, object=proposal.subject,
+                            content=given_times, now=now)
         proposal.published_at = now
         proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
         proposal.save(update_fields=["published_at", "deliberation_ends", "voting_ends"])
-        append(proposal.council, kind="proposal.created", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
+        append(proposal.council, kind="proposal.created", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor,
+               signed=signed)
     return proposal
 
 
@@ -334,12 +366,14 @@ def withdraw_proposal(actor, proposal: Proposal) -> Proposal:
         voters = set(Ballot.objects.filter(proposal=proposal).values_list("voter_id", flat=True))
         voters |= set(VoterRegister.objects.filter(proposal=proposal).values_list("voter_id", flat=True))
     with transaction.atomic():
+        signed = member_act(actor, act="proposal.withdraw", council=proposal.council, object=proposal.subject,
+                            content={}, now=now) if proposal.published_at is not None else None
         proposal.withdrawn_at = now
         proposal.save(update_fields=["withdrawn_at"])
         if proposal.published_at is not None:
             reason = f"withdrawn while voting was open: {len(voters)} ballot(s) void" if state == ProposalState.VOTING else ""
             append(proposal.council, kind="proposal.withdrawn", subject=proposal.subject, state=proposal.record_state(), at=now,
-                   actor=actor, **({"reason": reason} if reason else {}))
+                   actor=actor, signed=signed, **({"reason": reason} if reason else {}))
         if voters:
             voter_ids = sorted(voters - {actor.pk})
 
@@ -369,6 +403,7 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
         raise NotAllowed("This vote's deadlines follow from its rules and cannot be moved.")
     if proposal.state(now) != ProposalState.DELIBERATION:
         raise Closed("Deadlines cannot change once voting has opened.")
+    given_times = {"deliberation_ends": _when(deliberation_ends), "voting_ends": _when(voting_ends)}
     deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends, limits=False)
     charter = council.charter
     if deliberation_ends < proposal.deliberation_ends:
@@ -384,16 +419,20 @@ def reschedule(actor, proposal: Proposal, *, deliberation_ends: datetime, voting
     with transaction.atomic():
         from councils.accounts.models import NotificationKind, SentNotification
 
+        signed = member_act(actor, act="proposal.reschedule", council=council, object=proposal.subject,
+                            content=given_times, now=now)
         # Every member is told of each reschedule: a new notice, even to those told of an earlier one.
         SentNotification.objects.filter(proposal_id=proposal.pk, kind=NotificationKind.MOVED).delete()
         proposal.deliberation_ends, proposal.voting_ends = deliberation_ends, voting_ends
         proposal.save(update_fields=["deliberation_ends", "voting_ends"])
-        append(council, kind="proposal.rescheduled", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor)
+        append(council, kind="proposal.rescheduled", subject=proposal.subject, state=proposal.record_state(), at=now, actor=actor,
+               signed=signed)
         # Amendments are voted until the main proposal's deliberation ends.
         for amendment in proposal.amendments.filter(withdrawn_at__isnull=True, accepted_at__isnull=True):
             amendment.voting_ends = deliberation_ends
             amendment.save(update_fields=["voting_ends"])
-            append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor)
+            append(council, kind="proposal.rescheduled", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor,
+                   signed=signed)
     return proposal
 
 
@@ -405,15 +444,18 @@ def _published_close(proposal: Proposal) -> datetime:
     return datetime.fromisoformat(entry.data["state"]["voting_ends"])
 
 
-def open_admission_vote(applicant, council: Council, now: datetime) -> Proposal:
+def open_admission_vote(applicant, council: Council, now: datetime, signed=None) -> Proposal:
     """A request to join a council that admits by vote: the members' yes/no vote opens at once."""
     if open_proposals(council, now).filter(kind=ProposalKind.ADMISSION, subject_member=applicant).exists():
         raise Conflict("Your request to join is already before the members.")
     with transaction.atomic():
+        if signed is None:
+            signed = member_act(applicant, act="membership.request", council=council, object=f"council:{council.slug}",
+                                content={}, now=now)
         return new_proposal(
             council, applicant, now, kind=ProposalKind.ADMISSION, title=f"Admit {applicant.username}",
             body=f"{applicant.username} asks to join {council.name}.", deliberation_ends=now,
-            voting_ends=now + council.charter.voting_period, subject_member=applicant,
+            voting_ends=now + council.charter.voting_period, subject_member=applicant, signed=signed,
         )
 
 
@@ -459,10 +501,12 @@ def move_amendment(actor, proposal: Proposal, *, passage: str, replacement: str,
         raise Invalid("the amendment is too long", field="replacement")
     number = proposal.amendments.count() + 1
     with transaction.atomic():
+        signed = member_act(actor, act="amendment.move", council=council, object=proposal.subject, now=now,
+                            content_sha256=_text_digest({"passage": passage, "replacement": replacement, "reason": reason or ""}))
         return new_proposal(
             council, actor, now, kind=ProposalKind.AMENDMENT, title=f"Amendment {number} to “{proposal.title}”",
             body=reason or "", deliberation_ends=now, voting_ends=proposal.deliberation_ends, parent=proposal,
-            passage=passage, replacement=replacement, secret=proposal.secret,
+            passage=passage, replacement=replacement, secret=proposal.secret, signed=signed,
         )
 
 
@@ -476,10 +520,12 @@ def accept_amendment(actor, amendment: Proposal) -> Proposal:
     if main.state(now) != ProposalState.DELIBERATION or amendment.state(now) != ProposalState.VOTING:
         raise Closed("Amendments are accepted during deliberation, before their vote closes.")
     with transaction.atomic():
+        signed = member_act(actor, act="amendment.accept", council=main.council, object=amendment.subject, content={}, now=now)
         _replace_passage(main, amendment, now, actor=actor, how="accepted by the author")
         amendment.accepted_at = now
         amendment.save(update_fields=["accepted_at"])
-        append(main.council, kind="amendment.accepted", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor)
+        append(main.council, kind="amendment.accepted", subject=amendment.subject, state=amendment.record_state(), at=now, actor=actor,
+               signed=signed)
     return main
 
 
@@ -512,8 +558,11 @@ def add_comment(actor, proposal: Proposal, body: str) -> Comment:
     if len(body) > 20_000:
         raise Invalid("a comment has at most 20,000 characters", field="body")
     with transaction.atomic():
+        signed = member_act(actor, act="comment.add", council=proposal.council, object=proposal.subject, now=now,
+                            content_sha256=_text_digest({"body": body}))
         comment = Comment.objects.create(proposal=proposal, author=actor, body=body, created_at=now)
-        append(proposal.council, kind="comment.added", subject=comment.subject, state=comment.record_state(), at=now, actor=actor)
+        append(proposal.council, kind="comment.added", subject=comment.subject, state=comment.record_state(), at=now, actor=actor,
+               signed=signed)
     return comment
 
 
@@ -538,9 +587,11 @@ def _hide(actor, hidden, council, reason: str, *, what: str, noun: str, kind: st
     if hidden.hidden_at is not None:
         raise Conflict(f"this {noun} is already hidden")
     with transaction.atomic():
+        signed = member_act(actor, act=kind.replace("hidden", "hide"), council=council, object=hidden.subject, now=now,
+                            content={"reason": reason[:5000]})
         hidden.hidden_at, hidden.hidden_by, hidden.hidden_reason = now, actor, reason[:5000]
         hidden.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
-        append(council, kind=kind, subject=hidden.subject, state=hidden.record_state(), at=now, actor=actor)
+        append(council, kind=kind, subject=hidden.subject, state=hidden.record_state(), at=now, actor=actor, signed=signed)
         set_content_hidden(hidden.subject, now)
     return hidden
 
@@ -561,8 +612,11 @@ def report_content(actor, *, reason: str, comment: Comment | None = None, propos
     if len(reason) > 5000:
         raise Invalid("a reason has at most 5,000 characters", field="reason")
     with transaction.atomic():
+        signed = member_act(actor, act="content.report", council=council, now=now,
+                            object=(comment or proposal).subject, content_sha256=_text_digest({"reason": reason}))
         report = Report.objects.create(comment=comment, proposal=proposal, reporter=actor, reason=reason, created_at=now)
-        append(council, kind="content.reported", subject=report.subject, state=report.record_state(), at=now, actor=actor)
+        append(council, kind="content.reported", subject=report.subject, state=report.record_state(), at=now, actor=actor,
+               signed=signed)
     return report
 
 
@@ -586,8 +640,9 @@ def appeal_hidden_text(actor, proposal: Proposal) -> Proposal:
     if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, hidden_proposal=proposal).exists():
         raise Conflict("an appeal about this text is already open")
     with transaction.atomic():
+        signed = member_act(actor, act="proposal.appeal", council=council, object=proposal.subject, content={}, now=now)
         return new_proposal(
-            council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the text of “{proposal.title}”?"[:200],
+            council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the text of “{proposal.title}”?"[:200], signed=signed,
             body=f"{proposal.hidden_by.username} hid the text of this proposal, giving the reason: {proposal.hidden_reason}\n\n"
                  "Members of the council can read the hidden text on the proposal's page while this appeal is open.",
             deliberation_ends=now, voting_ends=now + council.charter.voting_period, hidden_proposal=proposal,
@@ -625,8 +680,9 @@ def appeal_hidden_comment(actor, comment: Comment) -> Proposal:
     if open_proposals(council, now).filter(kind=ProposalKind.APPEAL, comment=comment).exists():
         raise Conflict("an appeal about this comment is already open")
     with transaction.atomic():
+        signed = member_act(actor, act="comment.appeal", council=council, object=comment.subject, content={}, now=now)
         return new_proposal(
-            council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the comment by {comment.author.username}?",
+            council, actor, now, kind=ProposalKind.APPEAL, title=f"Restore the comment by {comment.author.username}?", signed=signed,
             # The appeal does not repeat the hidden text (that would publish it again): members read it on the
             # proposal's page while the appeal is open.
             body=f"{comment.hidden_by.username} hid this comment on “{comment.proposal.title}”, giving the reason: "
@@ -687,6 +743,11 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
         return _cast_secret(actor, proposal, clean, secret, now)
     with transaction.atomic():
         ballot = Ballot.objects.select_for_update().filter(proposal=proposal, voter=actor).first()
+        if ballot is not None and (ballot.choice, ballot.content_json, ballot.reason) == (clean.choice, clean.content_json(), clean.reason):
+            return ballot
+        # The member's signature on this very ballot, or the 428 asking for it: nothing is written without it.
+        signed = member_act(actor, act="ballot.cast", council=council, object=proposal.subject,
+                            content=ballot_content(clean), now=now)
         if ballot is None:
             try:
                 with transaction.atomic():
@@ -698,14 +759,25 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
                 # A second request from the same member raced this one: treat it as a change.
                 ballot = Ballot.objects.select_for_update().get(proposal=proposal, voter=actor)
             else:
-                append(council, kind="ballot.cast", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor)
+                append(council, kind="ballot.cast", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor,
+                       signed=signed)
                 return ballot
-        if (ballot.choice, ballot.content_json, ballot.reason) == (clean.choice, clean.content_json(), clean.reason):
-            return ballot
         ballot.choice, ballot.content_json, ballot.reason, ballot.changed_at = clean.choice, clean.content_json(), clean.reason, now
         ballot.save(update_fields=["choice", "content_json", "reason", "changed_at"])
-        append(council, kind="ballot.changed", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor)
+        append(council, kind="ballot.changed", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor,
+               signed=signed)
     return ballot
+
+
+def ballot_content(clean: Vote) -> dict:
+    """What a member signs of an open ballot: the ballot as the record keeps it (choice, content, reason)."""
+    return {"choice": clean.choice, "content": json.loads(clean.content_json()) if clean.content is not None else None,
+            "reason": clean.reason}
+
+
+def participation_digest(proposal: Proposal) -> str:
+    """What a secret voter signs: their participation in this vote, by a hash that says nothing of the ballot."""
+    return content_sha256({"participation": True, "proposal": proposal.subject})
 
 
 def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now) -> SecretReceipt:
@@ -727,6 +799,9 @@ def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now
             return SecretReceipt(ballot.receipt, secret, changed=True)
         if secret:
             raise Invalid("You have not voted yet; a secret is given with your first ballot.", field="secret")
+        # The voter signs their participation only: the ballot goes to the box with its receipt, unlinked to them.
+        signed = member_act(actor, act="ballot.participate", council=council, object=proposal.subject,
+                            content_sha256=participation_digest(proposal), now=now)
         secret = secrets.token_urlsafe(24)
         receipt = _receipt_of(secret)
         registration = VoterRegister.objects.create(proposal=proposal, voter=actor, registered_at=now, link=_link_of(receipt))
@@ -735,7 +810,8 @@ def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now
             choice=clean.choice, content_json=clean.content_json(), reason=clean.reason,
         )
         _reshuffle_box(proposal)
-        append(council, kind="voter.registered", subject=registration.subject, state=registration.record_state(), at=now, actor=actor)
+        append(council, kind="voter.registered", subject=registration.subject, state=registration.record_state(), at=now, actor=actor,
+               signed=signed)
         _seal_box(proposal, now)
     return SecretReceipt(_receipt_of(secret), secret, changed=False)
 
@@ -1109,8 +1185,9 @@ def call_fallback_round(actor, proposal: Proposal) -> Proposal:
     if Proposal.objects.filter(fallback_of=proposal).exists():
         raise Conflict("the second round has already been called")
     with transaction.atomic():
+        signed = member_act(actor, act="proposal.fallback", council=council, object=proposal.subject, content={}, now=now)
         return new_proposal(
-            council, actor, now, kind=proposal.kind, title=f"Second round: {proposal.title}"[:200], body=proposal.body,
+            council, actor, now, signed=signed, kind=proposal.kind, title=f"Second round: {proposal.title}"[:200], body=proposal.body,
             deliberation_ends=now, voting_ends=now + council.charter.voting_period, decision_method=DecisionMethod.FALLBACK,
             fallback_of=proposal, secret=proposal.secret, subject_member=proposal.subject_member, federation=proposal.federation,
         )
@@ -1156,8 +1233,11 @@ def add_minority_report(actor, decision: Decision, body: str) -> MinorityReport:
     if MinorityReport.objects.filter(decision=decision, author=actor).exists():
         raise Conflict("You have already attached a minority report to this decision.")
     with transaction.atomic():
+        signed = member_act(actor, act="minority_report.attach", council=council, object=decision.subject, now=now,
+                            content_sha256=_text_digest({"body": body}))
         report = MinorityReport.objects.create(decision=decision, author=actor, body=body, created_at=now)
-        append(council, kind="minority_report.attached", subject=report.subject, state=report.record_state(), at=now, actor=actor)
+        append(council, kind="minority_report.attached", subject=report.subject, state=report.record_state(), at=now, actor=actor,
+               signed=signed)
     return report
 
 

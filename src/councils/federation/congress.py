@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from django.db import transaction
 from django.db.models import Max
 
+from councils.accounts.signing import member_act
 from councils import clock
 from councils.assemblies.models import Council, DecisionMethod
 from councils.assemblies.permissions import require_person
@@ -469,6 +470,8 @@ def vote_on_minutes(actor, congress: Congress, choice: str) -> FederationBallot:
     weight = weight_of(federation, council, now)
     with transaction.atomic():
         lock_chains(council, federation)
+        signed = member_act(actor, act="federation_ballot.cast", council=federation, object=proposal.subject, now=now,
+                            content={"council": council.slug, "choice": choice, "content": None})
         ballot = FederationBallot.objects.filter(proposal=proposal, council=council).first() or FederationBallot(
             proposal=proposal, council=council, mandated=False)
         ballot.delegate, ballot.weight, ballot.cast_at = actor, weight, now
@@ -478,7 +481,7 @@ def vote_on_minutes(actor, congress: Congress, choice: str) -> FederationBallot:
         ballot.save()
         for chain in (council, federation):
             append(chain, kind="federation_ballot.minutes", subject=ballot.subject, state=ballot.record_state(), at=now,
-                   actor=actor)
+                   actor=actor, signed=signed)
     return ballot
 
 

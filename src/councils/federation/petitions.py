@@ -14,6 +14,8 @@ from datetime import timedelta
 
 from django.db import transaction
 
+from councils.accounts.signing import member_act
+from councils.record.statement import content_sha256
 from councils import clock
 from councils.assemblies.models import Council
 from councils.decisions.models import Decision, Outcome, Proposal
@@ -63,9 +65,14 @@ def open_petition(actor, federation: Council, *, kind: str, title: str, body: st
     elif congress is not None:
         raise Invalid("only a cancellation names a congress", field="congress")
     with transaction.atomic():
+        signed = member_act(actor, act="petition.open", council=federation, object=f"council:{federation.slug}", now=now,
+                            content_sha256=content_sha256({"kind": kind, "title": title, "body": body or "",
+                                                           "target": getattr(target, "subject", None),
+                                                           "congress": getattr(congress, "pk", None)}))
         petition = Petition.objects.create(federation=federation, kind=kind, title=title, body=body or "", target=target,
                                            congress=congress, opened_by=actor, opened_at=now)
-        append(federation, kind="petition.opened", subject=petition.subject, state=petition.record_state(), at=now, actor=actor)
+        append(federation, kind="petition.opened", subject=petition.subject, state=petition.record_state(), at=now, actor=actor,
+               signed=signed)
     return petition
 
 
@@ -133,8 +140,10 @@ def sign_petition(actor, petition: Petition) -> Signature:
         raise Conflict("You have already signed this petition.")
     with transaction.atomic():
         lock_chains(petition.federation)
+        signed = member_act(actor, act="petition.sign", council=petition.federation, object=petition.subject, content={}, now=now)
         signature = Signature.objects.create(petition=petition, member=actor, signed_at=now)
-        append(petition.federation, kind="petition.signed", subject=signature.subject, state=signature.record_state(), at=now, actor=actor)
+        append(petition.federation, kind="petition.signed", subject=signature.subject, state=signature.record_state(), at=now, actor=actor,
+               signed=signed)
         if reached(petition, now):
             fulfil(petition, now)
     return signature

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Q
 
+from councils.accounts.signing import member_act
+from councils.record.statement import content_sha256
 from councils import clock
 from councils.assemblies.models import (
     YES_NO_METHODS,
@@ -403,9 +405,12 @@ def open_recall_petition(actor, delegate: Delegate, reason: str = "") -> RecallP
             raise Conflict("A recall petition against this delegate is already open: sign it.")
         if _open_recall_vote(delegate, now) is not None:
             raise Conflict("A recall vote on this delegate is already open: vote in it.")
+        signed = member_act(actor, act="recall.open", council=delegate.council, object=delegate.subject, now=now,
+                            content_sha256=content_sha256({"reason": reason}))
         petition = RecallPetition.objects.create(delegate=delegate, opened_by=actor, opened_at=now, reason=reason)
-        append(delegate.council, kind="recall.petition_opened", subject=petition.subject, state=petition.record_state(), at=now, actor=actor)
-        _sign_recall(actor, petition, now)
+        append(delegate.council, kind="recall.petition_opened", subject=petition.subject, state=petition.record_state(), at=now, actor=actor,
+               signed=signed)
+        _sign_recall(actor, petition, now, signed)
     return petition
 
 
@@ -418,7 +423,8 @@ def sign_recall(actor, petition: RecallPetition) -> RecallPetition:
     if Signature.objects.filter(recall=petition, member=actor).exists():
         raise Conflict("You have already signed this petition.")
     with transaction.atomic():
-        _sign_recall(actor, petition, now)
+        signed = member_act(actor, act="recall.sign", council=council, object=petition.subject, content={}, now=now)
+        _sign_recall(actor, petition, now, signed)
     return petition
 
 
@@ -442,12 +448,13 @@ def recall_progress(petition: RecallPetition, now=None) -> tuple[int, int]:
     return signed, max(needed, 1)
 
 
-def _sign_recall(actor, petition: RecallPetition, now) -> None:
+def _sign_recall(actor, petition: RecallPetition, now, signed: dict) -> None:
     from councils.decisions.services import new_proposal
 
     council = petition.delegate.council
     signature = Signature.objects.create(recall=petition, member=actor, signed_at=now)
-    append(council, kind="recall.signed", subject=signature.subject, state=signature.record_state(), at=now, actor=actor)
+    append(council, kind="recall.signed", subject=signature.subject, state=signature.record_state(), at=now, actor=actor,
+           signed=signed)
     signed, needed = recall_progress(petition, now)
     if signed >= needed and _open_recall_vote(petition.delegate, now) is None:
         # At the threshold the recall vote opens by itself, in the same transaction as the signature that reached it.
@@ -606,6 +613,11 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
                             eligible=is_constituent if kind == FederationKind.DELEGATE_ELECTION else None)
     if kind == FederationKind.DELEGATE_ELECTION:
         check_delegate_election(federation, target, cleaned, seats)
+    given = {"kind": kind, "title": title, "body": body, "options": [o["label"] for o in cleaned],
+             "target": getattr(target, "slug", None), "matter": matter,
+             "mandates_due": mandates_due.astimezone(timezone.utc).isoformat() if mandates_due else None,
+             "voting_ends": voting_ends.astimezone(timezone.utc).isoformat() if voting_ends else None,
+             "payload": json.loads(json.dumps(payload, sort_keys=True, default=str)) if payload is not None else None}
     mandates_due = mandates_due or now + charter.mandate_period
     voting_ends = voting_ends or mandates_due + federation.charter.voting_period
     if mandates_due <= now or voting_ends <= mandates_due:
@@ -613,8 +625,10 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
     if voting_ends - now > timedelta(days=366):
         raise Invalid("the federation's vote must end within a year", field="voting_ends")
     with transaction.atomic():
+        signed = member_act(actor, act="proposal.create", council=federation, object=f"council:{federation.slug}", now=now,
+                            content_sha256=content_sha256(given))
         proposal = new_proposal(
-            federation, actor, now, kind=kind, title=title, body=body, deliberation_ends=mandates_due, voting_ends=voting_ends,
+            federation, actor, now, signed=signed, kind=kind, title=title, body=body, deliberation_ends=mandates_due, voting_ends=voting_ends,
             decision_method=decision_method, options=cleaned, matter=matter, competences_json=competences_json,
             federation=target, seats=seats, payload_json=json.dumps(payload, sort_keys=True) if payload is not None else "",
         )
@@ -714,6 +728,9 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
     weight = weight_of(federation, council, now)
     with transaction.atomic():
         lock_chains(council, federation)
+        signed = member_act(actor, act="federation_ballot.cast", council=federation, object=proposal.subject, now=now,
+                            content={"council": council.slug, "choice": clean.choice,
+                                     "content": json.loads(clean.content_json()) if clean.content is not None else None})
         ballot = FederationBallot.objects.filter(proposal=proposal, council=council).first() or FederationBallot(
             proposal=proposal, council=council, mandated=False)
         ballot.delegate, ballot.weight, ballot.cast_at = actor, weight, now
@@ -723,7 +740,8 @@ def cast_free_vote(actor, proposal: Proposal, vote) -> FederationBallot:
         ballot.ranking_json = clean.content_json() if proposal.is_ranked else ""
         ballot.save()
         for chain in (council, federation):
-            append(chain, kind="federation_ballot.free", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor)
+            append(chain, kind="federation_ballot.free", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor,
+                   signed=signed)
     return ballot
 
 

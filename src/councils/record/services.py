@@ -21,6 +21,9 @@ from councils.errors import Gone
 from councils.record import log
 from councils.record.chain import ChainBreak, canonical_json, next_entry, verify_chain
 from councils.record.models import Chain, RecordEntry, chain_of
+from councils.record.chain import GENESIS
+from councils.record.signatures import SignatureCheck, rule_content
+from councils.record.statement import Statement, encode_signature, format_time, key_id, public_key_of, sign_statement
 
 # What the record vouches for beyond its own chains, registered by the apps that own it (AppConfig.ready()):
 # every model whose rows the record checks (each has ``subject`` and ``record_state()``; verification compares every
@@ -100,6 +103,10 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
     if head_row is None and chain != REGISTRY:
         append(REGISTRY, kind="chain.opened", subject=f"chain:{chain}", state={"name": chain}, at=at)
     data = plain({"state": state, **extra})
+    if actor is None and "signed" not in data:
+        # An act of the rules (a vote closing, a congress convening, a recall vote opening): the server signs it,
+        # naming the rule, the entries that triggered it (the chain up to its head) and what it wrote.
+        data["server_signed"] = rule_statement(chain, subject, kind, at, head_row.hash if head_row else GENESIS, data)
     entry = next_entry(
         head_row.as_entry() if head_row else None,
         chain=chain,
@@ -153,8 +160,11 @@ def append_many(owner, items: list[dict], *, at: datetime) -> int:
         item = dict(item)
         kind, subject, state = item.pop("kind"), item.pop("subject"), item.pop("state")
         actor = item.pop("actor", None)
+        data = plain({"state": state, **item})
+        if actor is None and "signed" not in data:
+            data["server_signed"] = rule_statement(chain, subject, kind, at, head.hash, data)  # as ``append`` does
         head = next_entry(head, chain=chain, at=stamped, actor=getattr(actor, "username", actor), kind=kind,
-                          subject=subject, data=plain({"state": state, **item}))
+                          subject=subject, data=data)
         rows.append(RecordEntry(chain=chain, seq=head.seq, at=head.at, actor=head.actor, kind=head.kind,
                                 subject=head.subject, data_json=canonical_json(head.data).decode("utf-8"),
                                 prev_hash=head.prev_hash, hash=head.hash))
@@ -162,6 +172,16 @@ def append_many(owner, items: list[dict], *, at: datetime) -> int:
         RecordEntry.objects.bulk_create(rows[start:start + 2000])
     log.add_entries(chain, rows)
     return len(items)
+
+
+def rule_statement(chain: str, subject: str, kind: str, at: datetime, after: str, data: dict) -> dict:
+    """The server's signed statement of an act of the rules (``councils.record.signatures.rule_content``)."""
+    seed = log.server_signer().seed
+    public = public_key_of(seed)
+    statement = Statement(act=f"rule.{kind}", council=chain, object=subject, at=format_time(at), key=key_id(public),
+                          content=rule_content(kind, after, data))
+    signed = sign_statement(statement, seed)
+    return {"statement": signed.statement.decode("utf-8"), "signature": encode_signature(signed.signature)}
 
 
 @dataclass
@@ -181,6 +201,8 @@ class Report:
     chains: int = 0
     entries: int = 0
     rows: int = 0
+    signatures: int = 0  # members' signatures checked
+    rule_signatures: int = 0  # the server's signatures on acts of the rules checked
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -195,6 +217,13 @@ def verify_all(owners=None) -> Report:
     every = owners is None
     chains = list(Chain.objects.values_list("name", flat=True)) if every else [chain_of(o) for o in owners]
     last_state: dict[str, dict[str, RecordEntry]] = defaultdict(dict)  # subject -> chain -> last entry
+    signatures = SignatureCheck(server_key=public_key_of(log.server_signer().seed))
+    fed: set[tuple[str, int]] = set()
+    if not every:
+        # The members' key registrations, wherever they are, so the signatures of these chains can be checked.
+        for row in RecordEntry.objects.filter(kind__in=("key.registered", "key.revoked")).order_by("chain", "seq"):
+            signatures.add(_entry_dict(row.as_entry()))
+            fed.add((row.chain, row.seq))
     for chain in chains:
         rows = list(RecordEntry.objects.filter(chain=chain).order_by("seq"))
         report.chains += 1
@@ -207,15 +236,27 @@ def verify_all(owners=None) -> Report:
                 report.problems.append(Problem(chain, row.seq, row.subject, f"data is not valid JSON ({exc})"))
                 continue
             last_state[row.subject][chain] = row
+            if (chain, row.seq) not in fed:
+                signatures.add(_entry_dict(entries[-1]))
         result = verify_chain(chain, entries)
         for brk in result.breaks:
             report.problems.append(Problem(chain, brk.seq, None, brk.reason))
+    for where, reason in signatures.finish():
+        chain, _, seq = where.rpartition(" entry #")
+        report.problems.append(Problem(chain, int(seq), None, reason))
+    report.signatures = signatures.signed
+    report.rule_signatures = signatures.rules
     if every:
         _check_chain_list(report, last_state)
         _check_rows(report, last_state)
     else:
         _check_subjects(report, last_state)
     return report
+
+
+def _entry_dict(entry) -> dict:
+    return {"chain": entry.chain, "seq": entry.seq, "at": entry.at, "actor": entry.actor, "kind": entry.kind,
+            "subject": entry.subject, "data": entry.data, "prev_hash": entry.prev_hash}
 
 
 def _check_chain_list(report: Report, last_state) -> None:
@@ -360,6 +401,20 @@ def published_content(sha256: str) -> dict | None:
     return {"sha256": row.sha256, "hidden": False, "subject": row.subject, "nonce": row.nonce, "text": row.text}
 
 
+def check_archives():
+    """For ``councils verify``: every chain carried over from another server (free exit) still is exactly what the
+    origin's signed checkpoint covers (tree, signature, every entry's hash and link)."""
+    from councils.record import bundle
+    from councils.record.models import Archive
+
+    for archive in Archive.objects.order_by("pk"):
+        leaves = [leaf.encode("utf-8") for leaf in archive.leaves.order_by("seq").values_list("leaf", flat=True)]
+        try:
+            bundle.verify_log(leaves, archive.checkpoint, archive.vkey, name=f"archive of {archive.origin}")
+        except bundle.BundleError as exc:
+            yield (f"chain:{archive.chain}", f"{exc} (altered behind the application's back)")
+
+
 def check_contents():
     """For ``councils verify``: every stored text, hidden or not, still hashes to the reference its entries hold."""
     from councils.record.models import Content
@@ -375,7 +430,11 @@ __all__ = [
     "Problem",
     "Report",
     "append",
+    "append_many",
+    "check_archives",
     "check_contents",
+    "moved_to",
+    "refuse_if_moved",
     "content_ref",
     "entries",
     "lock_chains",

@@ -114,3 +114,58 @@ def _json_control_field(body: bytes) -> str | None:
         elif isinstance(item, list):
             stack.extend((where, child) for child in item)
     return None
+
+
+class SignedActMiddleware:
+    """Hands the signed statement a request carries to the services (``councils.accounts.signing``), for pages and
+    the API alike, and answers a prepare request with HTTP 428 and the statement to sign.
+
+    The request names its signature in headers (``Councils-Statement``: base64url of the statement's bytes,
+    ``Councils-Signature``, ``Councils-Key``) or, from a page's form, in the fields ``councils_statement`` (the
+    statement's text), ``councils_signature`` and ``councils_key``. With ``Councils-Prepare: 1`` and no signature,
+    an act the services would write answers 428 ``{"detail", "statement", "held_by_server"}`` and writes nothing,
+    whatever the view does with the refusal (a page re-renders its form, the API answers 428 anyway); a request the
+    services refuse for another reason gets the view's own answer (the form with its errors).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return self.get_response(request)
+        from django.http import JsonResponse
+
+        from councils.accounts.signing import offering
+        from councils.record.statement import StatementError, _unb64url
+
+        headers = request.headers
+        statement = signature = key = None
+        if "Councils-Statement" in headers or "Councils-Signature" in headers:
+            raw = headers.get("Councils-Statement", "")
+            try:
+                statement = _unb64url(raw, len(raw) * 3 // 4, "Councils-Statement") if raw else None
+            except StatementError as exc:
+                return self._bad(request, f"{exc}: send the statement's bytes in base64url without padding")
+            signature = headers.get("Councils-Signature") or None
+        elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            text = request.POST.get("councils_statement") or None
+            statement = text.encode("utf-8") if text is not None else None
+            signature = request.POST.get("councils_signature") or None
+            key = request.POST.get("councils_key") or None
+        key = headers.get("Councils-Key") or key
+        prepare = headers.get("Councils-Prepare") == "1" and statement is None and signature is None
+        required: list = []
+        with offering(statement, signature, key, prepare, collect=required):
+            response = self.get_response(request)
+        if prepare and required:
+            first = required[0]
+            return JsonResponse({"detail": first.message, "statement": first.statement,
+                                 "held_by_server": first.held_by_server}, status=428)
+        return response
+
+    @staticmethod
+    def _bad(request, message):
+        from django.http import JsonResponse
+
+        return JsonResponse({"detail": message, "field": "Councils-Statement"}, status=400)

@@ -45,6 +45,9 @@ def main() -> int:
     from django.db import transaction
 
     call_command("migrate", verbosity=0)
+    from councils.accounts.signing import DerivedKeyring, install_keyring
+
+    install_keyring(DerivedKeyring("councils-bench-exit"))  # the founder's acts signed by a key this bench holds
     from councils import clock
     from councils.assemblies.exit import export_council, record_move
     from councils.assemblies.models import Membership
@@ -71,14 +74,14 @@ def main() -> int:
     from councils.record.models import RecordEntry
 
     size = RecordEntry.objects.filter(chain=council.record_chain).count()
-    print(f"# council of {args.members:,} members, {size:,} entries (built in {time.perf_counter() - began:.1f} s)")
+    print(f"# council of {args.members:,} members, {size:,} entries (built in {time.perf_counter() - began:.1f} s)", flush=True)
 
     began = time.perf_counter()
     data = export_council(council)
     export_s = time.perf_counter() - began
     file = Path(origin) / "council.zip"
     file.write_bytes(data)
-    print(f"export: {export_s:.1f} s, {len(data) / 1e6:.1f} MB")
+    print(f"export: {export_s:.1f} s, {len(data) / 1e6:.1f} MB", flush=True)
 
     destination = tempfile.mkdtemp(prefix="councils-bench-exit-dest-")
     env = {**os.environ, "COUNCILS_DATA": destination, "COUNCILS_SITE_URL": DESTINATION,
@@ -88,11 +91,11 @@ def main() -> int:
     done = subprocess.run([sys.executable, "-m", "councils.cli", "import", str(file)], env=env, capture_output=True,
                           text=True, check=False)
     import_s = time.perf_counter() - began
-    print(f"import: {import_s:.1f} s (councils import, process start to end): {(done.stdout or done.stderr).strip()}")
+    print(f"import: {import_s:.1f} s (councils import, process start to end): {(done.stdout or done.stderr).strip()}", flush=True)
     began = time.perf_counter()
     verified = subprocess.run([sys.executable, "-m", "councils.cli", "verify"], env=env, capture_output=True, text=True,
                               check=False)
-    print(f"verify on the destination: {time.perf_counter() - began:.1f} s: {(verified.stdout or verified.stderr).strip()}")
+    print(f"verify on the destination: {time.perf_counter() - began:.1f} s: {(verified.stdout or verified.stderr).strip()}", flush=True)
     return 0 if done.returncode == 0 and verified.returncode == 0 else 1
 
 

@@ -359,9 +359,9 @@ def test_an_import_that_fails_half_way_leaves_nothing_behind(moved_council, sett
 def test_a_member_signature_swapped_by_the_origin_itself_is_refused(moved_council, tmp_path, fresh_installation):
     """Even the origin server, which can sign checkpoints, cannot hand over a ballot its member did not sign: two
     members' signed ballots swapped, the chain rehashed and the checkpoint signed again with the origin's key."""
-    from councils.record import log, note, tree
     from datetime import datetime
 
+    from councils.record import log, note, tree
     from councils.record.chain import GENESIS, Entry, canonical_json, next_entry
     from councils.record.services import rule_statement
 

@@ -47,7 +47,8 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     from councils.accounts.signing import DerivedKeyring, install_keyring
 
-    install_keyring(DerivedKeyring("councils-bench-exit"))  # the founder's acts signed by a key this bench holds
+    ring = DerivedKeyring("councils-bench-exit")
+    install_keyring(ring)  # the founder's acts signed by a key this bench holds
     from councils import clock
     from councils.assemblies.exit import export_council, record_move
     from councils.assemblies.models import Membership
@@ -57,6 +58,10 @@ def main() -> int:
     began = time.perf_counter()
     user_model = get_user_model()
     founder = user_model.objects.create_user(username="founder")
+    from councils.accounts.signing import _register_held_key
+
+    with transaction.atomic():  # registered before the founding (a key made on the fly is stamped after the act)
+        _register_held_key(founder, ring.private_key_for(founder), clock.now())
     council = create_council(founder, name="Big council", kind="workplace")
     now = clock.now()
     with transaction.atomic():

@@ -132,6 +132,8 @@ def domain_error(request, exc: CouncilsError):
     body = {"detail": exc.message}
     if exc.field:
         body["field"] = exc.field
+    if getattr(exc, "location", ""):
+        body["location"] = exc.location  # a council that moved: where it is now
     if isinstance(exc, SignatureRequired):
         body["statement"] = exc.statement
         body["held_by_server"] = exc.held_by_server

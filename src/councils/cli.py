@@ -11,6 +11,8 @@
     councils plan FILE ...    run the planning procedure (see ``councils plan --help``)
     councils notify           send the email notifications that are due (``--every 300`` to keep running)
     councils worker           the background worker: computes planning rounds, settles plan votes (``--once``)
+    councils export COUNCIL FILE   write a council's free-exit file (docs/free-exit.md)
+    councils import FILE      take in a council that decided to move here, from its free-exit file
     councils manage ARGS      Django's management commands (migrate, createsuperuser, ...)
 """
 
@@ -131,6 +133,60 @@ def cmd_verify(args) -> int:
     return 1
 
 
+def cmd_export(args) -> int:
+    _setup(args.data)
+    _migrate()
+    from councils.assemblies.exit import export_council
+    from councils.assemblies.models import Council
+
+    council = Council.objects.filter(slug=args.council).first()
+    if council is None and args.council.isdigit():
+        council = Council.objects.filter(pk=int(args.council)).first()
+    if council is None:
+        print(f"councils export: no council {args.council!r} (give its slug, as in /c/<slug>/)", file=sys.stderr)
+        return 2
+    if council.is_federation:
+        print("councils export: a federation is made of its member councils and does not move", file=sys.stderr)
+        return 2
+    data = export_council(council)
+    target = Path(args.file)
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        print(f"councils export: cannot write {target}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"Wrote {target} ({len(data):,} bytes): {council.name}, its rows and its record.")
+    return 0
+
+
+def cmd_import(args) -> int:
+    _setup(args.data)
+    _migrate()
+    from councils.assemblies.exit import import_council
+    from councils.errors import CouncilsError
+    from councils.record.bundle import BundleError
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"councils import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        arrival = import_council(data)
+    except BundleError as exc:
+        print(f"councils import: REFUSED, nothing written: {exc}", file=sys.stderr)
+        return 1
+    except CouncilsError as exc:
+        print(f"councils import: REFUSED, nothing written: {exc.message}", file=sys.stderr)
+        return 1
+    council = arrival.council
+    print(f"Imported {council.name} as /c/{council.slug}/: {arrival.rows} rows, record continued on "
+          f"{council.record_chain} ({arrival.entries} arrival entries).")
+    for line in arrival.dropped[:20]:
+        print(f"  kept with the origin: {line}")
+    return 0
+
+
 def cmd_manage(args) -> int:
     _setup(args.data)
     from django.core.management import execute_from_command_line
@@ -202,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("tally", help="count a ballot file (councils tally --help)")
     sub.add_parser("plan", help="run the planning procedure (councils plan --help)")
     sub.add_parser("notify", help="send due email notifications (councils notify --help)")
+    export = sub.add_parser("export", help="write a council's free-exit file (a zip: docs/free-exit.md)")
+    export.add_argument("council", help="the council's slug")
+    export.add_argument("file", help="the file to write")
+    export.set_defaults(func=cmd_export)
+    imp = sub.add_parser("import", help="take in a council that decided to move here, from its free-exit file")
+    imp.add_argument("file", help="the council's free-exit file")
+    imp.set_defaults(func=cmd_import)
     manage = sub.add_parser("manage", help="Django management commands")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)

@@ -32,6 +32,17 @@ class Closed(CouncilsError):
     status = 409
 
 
+class Gone(CouncilsError):
+    """The council has moved to another server by its own decision: nothing more is done here (the message names
+    the new address)."""
+
+    status = 410
+
+    def __init__(self, message: str, *, field: str | None = None, location: str = ""):
+        super().__init__(message, field=field)
+        self.location = location
+
+
 class Conflict(CouncilsError):
     """The act was already done (already a member, request already open)."""
 

@@ -43,6 +43,7 @@ urlpatterns = [
     path("c/<slug:slug>/join/", assemblies.join, name="council-join"),
     path("c/<slug:slug>/leave/", assemblies.leave, name="council-leave"),
     path("c/<slug:slug>/record/", assemblies.council_record, name="council-record"),
+    path("c/<slug:slug>/export.zip", assemblies.council_export, name="council-export"),
     path("c/<slug:slug>/calendar.ics", feeds.council_calendar, name="council-calendar"),
     path("c/<slug:slug>/proposals/new/", decisions.proposal_create, name="proposal-create"),
     path("c/<slug:slug>/charter/change/", decisions.charter_change, name="charter-change"),

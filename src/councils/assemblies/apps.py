@@ -11,3 +11,9 @@ class Config(AppConfig):
         for recorded in (("assemblies.Council", "council"), ("assemblies.Charter", "charter", "council_id"),
                               ("assemblies.Membership", "membership"), ("assemblies.Office", "office")):
             register_recorded(*recorded)
+        from councils.assemblies.exit import Part, register_part
+
+        register_part(Part("assemblies.Council", ("pk",), 0))
+        register_part(Part("assemblies.Charter", ("council",), 1))
+        register_part(Part("assemblies.Membership", ("council",), 2))
+        register_part(Part("assemblies.Office", ("council",), 50))

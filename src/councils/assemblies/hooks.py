@@ -9,7 +9,9 @@ A base council knows nothing of votes, federations or the economy; those apps re
   decision), before the membership ends (decisions withdraws their open ballots, federation ends their delegations);
 - the vote that admits an applicant where the charter admits by vote (one owner: decisions);
 - what founding a council of a given kind needs besides its charter (federation: the federation's charter);
-- what a council's page and its API answer show of the apps above (proposals, officers, federations).
+- what a council's page and its API answer show of the apps above (proposals, officers, federations);
+- ``council_moved``: a signal sent when a council's decision to move to another server is adopted;
+- which of their models a council is made of, for its free-exit file (``assemblies.exit.register_part``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from django.dispatch import Signal
 
 # kwargs: member, council, at, decision (the removal decision, or None when the member leaves by their own act)
 member_leaving = Signal()
+# kwargs: council, destination (the new server's address), at, decision: sent inside the transaction of a council's
+# adopted decision to move to another server, before its chain's final entry (federation tells its federations).
+council_moved = Signal()
 
 _settlers: list[Callable[[Any, Any], Any]] = []
 _admission_vote: list[Callable] = []

@@ -7,13 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from councils import clock
+from councils.adapters.pages import acts, confirm_page, form_error
 from councils.assemblies import hooks, services
 from councils.assemblies.forms import CouncilForm
 from councils.assemblies.models import Council, Membership
 from councils.assemblies.permissions import membership_of
 from councils.errors import CouncilsError
 from councils.record import services as record
-from councils.adapters.pages import acts, confirm_page, form_error
 from django.utils.translation import gettext as _
 
 
@@ -48,9 +48,26 @@ def council_detail(request, slug: str):
         "membership": membership_of(request.user, council),
         "members": council.memberships.filter(left_at__isnull=True).select_related("member"),
         "now": now,
+        "moved_to": record.moved_to(council),
         # Proposals, officers, federations: what the apps above show here (assemblies.hooks).
         **hooks.page_parts(council, request.user, now),
     })
+
+
+@login_required
+def council_export(request, slug: str):
+    """The council's free-exit file, for its members: everything it is, with its whole record (docs/free-exit.md)."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import HttpResponse
+
+    from councils.assemblies.exit import export_council
+
+    council = get_object_or_404(Council, slug=slug)
+    if council.is_federation or membership_of(request.user, council) is None:
+        raise PermissionDenied("Only the council's members download its free-exit file.")
+    response = HttpResponse(export_council(council), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{council.slug}-exit.zip"'
+    return response
 
 
 def council_record(request, slug: str):

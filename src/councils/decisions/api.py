@@ -61,6 +61,8 @@ class ProposalIn(Schema):
     postponement: PostponementIn | None = Field(
         None, description="a postponement (kind postponement): the proposal and its new deadlines, beyond the "
                           "charter's limit on what its author or an officer may postpone; the members decide")
+    destination: str | None = Field(None, max_length=400, description="a move (kind move): the address of the server "
+                                                                       "the council moves to")
 
 
 class OptionOut(Schema):
@@ -128,6 +130,7 @@ class ProposalOut(Schema):
     charter_changes: dict[str, Any] | None = Field(None, description="a change of the charter: the fields and new values")
     postponement: dict[str, Any] | None = Field(
         None, description="a postponement: the proposal and its new deadlines (deliberation_ends, voting_ends)")
+    destination: str | None = Field(None, description="a move: the address of the server the council moves to")
     ballots: int
     result: ResultOut | None
 
@@ -238,6 +241,7 @@ def proposal_out(proposal: Proposal) -> dict:
         "amendments": list(proposal.amendments.filter(published_at__isnull=False).values_list("pk", flat=True)),
         "charter_changes": proposal.payload if proposal.kind == "charter" else None,
         "postponement": proposal.payload if proposal.kind == "postponement" else None,
+        "destination": proposal.payload["destination"] if proposal.kind == "move" and proposal.payload else None,
         "ballots": services.current_counts(proposal)["ballots"],
         "result": result_out(services.get_decision(proposal, now)),
     }
@@ -304,7 +308,7 @@ def create_proposal(request, slug: str, payload: ProposalIn):
         voting_ends=payload.voting_ends, kind=payload.kind, subject_member=subject_member, federation=federation,
         decision_method=payload.decision_method, options=options, seats=payload.seats, max_score=payload.max_score,
         secret=payload.secret, office=payload.office, draft=payload.draft, petition=payload.petition,
-        payload=postponement if postponement is not None else payload.charter_changes,
+        payload=postponement if postponement is not None else ({"destination": payload.destination} if payload.destination else payload.charter_changes),
     )
     return Status(201, proposal_out(proposal))
 

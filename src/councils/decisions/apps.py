@@ -21,3 +21,6 @@ class Config(AppConfig):
                               ("decisions.Report", "report")):
             register_recorded(*recorded)
         register_check(services.check_ballot_digests)
+        from councils.decisions import exit_parts
+
+        exit_parts.register()

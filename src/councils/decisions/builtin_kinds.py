@@ -4,16 +4,21 @@ way every other app registers its own (see ``decisions.kinds``)."""
 
 from __future__ import annotations
 
-from councils.assemblies.models import check_office_for
-from councils.assemblies.permissions import membership_of
 import json
 
-from councils.assemblies.services import admit_by_decision, amend_charter, clean_charter_change, end_membership_by_decision
+from councils import clock
+from councils.assemblies.models import check_office_for
+from councils.assemblies.permissions import membership_of
+from councils.assemblies.services import (
+    admit_by_decision,
+    amend_charter,
+    clean_charter_change,
+    end_membership_by_decision,
+)
 from councils.decisions import kinds, services
 from councils.decisions.kinds import BASE, Draft, Kind
 from councils.decisions.models import ProposalKind
 from councils.errors import Conflict, Invalid
-from councils import clock
 from django.utils.translation import gettext as _
 
 
@@ -52,6 +57,23 @@ def clean_postponement(draft: Draft) -> dict:
     return {"payload_json": json.dumps(payload, sort_keys=True)}
 
 
+def clean_move(draft: Draft) -> dict:
+    """A move names the server the council moves to (its address): the council leaves this one with its whole record."""
+    from councils.assemblies.exit import clean_destination
+
+    payload = draft.payload if isinstance(draft.payload, dict) else {}
+    if set(payload) - {"destination"}:
+        raise Invalid("a move names only its destination", field="destination")
+    return {"payload_json": json.dumps({"destination": clean_destination(payload.get("destination"))}, sort_keys=True)}
+
+
+def apply_move(decision) -> None:
+    from councils.assemblies.exit import record_move
+
+    proposal = decision.proposal
+    record_move(proposal.council, proposal.payload["destination"], decision.decided_at, decision=decision)
+
+
 def register() -> None:
     kinds.register(Kind(ProposalKind.MOTION, ProposalKind.MOTION.label, proposable=True))
     kinds.register(Kind(ProposalKind.ELECTION, ProposalKind.ELECTION.label, proposable=True, clean=clean_election,
@@ -72,3 +94,6 @@ def register() -> None:
     kinds.register(Kind(ProposalKind.POSTPONEMENT, ProposalKind.POSTPONEMENT.label, councils=BASE, proposable=True,
                         clean=clean_postponement, takes=frozenset({"payload"}), method="yes_no",
                         apply=services.apply_postponement))
+    # Free exit: the council moves to another server by its own vote, decided as a change of its charter is.
+    kinds.register(Kind(ProposalKind.MOVE, ProposalKind.MOVE.label, councils=BASE, proposable=True, clean=clean_move,
+                        takes=frozenset({"payload"}), method="charter_change", apply=apply_move))

@@ -53,6 +53,9 @@ class ProposalForm(forms.Form):
     postponement_voting_ends = forms.DateTimeField(
         widget=DateTimeLocal(), input_formats=DATETIME_FORMATS, required=False,
         label=gettext_lazy("Its voting ends (new)"), help_text=gettext_lazy("Its vote never shorter than now set."))
+    destination = forms.CharField(max_length=400, required=False, label=gettext_lazy("Address of the server the council moves to"),
+                                  help_text=gettext_lazy("For a move: e.g. https://councils.example.org. The council leaves this "
+                                                         "server with its whole record (docs/free-exit.md)."))
     draft = forms.BooleanField(required=False, label=gettext_lazy("Keep as a draft"), help_text=gettext_lazy("Only you see it until you publish it."))
 
     POSTPONEMENT_FIELDS = ("postponement", "postponement_deliberation_ends", "postponement_voting_ends")
@@ -88,6 +91,8 @@ class ProposalForm(forms.Form):
                 return name in k.takes
             if name in self.POSTPONEMENT_FIELDS:
                 return k.name == ProposalKind.POSTPONEMENT
+            if name == "destination":
+                return k.name == ProposalKind.MOVE
             if name == "candidates":
                 return k.method == "election"
             if name == "seats":

@@ -25,6 +25,7 @@ class ProposalKind(models.TextChoices):
     APPEAL = "appeal", gettext_lazy("Appeal against hiding a comment")
     CHARTER = "charter", gettext_lazy("Change of the charter")
     POSTPONEMENT = "postponement", gettext_lazy("Postponement of a proposal")
+    MOVE = "move", gettext_lazy("Move to another server")
 
 
 class ProposalState(models.TextChoices):

@@ -56,7 +56,7 @@ from councils.errors import Closed, Conflict, Invalid, NotAllowed, NotFound, ref
 from councils.record.chain import canonical_json
 from councils.record.statement import content_sha256
 from councils.record.services import plain as plain_record
-from councils.record.services import append, entries as record_entries, lock_chains, set_content_hidden, stamp
+from councils.record.services import append, entries as record_entries, lock_chains, moved_to, set_content_hidden, stamp
 from councils import tally
 from django.utils import timezone as django_timezone
 from django.utils.formats import date_format, number_format
@@ -1139,6 +1139,8 @@ def settle_proposal(proposal: Proposal) -> Decision | None:
 
     closed_at = proposal.voting_ends
     kind = kinds.kind_of(proposal)
+    if moved_to(proposal.council):
+        return None  # the council moved to another server by its own decision: its votes go on there
     try:
         with transaction.atomic():
             # Lock the chain first: two readers settling the same vote queue here,

@@ -59,7 +59,7 @@ def proposal_create(request, slug: str):
                 decision_method=None if form.is_election(data["kind"]) and data["decision_method"] not in ("irv", "stv", "stv_meek") else data["decision_method"],
                 options=form.option_list(), seats=data["seats"], max_score=data["max_score"], secret=data["secret"],
                 office=data["office"] or "", draft=data["draft"], petition=data["petition"],
-                payload=form.postponement_payload(),
+                payload=form.postponement_payload() or ({"destination": data["destination"]} if data.get("destination") else None),
             )
         except CouncilsError as exc:
             form_error(form, exc)

@@ -20,12 +20,16 @@ from councils.accounts.signing import member_act
 from councils.record.statement import content_sha256
 from councils import clock
 from councils.assemblies.models import (
+    YES_NO_METHODS,
     Admission,
     Council,
     DecisionMethod,
-    YES_NO_METHODS,
 )
-from councils.assemblies.permissions import membership_of, require_member, require_person
+from councils.assemblies.permissions import (
+    membership_of,
+    require_member,
+    require_person,
+)
 from councils.decisions import kinds
 from councils.decisions.models import Outcome, Proposal, ProposalKind
 from councils.errors import Closed, Conflict, Invalid, NotAllowed
@@ -34,12 +38,12 @@ from councils.federation.models import (
     Delegate,
     FederationBallot,
     FederationCharter,
+    FederationKind,
     RecallPetition,
     Signature,
     Weighting,
 )
 from councils.record.services import append, lock_chains
-from councils.federation.models import FederationKind
 from django.utils.translation import gettext as _
 
 
@@ -387,6 +391,16 @@ def on_member_leaving(sender, *, member, council, at, **kwargs) -> None:
     end_delegations_of_leaving_member(member, council, at)
 
 
+def on_council_moved(sender, *, council, destination, at, decision, **kwargs) -> None:
+    """A member council moved to another server by its own decision (``assemblies.hooks.council_moved``): each
+    federation it belongs to records the new address on its own chain; the affiliation itself is unchanged (the
+    council leaves a federation only by its own decision to leave)."""
+    for affiliation in Affiliation.objects.filter(council=council, left_at__isnull=True).select_related("federation"):
+        append(affiliation.federation, kind="affiliation.moved", subject=affiliation.subject,
+               state=affiliation.record_state(), at=at, destination=destination, council=council.pk,
+               council_chain=council.record_chain)
+
+
 # ----- recall ---------------------------------------------------------------------------------
 
 
@@ -563,7 +577,12 @@ def create_federation_proposal(actor, federation: Council, *, title: str, body: 
     Besides its charter's matters, a federation decides, by the same mandated vote, its own competences, joining or
     leaving a higher federation (``target``), and electing its delegates there (candidates: members of its councils).
     """
-    from councils.decisions.services import clean_options, clean_text, new_proposal, settle_due
+    from councils.decisions.services import (
+        clean_options,
+        clean_text,
+        new_proposal,
+        settle_due,
+    )
 
     now = clock.now()
     settle_due(federation, now)

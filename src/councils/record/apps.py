@@ -7,6 +7,7 @@ class Config(AppConfig):
     verbose_name = "public record"
 
     def ready(self):
-        from councils.record.services import check_contents, register_check
+        from councils.record.services import check_archives, check_contents, register_check
 
         register_check(check_contents)
+        register_check(check_archives)

@@ -20,7 +20,14 @@ from django.db import transaction
 
 from councils import clock
 from councils.record import note, tree
-from councils.record.models import Chain, Checkpoint, Cosignature, RecordEntry, TreeNode, chain_of
+from councils.record.models import (
+    Chain,
+    Checkpoint,
+    Cosignature,
+    RecordEntry,
+    TreeNode,
+    chain_of,
+)
 
 MAX_LEAVES_PAGE = 1000
 _key_lock = threading.Lock()
@@ -84,7 +91,7 @@ def leaf_bytes(row: RecordEntry) -> bytes:
     serving a million leaves cheap."""
     return (f'{{"actor":{_string(row.actor)},"at":{_string(row.at)},"chain":{_string(row.chain)},'
             f'"data":{row.data_json},"hash":{_string(row.hash)},"kind":{_string(row.kind)},'
-            f'"prev_hash":{_string(row.prev_hash)},"seq":{int(row.seq)},"subject":{_string(row.subject)}}}').encode("utf-8")
+            f'"prev_hash":{_string(row.prev_hash)},"seq":{int(row.seq)},"subject":{_string(row.subject)}}}').encode()
 
 
 def _nodes(chain: str, keys) -> dict:
@@ -118,6 +125,14 @@ def add_entry(chain: str, row: RecordEntry) -> None:
         # Entries written before the chain had a tree (or by an older version) join it first, in order.
         _append_leaves(chain_row, RecordEntry.objects.filter(chain=chain, seq__gte=chain_row.tree_size, seq__lt=row.seq).order_by("seq"))
     _append_leaves(chain_row, [row])
+
+
+def add_entries(chain: str, rows) -> None:
+    """Add just-appended entries, in order, to their chain's tree (``record.services.append_many``)."""
+    chain_row = Chain.objects.get(name=chain)
+    if rows and chain_row.tree_size != rows[0].seq:
+        raise ValueError(f"chain {chain}: the tree holds {chain_row.tree_size} leaves, the first new entry is #{rows[0].seq}")
+    _append_leaves(chain_row, rows)
 
 
 def sync(owner) -> int:

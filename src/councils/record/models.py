@@ -19,6 +19,9 @@ class Chain(models.Model):
     name = models.CharField(max_length=80, unique=True)
     # How many of the chain's entries are leaves of its Merkle tree (record.log keeps it up to date).
     tree_size = models.PositiveBigIntegerField(default=0)
+    # Set when the chain's owner moved to another server by its own decision (free exit): the chain's last entry says
+    # so, and nothing is appended after it.
+    moved_to = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["pk"]
@@ -141,3 +144,51 @@ class Content(models.Model):
 
     def __str__(self):
         return f"content {self.sha256[:12]} of {self.subject}"
+
+
+class Archive(models.Model):
+    """A chain carried over from another server (free exit): the origin's leaves exactly as its signed checkpoint
+    covers them, with the origin's key, so that anyone can check them here as they could there. The local chain
+    ``chain`` continues it: its first entry names this checkpoint."""
+
+    chain = models.CharField(max_length=80, db_index=True)  # the local chain that continues the archived one
+    origin = models.CharField(max_length=300)  # the checkpoint's origin line: "<origin server>/<origin chain>"
+    vkey = models.TextField()  # the origin server's verifier key (signed-note vkey form)
+    checkpoint = models.TextField()  # the origin's signed checkpoint over every archived leaf
+    size = models.PositiveBigIntegerField()
+    root_hash = models.CharField(max_length=64)  # hex
+    imported_at = models.DateTimeField()
+    # Rows the council brought that this server does not rebuild (they belong with a federation or a catalogue held
+    # elsewhere), as the file held them ({file name: rows}), links to rebuilt rows and members rewritten to this
+    # server's keys: exported again with the council.
+    carried = models.TextField(default="{}")
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["origin", "root_hash"], name="archive_unique_checkpoint")]
+
+    def __str__(self):
+        return f"{self.origin} ({self.size} entries) continued by {self.chain}"
+
+
+class ArchivedLeaf(models.Model):
+    archive = models.ForeignKey(Archive, on_delete=models.PROTECT, related_name="leaves")
+    seq = models.PositiveIntegerField()
+    leaf = models.TextField()  # the entry's canonical JSON, as the origin served it
+
+    class Meta:
+        ordering = ["archive", "seq"]
+        constraints = [models.UniqueConstraint(fields=["archive", "seq"], name="archived_leaf_unique_seq")]
+
+
+class SubjectAlias(models.Model):
+    """What a subject of this server was called on the server it came from: rows get new keys here ("proposal:3"),
+    the archived record speaks of the origin's ("proposal:12"). The arrival entries of the local chain hold the
+    same pairs, so the mapping is itself in the record."""
+
+    archive = models.ForeignKey(Archive, on_delete=models.PROTECT, related_name="aliases")
+    subject = models.CharField(max_length=80, db_index=True)
+    origin_subject = models.CharField(max_length=80)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["archive", "origin_subject"], name="alias_unique_origin")]

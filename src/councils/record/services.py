@@ -10,13 +10,14 @@ import hashlib
 import json
 import secrets
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime
 
 from django.apps import apps
 from django.db import connection
 
+from councils.errors import Gone
 from councils.record import log
 from councils.record.chain import ChainBreak, canonical_json, next_entry, verify_chain
 from councils.record.models import Chain, RecordEntry, chain_of
@@ -52,7 +53,7 @@ def register_check(check: Callable[[], Iterable[tuple[str, str]]]) -> None:
 
 
 def stamp(at: datetime) -> str:
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def plain(value):
@@ -66,7 +67,7 @@ def plain(value):
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("a time in the record needs a time zone")
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -97,6 +98,7 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
         raise RuntimeError("record entries are appended inside the act's transaction")
     chain = chain_of(owner)
     lock_chains(chain)
+    refuse_if_moved(chain)
     head_row = RecordEntry.objects.filter(chain=chain).order_by("-seq").first()
     if head_row is None and chain != REGISTRY:
         append(REGISTRY, kind="chain.opened", subject=f"chain:{chain}", state={"name": chain}, at=at)
@@ -127,6 +129,49 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
     )
     log.add_entry(chain, row)  # the chain's Merkle tree grows with it, in the same transaction
     return row
+
+
+def refuse_if_moved(owner) -> None:
+    """A chain whose owner moved to another server takes no more entries: every act is refused with the new address
+    (errors.Gone, HTTP 410), whatever path it came by."""
+    moved_to = Chain.objects.filter(name=chain_of(owner)).values_list("moved_to", flat=True).first()
+    if moved_to:
+        raise Gone(f"this council has moved to {moved_to} by its own decision: act there", location=moved_to)
+
+
+def moved_to(owner) -> str:
+    """The address the chain's owner moved to, or "" (still here)."""
+    return Chain.objects.filter(name=chain_of(owner)).values_list("moved_to", flat=True).first() or ""
+
+
+def append_many(owner, items: list[dict], *, at: datetime) -> int:
+    """Append many entries to one chain at once (an arrival: the rows a council brought), each item a dict with
+    ``kind``, ``subject``, ``state`` and any extra data; the same entries ``append`` would write one by one, written in
+    one batch of rows and one pass over the chain's Merkle tree. Returns how many were appended."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("record entries are appended inside the act's transaction")
+    chain = chain_of(owner)
+    if not items:
+        return 0
+    first, *rest = items
+    row = append(chain, at=at, **first)
+    head, stamped, rows = row.as_entry(), stamp(at), []
+    for item in rest:
+        item = dict(item)
+        kind, subject, state = item.pop("kind"), item.pop("subject"), item.pop("state")
+        actor = item.pop("actor", None)
+        data = plain({"state": state, **item})
+        if actor is None and "signed" not in data:
+            data["server_signed"] = rule_statement(chain, subject, kind, at, head.hash, data)  # as ``append`` does
+        head = next_entry(head, chain=chain, at=stamped, actor=getattr(actor, "username", actor), kind=kind,
+                          subject=subject, data=data)
+        rows.append(RecordEntry(chain=chain, seq=head.seq, at=head.at, actor=head.actor, kind=head.kind,
+                                subject=head.subject, data_json=canonical_json(head.data).decode("utf-8"),
+                                prev_hash=head.prev_hash, hash=head.hash))
+    for start in range(0, len(rows), 2000):
+        RecordEntry.objects.bulk_create(rows[start:start + 2000])
+    log.add_entries(chain, rows)
+    return len(items)
 
 
 def rule_statement(chain: str, subject: str, kind: str, at: datetime, after: str, data: dict) -> dict:
@@ -316,7 +361,7 @@ def entries(owner, *, after: int = -1, limit: int | None = None):
 
 def content_hash(nonce: str, text: str) -> str:
     """What an entry keeps of a text: SHA-256 of a fixed prefix, the nonce and the text (UTF-8)."""
-    return hashlib.sha256(f"councils-content:{nonce}:{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"councils-content:{nonce}:{text}".encode()).hexdigest()
 
 
 def content_ref(subject: str, text: str) -> dict:
@@ -356,6 +401,20 @@ def published_content(sha256: str) -> dict | None:
     return {"sha256": row.sha256, "hidden": False, "subject": row.subject, "nonce": row.nonce, "text": row.text}
 
 
+def check_archives():
+    """For ``councils verify``: every chain carried over from another server (free exit) still is exactly what the
+    origin's signed checkpoint covers (tree, signature, every entry's hash and link)."""
+    from councils.record import bundle
+    from councils.record.models import Archive
+
+    for archive in Archive.objects.order_by("pk"):
+        leaves = [leaf.encode("utf-8") for leaf in archive.leaves.order_by("seq").values_list("leaf", flat=True)]
+        try:
+            bundle.verify_log(leaves, archive.checkpoint, archive.vkey, name=f"archive of {archive.origin}")
+        except bundle.BundleError as exc:
+            yield (f"chain:{archive.chain}", f"{exc} (altered behind the application's back)")
+
+
 def check_contents():
     """For ``councils verify``: every stored text, hidden or not, still hashes to the reference its entries hold."""
     from councils.record.models import Content
@@ -365,6 +424,26 @@ def check_contents():
             yield (row.subject, f"text {row.sha256[:12]} no longer matches its hash (altered behind the application's back)")
 
 
-__all__ = ["append", "lock_chains", "verify_all", "entries", "witnessed", "register_recorded", "register_check", "Report",
-           "Problem", "ChainBreak", "stamp", "plain", "REGISTRY", "content_ref", "set_content_hidden", "published_content",
-           "check_contents"]
+__all__ = [
+    "REGISTRY",
+    "ChainBreak",
+    "Problem",
+    "Report",
+    "append",
+    "append_many",
+    "check_archives",
+    "check_contents",
+    "moved_to",
+    "refuse_if_moved",
+    "content_ref",
+    "entries",
+    "lock_chains",
+    "plain",
+    "published_content",
+    "register_check",
+    "register_recorded",
+    "set_content_hidden",
+    "stamp",
+    "verify_all",
+    "witnessed",
+]

@@ -12,7 +12,7 @@ from councils.demo import DEMO_FEDERATION, DEMO_PASSWORD, FIRST_PLAN, load_demo
 from councils.economy.models import PlanPeriod
 from councils.federation.models import Congress
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(900)]
 
 PHONE = {"width": 390, "height": 844}
 

@@ -1,6 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.i18n import JavaScriptCatalog, set_language
+from django.views.i18n import set_language
 
 from councils.accounts import views as accounts
 from councils.api import api
@@ -16,7 +16,6 @@ urlpatterns = [
     path("", web.home, name="home"),
     path("language/", set_language, name="set_language"),
     # The words of the site's scripts (the record check) in the reader's language: Django's catalogue as a script.
-    path("language/catalogue.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("signup/", accounts.sign_up, name="signup"),
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

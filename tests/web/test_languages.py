@@ -18,7 +18,7 @@ import councils
 
 LOCALE = Path(councils.__file__).parent / "locale"
 TRANSLATED = [code for code, _ in settings.LANGUAGES if code != "en"]
-DOMAINS = ["django", "djangojs"]  # pages, forms and messages; the words of the site's scripts
+DOMAINS = ["django"]  # pages, forms, messages, and the words of the site's scripts (data-t-* attributes)
 CATALOGUES = [(language, domain) for language in TRANSLATED for domain in DOMAINS]
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
@@ -196,8 +196,8 @@ def test_api_error_bodies_are_in_the_readers_language(language, detail):
 
 
 @pytest.mark.django_db
-def test_the_scripts_words_come_in_the_readers_language():
-    """The record check's script reads its words from Django's JavaScript catalogue, served from this site."""
-    catalogue = Client().get("/language/catalogue.js", HTTP_ACCEPT_LANGUAGE="fr")
-    assert catalogue.status_code == 200 and "javascript" in catalogue["Content-Type"]
-    assert "dans ce navigateur : %(size)s entr" in catalogue.content.decode()
+def test_the_scripts_words_come_in_the_readers_language(make_council):
+    """The record check's script reads its words from the page (data-t-* attributes), translated with the page."""
+    council = make_council(members=1)
+    page = Client().get(f"/c/{council.slug}/record/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert 'data-t-checking="Vérification' in page, "the browser check's words are not in French"

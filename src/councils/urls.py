@@ -11,6 +11,8 @@ from councils.federation import views as federation
 from councils.web import views as web
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and the API answers the most requests (a ballot at a close).
+    path("api/", api.urls),
     path("", web.home, name="home"),
     path("signup/", accounts.sign_up, name="signup"),
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
@@ -79,7 +81,6 @@ urlpatterns = [
     path("c/<slug:slug>/plan/<int:pk>/mode/", economy.set_planning_mode, name="plan-mode"),
     path("c/<slug:slug>/plan/<int:pk>/revise/", economy.submit_hand_proposal, name="plan-revise"),
     path("c/<slug:slug>/plan/<int:pk>/economy.json", economy.economy_file, name="plan-economy-file"),
-    path("api/", api.urls),
 ]
 
 handler400 = "councils.web.views.bad_request"

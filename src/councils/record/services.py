@@ -18,7 +18,8 @@ from django.apps import apps
 from django.db import connection
 
 from councils.record import log
-from councils.record.chain import ChainBreak, canonical_json, next_entry, verify_chain
+from councils.adapters import sql
+from councils.record.chain import ChainBreak, Entry, canonical_json, next_entry, verify_chain
 from councils.record.models import Chain, RecordEntry, chain_of
 
 # What the record vouches for beyond its own chains, registered by the apps that own it (AppConfig.ready()):
@@ -87,19 +88,33 @@ def lock_chains(*owners) -> None:
     list(Chain.objects.select_for_update().filter(name__in=names).order_by("name").values_list("pk", flat=True))
 
 
+def _locked_chain(name: str) -> tuple[int, int]:
+    """Lock the chain ``name`` (made on its first lock) and return its id and tree size: one statement when it exists."""
+    row = sql.one(_LOCK_SQL[connection.features.has_select_for_update], [name])
+    if row is None:
+        lock_chains(name)
+        row = sql.one(_LOCK_SQL[connection.features.has_select_for_update], [name])
+    return row
+
+
 def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, actor=None, **extra) -> RecordEntry:
     """Append one entry to the chain of ``owner`` (a chain name, or a council). ``state`` is the subject's state after
-    the act (None: removed)."""
+    the act (None: removed).
+
+    Every act passes here while holding its chain's lock, so the statements are few and written once: lock the chain
+    (and read its tree size), read the head, insert the entry, and grow the tree (``log.add_entry``)."""
     if not connection.in_atomic_block:
         raise RuntimeError("record entries are appended inside the act's transaction")
     chain = chain_of(owner)
-    lock_chains(chain)
-    head_row = RecordEntry.objects.filter(chain=chain).order_by("-seq").first()
-    if head_row is None and chain != REGISTRY:
+    chain_id, tree_size = _locked_chain(chain)
+    head = sql.one(_HEAD_SQL, [chain])
+    if head is None and chain != REGISTRY:
         append(REGISTRY, kind="chain.opened", subject=f"chain:{chain}", state={"name": chain}, at=at)
     data = plain({"state": state, **extra})
     entry = next_entry(
-        head_row.as_entry() if head_row else None,
+        # next_entry reads only the head's chain, number and hash
+        Entry(chain=chain, seq=head[0], at="", actor=None, kind="", subject="", data={}, prev_hash="", hash=head[1])
+        if head else None,
         chain=chain,
         at=stamp(at),
         actor=getattr(actor, "username", actor),
@@ -107,19 +122,22 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
         subject=subject,
         data=data,
     )
-    row = RecordEntry.objects.create(
-        chain=chain,
-        seq=entry.seq,
-        at=entry.at,
-        actor=entry.actor,
-        kind=entry.kind,
-        subject=entry.subject,
-        data_json=canonical_json(entry.data).decode("utf-8"),
-        prev_hash=entry.prev_hash,
-        hash=entry.hash,
-    )
-    log.add_entry(chain, row)  # the chain's Merkle tree grows with it, in the same transaction
+    values = {"chain": chain, "seq": entry.seq, "at": entry.at, "actor": entry.actor, "kind": entry.kind,
+              "subject": entry.subject, "data_json": canonical_json(entry.data).decode("utf-8"),
+              "prev_hash": entry.prev_hash, "hash": entry.hash}
+    row = RecordEntry(id=sql.insert(RecordEntry, values), **values)
+    row._state.adding = False
+    log.add_entry(chain, row, chain_id=chain_id, tree_size=tree_size)  # the chain's Merkle tree grows with it
     return row
+
+
+_LOCK_SQL = {
+    locking: f"SELECT {sql.quote('id')}, {sql.quote('tree_size')} FROM {sql.table(Chain)} WHERE {sql.quote('name')} = %s"
+             + (" FOR UPDATE" if locking else "")
+    for locking in (False, True)
+}
+_HEAD_SQL = (f"SELECT {sql.quote('seq')}, {sql.quote('hash')} FROM {sql.table(RecordEntry)} "
+             f"WHERE {sql.quote('chain')} = %s ORDER BY {sql.quote('seq')} DESC LIMIT 1")
 
 
 @dataclass

@@ -115,9 +115,14 @@ def cmd_verify(args) -> int:
         print("--chain and --state go with --remote", file=sys.stderr)
         return 2
     _setup(args.data)
+    from tqdm import tqdm
+
+    from councils.record.models import RecordEntry
     from councils.record.services import verify_all
 
-    report = verify_all()
+    # A progress bar on a terminal (a million entries take most of a minute), nothing when piped.
+    with tqdm(total=RecordEntry.objects.count(), unit="entry", desc="verifying", file=sys.stderr, disable=None) as bar:
+        report = verify_all(progress=bar.update)
     if report.ok:
         print(f"OK: {report.chains} chains, {report.entries} entries, {report.rows} recorded rows checked.")
         return 0

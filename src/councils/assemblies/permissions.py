@@ -6,7 +6,6 @@ from councils.adapters import sql
 from councils.assemblies.models import Membership
 from councils.errors import NotAllowed
 
-
 _MEMBERSHIP = sql.Rows(Membership)
 _MEMBERSHIP_SQL = (f"SELECT {_MEMBERSHIP.columns()} FROM {sql.table(Membership)} WHERE {sql.quote('council_id')} = %s "
                    f"AND {sql.quote('member_id')} = %s AND {sql.quote('left_at')} IS NULL "

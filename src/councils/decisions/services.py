@@ -873,12 +873,14 @@ def voters_at_close(proposal: Proposal) -> list[int]:
                 .filter(Q(left_at__isnull=True) | Q(left_at__gte=at)).values_list("member_id", flat=True))
 
 
-def current_counts(proposal: Proposal) -> dict[str, int]:
+def current_counts(proposal: Proposal, rows: list[dict] | None = None) -> dict[str, int]:
+    """Ballots per choice, and how many. ``rows``: ``ballot_rows(proposal)`` where the caller has read them already."""
+    rows = ballot_rows(proposal) if rows is None else rows
     counts = {choice: 0 for choice in Choice.values}
-    for row in ballot_rows(proposal):
+    for row in rows:
         if row["choice"]:
             counts[row["choice"]] += 1
-    counts["ballots"] = sum(1 for _ in ballot_rows(proposal)) if proposal.voting_ends <= clock.now() else (
+    counts["ballots"] = len(rows) if proposal.voting_ends <= clock.now() else (
         proposal.secret_ballots.count() if proposal.secret else proposal.ballots.count())
     return counts
 

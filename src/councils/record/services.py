@@ -17,9 +17,15 @@ from typing import Callable, Iterable
 from django.apps import apps
 from django.db import connection
 
-from councils.record import log
 from councils.adapters import sql
-from councils.record.chain import ChainBreak, Entry, canonical_json, next_entry, verify_chain
+from councils.record import log
+from councils.record.chain import (
+    ChainBreak,
+    Entry,
+    canonical_json,
+    next_entry,
+    verify_chain,
+)
 from councils.record.models import Chain, RecordEntry, chain_of
 
 # What the record vouches for beyond its own chains, registered by the apps that own it (AppConfig.ready()):
@@ -164,26 +170,17 @@ class Report:
         return not self.problems
 
 
-def verify_all(owners=None) -> Report:
+def verify_all(owners=None, progress: Callable[[int], None] | None = None) -> Report:
     """Recompute every chain (or those of ``owners``: chain names or councils); when every chain is verified, also
-    check every recorded row against its last record entry."""
+    check every recorded row against its last record entry. ``progress(n)`` is told of every n entries read (for a
+    progress bar: a million entries take a while)."""
     report = Report()
     every = owners is None
     chains = list(Chain.objects.values_list("name", flat=True)) if every else [chain_of(o) for o in owners]
-    last_state: dict[str, dict[str, RecordEntry]] = defaultdict(dict)  # subject -> chain -> last entry
+    last_state: dict[str, dict[str, Entry]] = defaultdict(dict)  # subject -> chain -> last entry
     for chain in chains:
-        rows = list(RecordEntry.objects.filter(chain=chain).order_by("seq"))
         report.chains += 1
-        report.entries += len(rows)
-        entries = []
-        for row in rows:
-            try:
-                entries.append(row.as_entry())
-            except json.JSONDecodeError as exc:
-                report.problems.append(Problem(chain, row.seq, row.subject, f"data is not valid JSON ({exc})"))
-                continue
-            last_state[row.subject][chain] = row
-        result = verify_chain(chain, entries)
+        result = verify_chain(chain, _stored_entries(chain, report, last_state, progress))
         for brk in result.breaks:
             report.problems.append(Problem(chain, brk.seq, None, brk.reason))
     if every:
@@ -192,6 +189,30 @@ def verify_all(owners=None) -> Report:
     else:
         _check_subjects(report, last_state)
     return report
+
+
+def _stored_entries(chain: str, report: Report, last_state, progress, batch: int = 5000):
+    """The chain's entries in order, read as plain values in batches (not one model instance each, nor all at once)."""
+    rows = (RecordEntry.objects.filter(chain=chain).order_by("seq")
+            .values_list("seq", "at", "actor", "kind", "subject", "data_json", "prev_hash", "hash").iterator(chunk_size=batch))
+    read = 0
+    for seq, at, actor, kind, subject, data_json, prev_hash, hash_ in rows:
+        report.entries += 1
+        read += 1
+        if progress is not None and read == batch:
+            progress(read)
+            read = 0
+        try:
+            data = json.loads(data_json)
+        except json.JSONDecodeError as exc:
+            report.problems.append(Problem(chain, seq, subject, f"data is not valid JSON ({exc})"))
+            continue
+        entry = Entry(chain=chain, seq=seq, at=at, actor=actor, kind=kind, subject=subject, data=data,
+                      prev_hash=prev_hash, hash=hash_)
+        last_state[subject][chain] = entry
+        yield entry
+    if progress is not None and read:
+        progress(read)
 
 
 def _check_chain_list(report: Report, last_state) -> None:

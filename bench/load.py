@@ -627,7 +627,7 @@ def main(argv=None) -> int:
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--configs", help="server settings to run in turn on the same data, workers x threads: 2x4,3x8")
     parser.add_argument("--no-probe", action="store_true", help="skip the in-process count of statements and CPU per ballot")

@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--threads", type=int, default=8)
     serve.add_argument("--no-worker", action="store_true", help="do not start a planning worker beside the server")
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="run the background worker (planning rounds, plan votes)")

@@ -133,6 +133,32 @@ class Server:
                 proc.wait(10)
 
 
+def session_cpu(session: int) -> float | None:
+    """CPU seconds (user + system) used so far by the live processes of a session (the server and its workers), from
+    /proc; None where there is no /proc."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
 def postgres_bin() -> Path | None:
     for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name, reverse=True):
         if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
@@ -217,6 +243,7 @@ with transaction.atomic():
 raw = {u.pk: "cnc_" + secrets.token_urlsafe(32) for u in users}
 ApiToken.objects.bulk_create([ApiToken(user=u, name="load", prefix=raw[u.pk][:10], digest=ApiToken.digest_of(raw[u.pk]),
                                        created_at=now) for u in users])
+now = clock.now()  # admitting a thousand members takes a while on a busy machine: the votes open from now
 yes_no = create_proposal(founder, council, title="A yes/no vote under load", deliberation_ends=now,
                          voting_ends=now + timedelta(days=1))
 ranked = create_proposal(founder, council, title="A ranked vote under load", deliberation_ends=now,
@@ -246,6 +273,39 @@ for subject, in RecordEntry.objects.filter(subject__in=list(subjects), kind__in=
     entries[subjects[subject]] += 1
 keys = list(IdempotencyKey.objects.filter(user__username__startswith="load-").values_list("user__username", "key", "status"))
 print(json.dumps({"ballots": ballots, "entries": entries, "keys": keys}))
+"""
+
+
+PROBE = r"""
+import json, sys, time, uuid, random
+import django
+django.setup()
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+world = json.loads(sys.argv[1]); n = int(sys.argv[2])
+client, rng = Client(), random.Random(7)
+def cast(i):
+    member, token = world["members"][i % len(world["members"])]
+    proposal = rng.choice([world["yes_no"], world["ranked"]])
+    body = {"choice": rng.choice(["yes", "no", "abstain"])} if proposal == world["yes_no"] else {"ranking": rng.sample(world["options"], len(world["options"]))}
+    answer = client.put(f"/api/proposals/{proposal}/ballot", data=json.dumps(body), content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex, SERVER_NAME="127.0.0.1")
+    assert answer.status_code == 200, answer.content
+for i in range(20):
+    cast(i)
+best = None
+with CaptureQueriesContext(connection) as queries:
+    for batch in range(3):  # the quickest of three batches: other processes on a shared machine only slow one down
+        began = time.process_time()
+        for i in range(n):
+            cast(i)
+        took = (time.process_time() - began) / n
+        best = took if best is None else min(best, took)
+statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+data = sum(1 for s in statements if s in ("SELECT", "INSERT", "UPDATE", "DELETE"))
+print(json.dumps({"cpu_ms": best * 1000, "statements": len(statements) / (3 * n), "data_statements": data / (3 * n)}))
 """
 
 
@@ -463,7 +523,15 @@ def sqlite_inserts(folder: Path, seconds: float) -> float:
 # --------------------------------------------------------------------------------------------- the benchmark
 
 
-def run_one(db: str, args, root: Path) -> dict:
+def configs_of(args) -> list[tuple[int, int]]:
+    """--configs 2x4,3x8 (workers x threads, each run in turn on the same data), or --workers and --threads."""
+    if not args.configs:
+        return [(args.workers, args.threads)]
+    return [tuple(int(n) for n in item.lower().split("x", 1)) for item in args.configs.split(",")]
+
+
+def run_one(db: str, args, root: Path) -> list[dict]:
+    """One database: the load under each server setting in turn (same data), then the checks over all of it."""
     data = root / f"data-{db}"
     cluster = None
     if db == "postgres":
@@ -472,26 +540,52 @@ def run_one(db: str, args, root: Path) -> dict:
         cluster.start()
     try:
         env = server_env(data, cluster.url if cluster else None)
-        server = Server(data, free_port(), env, workers=args.workers, threads=args.threads)
-        server.start()
-        try:
-            world = run_django(SETUP, env, str(args.members))
-            load = Load(world, server.url, clients=args.clients, seconds=args.seconds, seed=args.seed, keys=not args.no_keys)
-            asyncio.run(load.run())
-        finally:
-            server.stop()
+        world, runs = None, []
+        for workers, threads in configs_of(args):
+            server = Server(data, free_port(), env, workers=workers, threads=threads)
+            server.start()
+            try:
+                if world is None:
+                    world = run_django(SETUP, env, str(args.members))
+                load = Load(world, server.url, clients=args.clients, seconds=args.seconds, seed=args.seed + len(runs),
+                            keys=not args.no_keys)
+                cpu_before, client_before, load_before = session_cpu(server.proc.pid), time.process_time(), load_average()
+                asyncio.run(load.run())
+                cpu_after, client_after = session_cpu(server.proc.pid), time.process_time()
+            finally:
+                server.stop()
+            runs.append((workers, threads, load, cpu_before, cpu_after, client_after - client_before, load_before))
         found = run_django(CHECK, env, json.dumps([world["yes_no"], world["ranked"]]))
-        result = load.check(found)
+        # Correctness over every run together (a member's ballots follow one another across runs).
+        combined = Load(world, "", clients=args.clients, seconds=args.seconds, keys=not args.no_keys)
+        for load in (run[2] for run in runs):
+            combined.sent += load.sent
+            combined.resends += load.resends
+            combined.resends_replayed += load.resends_replayed
+        checked_all = combined.check(found)
         checked = verify(env)
-        result["verify"] = "passes" if checked.returncode == 0 else checked.stderr.strip()[:300]
+        verdict = "passes" if checked.returncode == 0 else checked.stderr.strip()[:300]
+        probe = None if args.no_probe else run_django(PROBE, env, json.dumps(world), "100")
         if args.no_ceiling:
-            result["ceiling"] = None
+            ceiling = None
         elif cluster:
-            result["ceiling"] = pgbench_inserts("127.0.0.1", cluster.port, args.clients, max(5, int(args.seconds // 2)), cluster.user)
+            ceiling = pgbench_inserts("127.0.0.1", cluster.port, args.clients, max(5, int(args.seconds // 2)), cluster.user)
         else:
-            result["ceiling"] = sqlite_inserts(root, max(3.0, args.seconds / 4))
-        result["db"] = db
-        return result
+            ceiling = sqlite_inserts(root, max(3.0, args.seconds / 4))
+        results = []
+        for workers, threads, load, cpu_before, cpu_after, client_cpu, load_before in runs:
+            # Rates and latencies of this run; lost, doubled and unresolved of all runs together.
+            result = load.check({"ballots": {}, "entries": {}, "keys": []})
+            result.update({k: checked_all[k] for k in ("lost", "doubled", "unresolved", "problems")})
+            ballots = max(result["acknowledged"], 1)
+            result.update(
+                db=db, workers=workers, threads=threads, verify=verdict, ceiling=ceiling, load_average=load_before,
+                server_cpu_ms=None if cpu_before is None else (cpu_after - cpu_before) * 1000 / ballots,
+                client_cpu_ms=client_cpu * 1000 / ballots,
+                probe=probe,
+            )
+            results.append(result)
+        return results
     finally:
         if cluster:
             cluster.stop()
@@ -499,25 +593,31 @@ def run_one(db: str, args, root: Path) -> dict:
 
 def table(results: list[dict], args) -> str:
     lines = [
-        f"councils serve --workers {args.workers} --threads {args.threads}; {args.members} members; {args.clients} clients; "
-        f"{args.seconds:g} s; {os.cpu_count()} CPUs",
+        f"{args.members} members; {args.clients} clients; {args.seconds:g} s per setting; {os.cpu_count()} CPUs",
         "",
-        "| database | ballots/s | p50 ms | p95 ms | p99 ms | lost | doubled | unresolved | resent (replayed) | verify | DB ceiling (1-row inserts/s) | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| database | workers x threads | ballots/s | p50 ms | p95 ms | p99 ms | server CPU ms/ballot | lost | doubled | "
+        "unresolved | resent (replayed) | verify | DB ceiling (1-row inserts/s) | ratio | load average before |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         ceiling = r.get("ceiling")
-        ratio = f"{r['per_second'] / ceiling:.1%}" if ceiling else "n/a"
+        cpu = f"{r['server_cpu_ms']:.1f}" if r.get("server_cpu_ms") is not None else "n/a"
         lines.append(
-            f"| {r['db']} | {r['per_second']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['lost']} | "
-            f"{r['doubled']} | {r['unresolved']} | {r['resends']} ({r['resends_replayed']}) | {r['verify']} | "
-            f"{ceiling:.0f} | {ratio} |" if ceiling else
-            f"| {r['db']} | {r['per_second']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['lost']} | "
-            f"{r['doubled']} | {r['unresolved']} | {r['resends']} ({r['resends_replayed']}) | {r['verify']} | n/a | n/a |"
+            f"| {r['db']} | {r['workers']}x{r['threads']} | {r['per_second']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+            f"{r['p99_ms']:.1f} | {cpu} | {r['lost']} | {r['doubled']} | {r['unresolved']} | "
+            f"{r['resends']} ({r['resends_replayed']}) | {r['verify']} | "
+            + (f"{ceiling:.0f} | {r['per_second'] / ceiling:.1%} |" if ceiling else "n/a | n/a |")
+            + f" {r['load_average']} |"
         )
+    probes = {r["db"]: r["probe"] for r in results if r.get("probe")}
+    if probes:
+        lines += ["", "In-process, one client, no network (the quickest of three batches of 100 ballots, this process's CPU):", "",
+                  "| database | CPU ms per ballot | statements per ballot (all) | of which SELECT/INSERT/UPDATE |", "|---|---|---|---|"]
+        for db, probe in probes.items():
+            lines.append(f"| {db} | {probe['cpu_ms']:.2f} | {probe['statements']:.1f} | {probe['data_statements']:.1f} |")
     for r in results:
         if r["problems"] or r["errors"]:
-            lines.append(f"\n{r['db']}: errors {r['errors']}; problems {r['problems']}")
+            lines.append(f"\n{r['db']} {r['workers']}x{r['threads']}: errors {r['errors']}; problems {r['problems']}")
     return "\n".join(lines)
 
 
@@ -527,8 +627,10 @@ def main(argv=None) -> int:
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--configs", help="server settings to run in turn on the same data, workers x threads: 2x4,3x8")
+    parser.add_argument("--no-probe", action="store_true", help="skip the in-process count of statements and CPU per ballot")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-keys", action="store_true", help="send no Idempotency-Key (to measure what they cost)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the database's own insert rate")
@@ -540,8 +642,8 @@ def main(argv=None) -> int:
         if os.geteuid() == 0:
             os.chmod(root, 0o755)
         for db in (["postgres", "sqlite"] if args.db == "both" else [args.db]):
-            results.append(run_one(db, args, root))
-            print(table(results[-1:], args).split("\n\n", 1)[-1].splitlines()[-1], flush=True)
+            results += run_one(db, args, root)
+            print(table(results, args), flush=True)
     print()
     print(table(results, args))
     if args.json:

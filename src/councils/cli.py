@@ -119,9 +119,14 @@ def cmd_verify(args) -> int:
         print("--chain and --state go with --remote", file=sys.stderr)
         return 2
     _setup(args.data)
+    from tqdm import tqdm
+
+    from councils.record.models import RecordEntry
     from councils.record.services import verify_all
 
-    report = verify_all()
+    # A progress bar on a terminal (a million entries take most of a minute), nothing when piped.
+    with tqdm(total=RecordEntry.objects.count(), unit="entry", desc="verifying", file=sys.stderr, disable=None) as bar:
+        report = verify_all(progress=bar.update)
     if report.ok:
         print(f"OK: {report.chains} chains, {report.entries} entries, {report.signatures} members' signatures, "
               f"{report.rule_signatures} server-signed acts of the rules, {report.rows} recorded rows checked.")
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--threads", type=int, default=8)
     serve.add_argument("--no-worker", action="store_true", help="do not start a planning worker beside the server")
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help="run the background worker (planning rounds, plan votes)")

@@ -13,6 +13,8 @@ from councils.federation import views as federation
 from councils.web import views as web
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and the API answers the most requests (a ballot at a close).
+    path("api/", api.urls),
     path("", web.home, name="home"),
     path("language/", set_language, name="set_language"),
     # The words of the site's scripts (the record check) in the reader's language: Django's catalogue as a script.
@@ -89,7 +91,6 @@ urlpatterns = [
     path(".well-known/councils-server", remote_views.well_known, name="councils-server"),
     path("servers/", remote_views.servers, name="servers"),
     path("api/federation/inbox", remote_views.inbox, name="federation-inbox"),
-    path("api/", api.urls),
 ]
 
 handler400 = "councils.web.views.bad_request"

@@ -33,6 +33,7 @@ from ninja.responses import NinjaJSONEncoder, Status
 from ninja.signature.utils import get_typed_signature
 
 from councils import clock
+from councils.adapters import sql
 from councils.errors import Invalid
 
 HEADER = "Idempotency-Key"
@@ -57,10 +58,24 @@ def _replay(stored) -> HttpResponse:
     return response
 
 
-def _stored(user, key: str, digest: str):
+@functools.cache
+def _rows():
     from councils.accounts.models import IdempotencyKey
 
-    stored = IdempotencyKey.objects.filter(user=user, key=key).first()
+    return sql.Rows(IdempotencyKey)
+
+
+@functools.cache
+def _stored_sql() -> str:
+    rows = _rows()
+    return (f"SELECT {rows.columns()} FROM {sql.table(rows.model)} "
+            f"WHERE {sql.quote('user_id')} = %s AND {sql.quote('key')} = %s")
+
+
+def _stored(user, key: str, digest: str):
+    # Asked on every keyed write: a statement written once (adapters.sql).
+    row = sql.one(_stored_sql(), [user.pk, key])
+    stored = _rows().make(row) if row is not None else None
     if stored is not None and stored.request_digest != digest:
         raise Invalid(_("This %(header)s was already used for a different request: use a new key for each request.") % {"header": HEADER},
                       field=HEADER)
@@ -112,10 +127,8 @@ def idempotent(view=None, *, keep=None):
                     return result
                 if keep is not None and not keep(value):
                     return result
-                from councils.accounts.models import IdempotencyKey
-
-                IdempotencyKey.objects.create(user=user, key=key, request_digest=digest, status=status,
-                                              body=json.dumps(value, cls=NinjaJSONEncoder), created_at=clock.now())
+                sql.insert(_rows().model, {"user_id": user.pk, "key": key, "request_digest": digest, "status": status,
+                                           "body": json.dumps(value, cls=NinjaJSONEncoder), "created_at": clock.now()})
                 return result
         except IntegrityError:
             # The same request committed first, from another connection: this one was rolled back whole.

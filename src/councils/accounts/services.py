@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.utils.translation import gettext
 
 from councils import clock
 from councils.accounts.models import ApiToken
+from councils.adapters import sql
 from councils.errors import Conflict, Invalid, NotAllowed, NotFound
 
 TOKEN_PREFIX = "cnc_"
@@ -155,14 +157,35 @@ def end_other_sessions(actor, keep: str | None) -> int:
 def user_for_token(raw: str):
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(raw), revoked_at__isnull=True).first()
-    if token is None or not token.user.is_active:
+    # Every API act asks this: one statement written once (adapters.sql), not a query compiled per request.
+    row = sql.one(_token_sql(), [ApiToken.digest_of(raw)])
+    if row is None:
         return None
+    user = _user_rows().make(row[2:])
+    if not user.is_active:
+        return None
+    last_used_at = _LAST_USED.make(row[:2]).last_used_at
     now = clock.now()
     # Write at most once a minute: a busy client must not turn every request into a write.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    if last_used_at is None or (now - last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=row[0]).update(last_used_at=now)
+    return user
+
+
+@functools.cache
+def _user_rows() -> sql.Rows:
+    return sql.Rows(get_user_model())
+
+
+@functools.cache
+def _token_sql() -> str:
+    q = sql.quote
+    return (f"SELECT t.{q('id')}, t.{q('last_used_at')}, {_user_rows().columns('u')} FROM {sql.table(ApiToken)} t "
+            f"JOIN {sql.table(get_user_model())} u ON u.{q('id')} = t.{q('user_id')} "
+            f"WHERE t.{q('digest')} = %s AND t.{q('revoked_at')} IS NULL")
+
+
+_LAST_USED = sql.Rows(ApiToken, ["id", "last_used_at"])
 
 
 def set_email_notifications(actor, on: bool):

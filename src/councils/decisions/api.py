@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Header, Router, Schema, Status
 from pydantic import AwareDatetime
@@ -270,6 +270,14 @@ def _proposal(request, proposal_id: int, *, settle: bool = True) -> Proposal:
     return proposal
 
 
+def _ballot_proposal(request, proposal_id: int) -> Proposal:
+    """``_proposal(..., settle=False)`` for casting a ballot: the proposal and its council, in one statement."""
+    proposal = services.proposal_with_council(proposal_id)
+    if proposal is None:
+        raise Http404("No Proposal matches the given query.")
+    return services.require_visible(getattr(request, "auth", None) or request.user, proposal)
+
+
 def _closed_proposal(request, proposal_id: int) -> Proposal:
     proposal = _proposal(request, proposal_id)
     if proposal.state(clock.now()) != ProposalState.CLOSED:
@@ -464,7 +472,7 @@ def cast_ballot(request, proposal_id: int, payload: BallotIn,
                 idempotency_key: str | None = Header(None, alias="Idempotency-Key", pattern=IDEMPOTENCY_PATTERN,
                                                            description=IDEMPOTENCY_HELP)):
     vote = payload.dict(exclude_none=True, exclude={"secret"})
-    result = services.cast_ballot(request.auth, _proposal(request, proposal_id, settle=False), vote, secret=payload.secret)
+    result = services.cast_ballot(request.auth, _ballot_proposal(request, proposal_id), vote, secret=payload.secret)
     if isinstance(result, services.SecretReceipt):
         return {"receipt": result.receipt, "secret": None if result.changed else result.secret, "changed": result.changed}
     return ballot_out(result)

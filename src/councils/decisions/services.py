@@ -13,7 +13,6 @@ import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from fractions import Fraction
 
 from django.conf import settings
@@ -34,7 +33,7 @@ from councils.assemblies.models import (
     OfficeRole,
 )
 from councils.assemblies.permissions import membership_of, require_member
-from councils.adapters import words
+from councils.adapters import sql, words
 from councils.decisions import kinds
 from councils.decisions.ballots import Vote, clean_vote, digest, engine_input
 from councils.decisions.models import (
@@ -843,33 +842,38 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
     if state != ProposalState.VOTING:
         raise Closed(gettext("Voting has closed.") if state == ProposalState.CLOSED
                      else gettext("This proposal is %(state)s.") % {"state": str(ProposalState(state).label).lower()})
-    option_ids = list(proposal.options.values_list("pk", flat=True))
+    option_ids = [pk for pk, in sql.many(_OPTION_IDS_SQL, [proposal.pk])]
     clean = clean_vote(proposal, vote, option_ids)
     if proposal.secret:
         return _cast_secret(actor, proposal, clean, secret, now)
-    with transaction.atomic():
-        ballot = Ballot.objects.select_for_update().filter(proposal=proposal, voter=actor).first()
-        if ballot is not None and (ballot.choice, ballot.content_json, ballot.reason) == (clean.choice, clean.content_json(), clean.reason):
-            return ballot
+    content_json = clean.content_json()
+    # No savepoint of its own: nothing inside is caught short of the caller's transaction (the insert has its own).
+    with transaction.atomic(savepoint=False):
+        ballot = _ballot_for_update(proposal, actor)
+        if ballot is not None:
+            ballot._state.fields_cache.update(proposal=proposal, voter=actor)
+            if (ballot.choice, ballot.content_json, ballot.reason) == (clean.choice, content_json, clean.reason):
+                return ballot
         # The member's signature on this very ballot, or the 428 asking for it: nothing is written without it.
         signed = member_act(actor, act="ballot.cast", council=council, object=proposal.subject,
                             content=ballot_content(clean), now=now)
         if ballot is None:
+            values = {"proposal_id": proposal.pk, "voter_id": actor.pk, "choice": clean.choice, "content_json": content_json,
+                      "reason": clean.reason, "cast_at": now, "changed_at": now}
             try:
                 with transaction.atomic():
-                    ballot = Ballot.objects.create(
-                        proposal=proposal, voter=actor, choice=clean.choice, content_json=clean.content_json(),
-                        reason=clean.reason, cast_at=now, changed_at=now,
-                    )
+                    ballot = Ballot(id=sql.insert(Ballot, values), **values)
             except IntegrityError:
                 # A second request from the same member raced this one: treat it as a change.
                 ballot = Ballot.objects.select_for_update().get(proposal=proposal, voter=actor)
             else:
+                ballot._state.adding = False
+                ballot._state.fields_cache.update(proposal=proposal, voter=actor)
                 append(council, kind="ballot.cast", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor,
                        signed=signed)
                 return ballot
-        ballot.choice, ballot.content_json, ballot.reason, ballot.changed_at = clean.choice, clean.content_json(), clean.reason, now
-        ballot.save(update_fields=["choice", "content_json", "reason", "changed_at"])
+        ballot.choice, ballot.content_json, ballot.reason, ballot.changed_at = clean.choice, content_json, clean.reason, now
+        sql.run(_BALLOT_CHANGE_SQL, [ballot.choice, ballot.content_json, ballot.reason, sql.when(now), ballot.pk])
         append(council, kind="ballot.changed", subject=ballot.subject, state=ballot.record_state(), at=now, actor=actor,
                signed=signed)
     return ballot
@@ -884,6 +888,35 @@ def ballot_content(clean: Vote) -> dict:
 def participation_digest(proposal: Proposal) -> str:
     """What a secret voter signs: their participation in this vote, by a hash that says nothing of the ballot."""
     return content_sha256({"participation": True, "proposal": proposal.subject})
+
+
+# The ballot's statements, written once (adapters.sql): a ballot is the act people make by the thousand at a close.
+_BALLOT = sql.Rows(Ballot)
+_BALLOT_SQL = (f"SELECT {_BALLOT.columns()} FROM {sql.table(Ballot)} WHERE {sql.quote('proposal_id')} = %s "
+               f"AND {sql.quote('voter_id')} = %s")
+_BALLOT_CHANGE_SQL = (f"UPDATE {sql.table(Ballot)} SET {sql.quote('choice')} = %s, {sql.quote('content_json')} = %s, "
+                      f"{sql.quote('reason')} = %s, {sql.quote('changed_at')} = %s WHERE {sql.quote('id')} = %s")
+_OPTION_IDS_SQL = (f"SELECT {sql.quote('id')} FROM {sql.table(Option)} WHERE {sql.quote('proposal_id')} = %s "
+                   f"ORDER BY {sql.quote('position')}")
+_PROPOSAL = sql.Rows(Proposal)
+_COUNCIL = sql.Rows(Council)
+_PROPOSAL_SQL = (f"SELECT {_PROPOSAL.columns('p')}, {_COUNCIL.columns('c')} FROM {sql.table(Proposal)} p "
+                 f"JOIN {sql.table(Council)} c ON c.{sql.quote('id')} = p.{sql.quote('council_id')} WHERE p.{sql.quote('id')} = %s")
+
+
+def _ballot_for_update(proposal: Proposal, actor) -> Ballot | None:
+    row = sql.one(_BALLOT_SQL + sql.for_update(), [proposal.pk, actor.pk])
+    return _BALLOT.make(row) if row is not None else None
+
+
+def proposal_with_council(proposal_id: int) -> Proposal | None:
+    """The proposal and its council, in one statement written once (what casting a ballot needs), or None."""
+    row = sql.one(_PROPOSAL_SQL, [proposal_id])
+    if row is None:
+        return None
+    proposal = _PROPOSAL.make(row[:len(_PROPOSAL)])
+    proposal._state.fields_cache["council"] = _COUNCIL.make(row[len(_PROPOSAL):])
+    return proposal
 
 
 def _cast_secret(actor, proposal: Proposal, clean: Vote, secret: str | None, now) -> SecretReceipt:
@@ -1022,12 +1055,14 @@ def voters_at_close(proposal: Proposal) -> list[int]:
                 .filter(Q(left_at__isnull=True) | Q(left_at__gte=at)).values_list("member_id", flat=True))
 
 
-def current_counts(proposal: Proposal) -> dict[str, int]:
+def current_counts(proposal: Proposal, rows: list[dict] | None = None) -> dict[str, int]:
+    """Ballots per choice, and how many. ``rows``: ``ballot_rows(proposal)`` where the caller has read them already."""
+    rows = ballot_rows(proposal) if rows is None else rows
     counts = {choice: 0 for choice in Choice.values}
-    for row in ballot_rows(proposal):
+    for row in rows:
         if row["choice"]:
             counts[row["choice"]] += 1
-    counts["ballots"] = sum(1 for _ in ballot_rows(proposal)) if proposal.voting_ends <= clock.now() else (
+    counts["ballots"] = len(rows) if proposal.voting_ends <= clock.now() else (
         proposal.secret_ballots.count() if proposal.secret else proposal.ballots.count())
     return counts
 
@@ -1059,6 +1094,8 @@ def find_receipt(proposal: Proposal, receipt: str) -> dict | None:
 def settle_due(council: Council | None, now: datetime | None = None) -> list[Decision]:
     """Write the decision of every vote in ``council`` (or concerning it as a federation) that has closed."""
     now = now or clock.now()
+    if council is not None and sql.one(_DUE_SQL, [sql.when(now), council.pk, council.pk]) is None:
+        return []  # the answer of nearly every request, from one statement written once
     due = Proposal.objects.filter(voting_ends__lte=now, decision__isnull=True, published_at__isnull=False,
                                   withdrawn_at__isnull=True, accepted_at__isnull=True)
     if council is not None:
@@ -1069,6 +1106,18 @@ def settle_due(council: Council | None, now: datetime | None = None) -> list[Dec
         if decision is not None:
             decisions.append(decision)
     return decisions
+
+
+def _column(name: str) -> str:
+    return "p." + sql.quote(name)
+
+
+# Is any vote of the council (or put to it as a federation) closed and not yet decided? The query of settle_due above.
+_DUE_SQL = (f"SELECT 1 FROM {sql.table(Proposal)} p WHERE {_column('voting_ends')} <= %s "
+            f"AND {_column('published_at')} IS NOT NULL AND {_column('withdrawn_at')} IS NULL "
+            f"AND {_column('accepted_at')} IS NULL AND ({_column('council_id')} = %s OR {_column('federation_id')} = %s) "
+            f"AND NOT EXISTS (SELECT 1 FROM {sql.table(Decision)} d WHERE d.{sql.quote('proposal_id')} = p.{sql.quote('id')}) "
+            f"LIMIT 1")
 
 
 def _seed(proposal: Proposal, ballots_digest: str) -> int:

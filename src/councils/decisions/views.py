@@ -158,9 +158,11 @@ def proposal_detail(request, slug: str, pk: int):
     decision = services.get_decision(proposal, now)
     state = proposal.state(now)
     membership = membership_of(request.user, council)
+    officer = services.is_officer(request.user, council, now)
     options = list(proposal.options.select_related("member"))
     labels = {o.pk: o.label for o in options}
-    rows = services.ballot_rows(proposal) if (not proposal.secret or state == ProposalState.CLOSED) else []
+    shown = not proposal.secret or state == ProposalState.CLOSED
+    rows = services.ballot_rows(proposal) if shown else []
     my_vote = services.my_vote(request.user, proposal)
     amendments = [
         {"proposal": a, "state": a.state(now), "diff": [] if a.hidden_at else _amendment_diff(a),
@@ -177,7 +179,7 @@ def proposal_detail(request, slug: str, pk: int):
         "is_author": request.user.is_authenticated and request.user.pk == proposal.author_id,
         "can_withdraw": kinds.kind_of(proposal).withdrawable,
         "second_round": Proposal.objects.filter(fallback_of=proposal, published_at__isnull=False).select_related("decision").first(),
-        "is_officer": services.is_officer(request.user, council, now),
+        "is_officer": officer,
         "options": options,
         "my_vote": my_vote,
         "my_ranks": _my_ranks(my_vote),
@@ -198,10 +200,10 @@ def proposal_detail(request, slug: str, pk: int):
         "comments": _comments_for(request.user, proposal),
         "hidden_text": services.hidden_text_for(request.user, proposal),
         "reports": (list(Report.objects.filter(Q(proposal=proposal) | Q(comment__proposal=proposal)).select_related("reporter"))
-                    if services.is_officer(request.user, council, now) else []),
+                    if officer else []),
         "text_appeal": Proposal.objects.filter(hidden_proposal=proposal).order_by("-pk").first(),
         "ballot_lines": list(zip(rows, ballots_for_display(proposal, rows, labels))),
-        "counts": services.current_counts(proposal),
+        "counts": services.current_counts(proposal, rows if shown else None),
         "amendments": amendments,
         "downloads": [f for f in FORMATS if f == "csv" or proposal.is_ranked],
         "charter_changes": sorted(proposal.payload.items()) if proposal.kind == ProposalKind.CHARTER and proposal.payload else [],

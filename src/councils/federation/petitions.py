@@ -228,15 +228,20 @@ def overruling_of(decision: Decision) -> dict | None:
     return {"referendum": referendum.proposal if referendum else None, "undone": data.get("undone", ""), "at": entry.at}
 
 
-def referendum_targets(federation: Council):
+def referendum_targets(federation: Council, only: Decision | None = None):
     """The federation's decisions a referendum may put to the members: adopted (or, elections, decided) votes of the
-    federation itself, not referendums, not already put to a referendum that overruled them."""
-    from councils.decisions.services import overruling_referendum
-
+    federation itself, not referendums, not already put to a referendum that overruled them. ``only``: that decision,
+    if it is one of them (a proposal's page asks about its own)."""
     decisions = (Decision.objects.filter(proposal__council=federation, outcome__in=(Outcome.ADOPTED, Outcome.DECIDED))
                  .exclude(proposal__kind__in=(FederationKind.REFERENDUM, FederationKind.MANDATE))
                  .select_related("proposal").order_by("-decided_at"))
-    return [d for d in decisions if overruling_referendum(d) is None]
+    if only is not None:
+        decisions = decisions.filter(pk=only.pk)
+    decisions = list(decisions)
+    # services.overruling_referendum for all of them in one query: a rejected vote on whether the decision stands.
+    overruled = set(Proposal.objects.filter(overrules__in=[d.pk for d in decisions], decision__outcome=Outcome.REJECTED)
+                    .values_list("overrules_id", flat=True)) if decisions else set()
+    return [d for d in decisions if d.pk not in overruled]
 
 
 def overruled_by(decision: Decision) -> Decision | None:

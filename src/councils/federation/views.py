@@ -112,7 +112,7 @@ def proposal_page_part(proposal: Proposal, user, now) -> dict:
     decision = getattr(proposal, "decision", None) if proposal.council.is_federation else None
     if decision is not None:
         part["overruling"] = petitions.overruling_of(decision)
-        part["referendum_target"] = part["overruling"] is None and decision in petitions.referendum_targets(proposal.council)
+        part["referendum_target"] = part["overruling"] is None and bool(petitions.referendum_targets(proposal.council, only=decision))
     return part
 
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from councils import clock
+from councils.adapters import sql
 from councils.record import note, tree
 from councils.record.models import (
     Chain,
@@ -118,13 +119,38 @@ def _append_leaves(chain_row: Chain, rows) -> None:
     chain_row.save(update_fields=["tree_size"])
 
 
-def add_entry(chain: str, row: RecordEntry) -> None:
-    """Add a just-appended entry to its chain's tree (inside the append's transaction, under the chain's lock)."""
-    chain_row = Chain.objects.get(name=chain)
-    if chain_row.tree_size != row.seq:
-        # Entries written before the chain had a tree (or by an older version) join it first, in order.
-        _append_leaves(chain_row, RecordEntry.objects.filter(chain=chain, seq__gte=chain_row.tree_size, seq__lt=row.seq).order_by("seq"))
-    _append_leaves(chain_row, [row])
+def add_entry(chain: str, row: RecordEntry, *, chain_id: int | None = None, tree_size: int | None = None) -> None:
+    """Add a just-appended entry to its chain's tree (inside the append's transaction, under the chain's lock).
+    ``chain_id`` and ``tree_size``: the chain row as the append read it under the lock."""
+    if chain_id is None or tree_size != row.seq:
+        chain_row = Chain.objects.get(name=chain)
+        if chain_row.tree_size != row.seq:
+            # Entries written before the chain had a tree (or by an older version) join it first, in order.
+            _append_leaves(chain_row, RecordEntry.objects.filter(chain=chain, seq__gte=chain_row.tree_size, seq__lt=row.seq).order_by("seq"))
+        _append_leaves(chain_row, [row])
+        return
+    # The common case, on every act: O(log n) nodes read in at most one statement, written in one, the size in one.
+    needed = tree.append_keys(tree_size)
+    known = _nodes_sql(chain, needed) if needed else {}
+    new_nodes = tree.append_leaf(tree_size, tree.leaf_hash(leaf_bytes(row)), known)
+    params = []
+    for (level, index), digest in new_nodes:
+        params += [chain, TreeNode.key_of(level, index), digest]
+    sql.run(f"INSERT INTO {sql.table(TreeNode)} ({sql.quote('chain')}, {sql.quote('key')}, {sql.quote('hash')}) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(new_nodes)), params)
+    sql.run(_SIZE_SQL, [tree_size + 1, chain_id])
+
+
+_SIZE_SQL = f"UPDATE {sql.table(Chain)} SET {sql.quote('tree_size')} = %s WHERE {sql.quote('id')} = %s"
+
+
+def _nodes_sql(chain: str, keys) -> dict:
+    """``_nodes`` in a statement written once per number of keys."""
+    wanted = {TreeNode.key_of(level, index): (level, index) for level, index in keys}
+    rows = sql.many(f"SELECT {sql.quote('key')}, {sql.quote('hash')} FROM {sql.table(TreeNode)} "
+                    f"WHERE {sql.quote('chain')} = %s AND {sql.quote('key')} IN ({', '.join(['%s'] * len(wanted))})",
+                    [chain, *wanted])
+    return {wanted[key]: bytes(digest) for key, digest in rows}
 
 
 def add_entries(chain: str, rows) -> None:

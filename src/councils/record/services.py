@@ -18,8 +18,15 @@ from django.apps import apps
 from django.db import connection
 
 from councils.errors import Gone
+from councils.adapters import sql
 from councils.record import log
-from councils.record.chain import ChainBreak, canonical_json, next_entry, verify_chain
+from councils.record.chain import (
+    ChainBreak,
+    Entry,
+    canonical_json,
+    next_entry,
+    verify_chain,
+)
 from councils.record.models import Chain, RecordEntry, chain_of
 from councils.record.chain import GENESIS
 from councils.record.signatures import SignatureCheck, rule_content
@@ -91,24 +98,40 @@ def lock_chains(*owners) -> None:
     list(Chain.objects.select_for_update().filter(name__in=names).order_by("name").values_list("pk", flat=True))
 
 
+def _locked_chain(name: str) -> tuple[int, int, str]:
+    """Lock the chain ``name`` (made on its first lock) and return its id, tree size and the address its owner moved to
+    ("" or None while here): one statement when it exists."""
+    row = sql.one(_LOCK_SQL[connection.features.has_select_for_update], [name])
+    if row is None:
+        lock_chains(name)
+        row = sql.one(_LOCK_SQL[connection.features.has_select_for_update], [name])
+    return row
+
+
 def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, actor=None, **extra) -> RecordEntry:
     """Append one entry to the chain of ``owner`` (a chain name, or a council). ``state`` is the subject's state after
-    the act (None: removed)."""
+    the act (None: removed).
+
+    Every act passes here while holding its chain's lock, so the statements are few and written once: lock the chain
+    (and read its tree size), read the head, insert the entry, and grow the tree (``log.add_entry``)."""
     if not connection.in_atomic_block:
         raise RuntimeError("record entries are appended inside the act's transaction")
     chain = chain_of(owner)
-    lock_chains(chain)
-    refuse_if_moved(chain)
-    head_row = RecordEntry.objects.filter(chain=chain).order_by("-seq").first()
-    if head_row is None and chain != REGISTRY:
+    chain_id, tree_size, moved = _locked_chain(chain)
+    if moved:
+        raise Gone(f"this council has moved to {moved} by its own decision: act there", location=moved)
+    head = sql.one(_HEAD_SQL, [chain])
+    if head is None and chain != REGISTRY:
         append(REGISTRY, kind="chain.opened", subject=f"chain:{chain}", state={"name": chain}, at=at)
     data = plain({"state": state, **extra})
     if actor is None and "signed" not in data:
         # An act of the rules (a vote closing, a congress convening, a recall vote opening): the server signs it,
         # naming the rule, the entries that triggered it (the chain up to its head) and what it wrote.
-        data["server_signed"] = rule_statement(chain, subject, kind, at, head_row.hash if head_row else GENESIS, data)
+        data["server_signed"] = rule_statement(chain, subject, kind, at, head[1] if head else GENESIS, data)
     entry = next_entry(
-        head_row.as_entry() if head_row else None,
+        # next_entry reads only the head's chain, number and hash
+        Entry(chain=chain, seq=head[0], at="", actor=None, kind="", subject="", data={}, prev_hash="", hash=head[1])
+        if head else None,
         chain=chain,
         at=stamp(at),
         actor=getattr(actor, "username", actor),
@@ -116,18 +139,12 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
         subject=subject,
         data=data,
     )
-    row = RecordEntry.objects.create(
-        chain=chain,
-        seq=entry.seq,
-        at=entry.at,
-        actor=entry.actor,
-        kind=entry.kind,
-        subject=entry.subject,
-        data_json=canonical_json(entry.data).decode("utf-8"),
-        prev_hash=entry.prev_hash,
-        hash=entry.hash,
-    )
-    log.add_entry(chain, row)  # the chain's Merkle tree grows with it, in the same transaction
+    values = {"chain": chain, "seq": entry.seq, "at": entry.at, "actor": entry.actor, "kind": entry.kind,
+              "subject": entry.subject, "data_json": canonical_json(entry.data).decode("utf-8"),
+              "prev_hash": entry.prev_hash, "hash": entry.hash}
+    row = RecordEntry(id=sql.insert(RecordEntry, values), **values)
+    row._state.adding = False
+    log.add_entry(chain, row, chain_id=chain_id, tree_size=tree_size)  # the chain's Merkle tree grows with it
     return row
 
 
@@ -184,6 +201,15 @@ def rule_statement(chain: str, subject: str, kind: str, at: datetime, after: str
     return {"statement": signed.statement.decode("utf-8"), "signature": encode_signature(signed.signature)}
 
 
+_LOCK_SQL = {
+    locking: f"SELECT {sql.quote('id')}, {sql.quote('tree_size')}, {sql.quote('moved_to')} FROM {sql.table(Chain)} WHERE {sql.quote('name')} = %s"
+             + (" FOR UPDATE" if locking else "")
+    for locking in (False, True)
+}
+_HEAD_SQL = (f"SELECT {sql.quote('seq')}, {sql.quote('hash')} FROM {sql.table(RecordEntry)} "
+             f"WHERE {sql.quote('chain')} = %s ORDER BY {sql.quote('seq')} DESC LIMIT 1")
+
+
 @dataclass
 class Problem:
     chain: str
@@ -210,13 +236,14 @@ class Report:
         return not self.problems
 
 
-def verify_all(owners=None) -> Report:
+def verify_all(owners=None, progress: Callable[[int], None] | None = None) -> Report:
     """Recompute every chain (or those of ``owners``: chain names or councils); when every chain is verified, also
-    check every recorded row against its last record entry."""
+    check every recorded row against its last record entry. ``progress(n)`` is told of every n entries read (for a
+    progress bar: a million entries take a while)."""
     report = Report()
     every = owners is None
     chains = list(Chain.objects.values_list("name", flat=True)) if every else [chain_of(o) for o in owners]
-    last_state: dict[str, dict[str, RecordEntry]] = defaultdict(dict)  # subject -> chain -> last entry
+    last_state: dict[str, dict[str, Entry]] = defaultdict(dict)  # subject -> chain -> last entry
     signatures = SignatureCheck(server_key=public_key_of(log.server_signer().seed))
     fed: set[tuple[str, int]] = set()
     if not every:
@@ -225,20 +252,15 @@ def verify_all(owners=None) -> Report:
             signatures.add(_entry_dict(row.as_entry()))
             fed.add((row.chain, row.seq))
     for chain in chains:
-        rows = list(RecordEntry.objects.filter(chain=chain).order_by("seq"))
         report.chains += 1
-        report.entries += len(rows)
-        entries = []
-        for row in rows:
-            try:
-                entries.append(row.as_entry())
-            except json.JSONDecodeError as exc:
-                report.problems.append(Problem(chain, row.seq, row.subject, f"data is not valid JSON ({exc})"))
-                continue
-            last_state[row.subject][chain] = row
-            if (chain, row.seq) not in fed:
-                signatures.add(_entry_dict(entries[-1]))
-        result = verify_chain(chain, entries)
+
+        def signed_entries(entries, chain=chain):
+            for entry in entries:
+                if (chain, entry.seq) not in fed:
+                    signatures.add(_entry_dict(entry))
+                yield entry
+
+        result = verify_chain(chain, signed_entries(_stored_entries(chain, report, last_state, progress)))
         for brk in result.breaks:
             report.problems.append(Problem(chain, brk.seq, None, brk.reason))
     for where, reason in signatures.finish():
@@ -257,6 +279,30 @@ def verify_all(owners=None) -> Report:
 def _entry_dict(entry) -> dict:
     return {"chain": entry.chain, "seq": entry.seq, "at": entry.at, "actor": entry.actor, "kind": entry.kind,
             "subject": entry.subject, "data": entry.data, "prev_hash": entry.prev_hash}
+
+
+def _stored_entries(chain: str, report: Report, last_state, progress, batch: int = 5000):
+    """The chain's entries in order, read as plain values in batches (not one model instance each, nor all at once)."""
+    rows = (RecordEntry.objects.filter(chain=chain).order_by("seq")
+            .values_list("seq", "at", "actor", "kind", "subject", "data_json", "prev_hash", "hash").iterator(chunk_size=batch))
+    read = 0
+    for seq, at, actor, kind, subject, data_json, prev_hash, hash_ in rows:
+        report.entries += 1
+        read += 1
+        if progress is not None and read == batch:
+            progress(read)
+            read = 0
+        try:
+            data = json.loads(data_json)
+        except json.JSONDecodeError as exc:
+            report.problems.append(Problem(chain, seq, subject, f"data is not valid JSON ({exc})"))
+            continue
+        entry = Entry(chain=chain, seq=seq, at=at, actor=actor, kind=kind, subject=subject, data=data,
+                      prev_hash=prev_hash, hash=hash_)
+        last_state[subject][chain] = entry
+        yield entry
+    if progress is not None and read:
+        progress(read)
 
 
 def _check_chain_list(report: Report, last_state) -> None:

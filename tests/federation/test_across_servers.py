@@ -27,7 +27,7 @@ from councils.federation.services import federations_of, member_councils
 from councils.record import log
 from councils.record import statement as st
 from councils.record.models import RecordEntry
-from councils.record.services import verify_all
+from councils.record.services import moved_to, verify_all
 
 pytestmark = pytest.mark.django_db
 
@@ -353,8 +353,73 @@ def test_an_act_signed_by_a_key_that_is_not_the_senders_server_key_is_refused(se
     assert not Affiliation.objects.filter(federation=federation_b).exists() and not InboxMessage.objects.exists()
 
 
-def test_a_message_for_a_council_that_has_moved_is_refused():
-    pytest.skip("free exit (issue 16: a council moving to another server, answered 410) is not on this branch yet")
+NEW_HOME = "http://c.example"
+
+
+def _move_away(servers, make_proposal, decide, council):
+    """``council`` (on A) decides by its own vote to move to another server (docs/free-exit.md)."""
+    proposal = make_proposal(council, kind="move", title="Move to c.example", payload={"destination": NEW_HOME})
+    with servers(A):
+        assert decide(proposal, "yes").outcome == "adopted"
+    assert moved_to(council) == NEW_HOME
+
+
+def test_a_message_for_a_council_that_has_moved_is_refused(
+        servers, peered, clock, make_council, make_proposal, decide, federation_b):
+    peer_a, peer_b, stand_in = peered
+    council = make_council(members=1)  # on A
+    _join(servers, make_proposal, decide, council, stand_in)
+    assert _deliver(servers, A, peer_b).delivered == 1  # B admits it; its answer waits in B's outbox
+    _move_away(servers, make_proposal, decide, council)  # ... and the council moves away from A before it arrives
+    answer_message = OutboxMessage.objects.get(peer=peer_a, type="affiliation.admitted")
+    body = answer_message.body.encode()
+    with servers(A):
+        status, answer = remote.receive("POST", A + remote.INBOX, _signed(servers, B, body, url=A + remote.INBOX), body)
+    assert (status, answer["code"], answer["location"]) == (410, "moved", NEW_HOME) and NEW_HOME in answer["detail"]
+    assert list(federations_of(council)) == [] and not InboxMessage.objects.filter(peer=peer_b).exists()
+    assert not RecordEntry.objects.filter(chain=council.record_chain, kind="affiliation.joined").exists()
+    assert _deliver(servers, B, peer_a).failed == 1  # B's worker: a refusal A will repeat, failed at once
+    answer_message.refresh_from_db()
+    assert answer_message.status == OutboxStatus.FAILED and answer_message.attempts == 1
+    assert NEW_HOME in answer_message.last_error
+
+
+def test_a_member_council_that_moves_away_tells_its_federation_on_the_other_server(
+        servers, peered, clock, make_council, make_proposal, decide, federation_b):
+    peer_a, peer_b, stand_in = peered
+    council = make_council(members=1)
+    _join(servers, make_proposal, decide, council, stand_in)
+    assert _deliver(servers, A, peer_b).delivered == 1 and _deliver(servers, B, peer_a).delivered == 1
+    assert list(federations_of(council)) == [stand_in]
+    _move_away(servers, make_proposal, decide, council)
+    told = OutboxMessage.objects.get(peer=peer_b, type="affiliation.moved")
+    assert json.loads(told.body)["payload"]["destination"] == NEW_HOME
+    assert _deliver(servers, A, peer_b).delivered == 1  # the move's own message leaves although the council moved
+    entry = RecordEntry.objects.get(chain=federation_b.record_chain, kind="affiliation.moved")
+    assert entry.data["destination"] == NEW_HOME and entry.data["server"] == "a.example"
+    assert "affiliation.moved" in entry.data["act"]  # A's signed act, kept in B's record
+    assert Affiliation.objects.get(federation=federation_b).left_at is None  # leaving is a decision of its own
+    with servers(B):
+        report = verify_all([federation_b])
+    assert report.ok, report.problems[:3]
+
+
+def test_a_council_that_has_moved_sends_nothing_more(servers, peered, clock, make_council, make_proposal, decide,
+                                                     federation_b):
+    from django.db import transaction
+
+    from councils.errors import Gone
+
+    _, peer_b, stand_in = peered
+    council = make_council(members=1)
+    _join(servers, make_proposal, decide, council, stand_in)  # the request is written, not yet delivered
+    _move_away(servers, make_proposal, decide, council)
+    assert _deliver(servers, A, peer_b).failed == 1  # not sent: the council's acts are no longer A's to carry
+    request = OutboxMessage.objects.get(peer=peer_b, type="affiliation.request")
+    assert request.status == OutboxStatus.FAILED and request.attempts == 0 and NEW_HOME in request.last_error
+    assert not InboxMessage.objects.exists() and not Affiliation.objects.filter(federation=federation_b).exists()
+    with servers(A), transaction.atomic(), pytest.raises(Gone):
+        remote.send(peer_b, "ping", {}, [], clock.now(), council)
 
 
 def test_the_inbox_answers_json_to_a_plain_get_and_to_an_unsigned_post(client):

@@ -31,7 +31,7 @@ from django.utils.text import slugify
 from councils import clock
 from councils.assemblies.models import Charter, Council, CouncilKind
 from councils.decisions.models import Decision
-from councils.errors import Conflict, CouncilsError, Invalid
+from councils.errors import Conflict, CouncilsError, Gone, Invalid
 from councils.federation import wire
 from councils.federation.models import (
     Affiliation,
@@ -45,7 +45,7 @@ from councils.federation.models import (
 from councils.federation.wire import Refused
 from councils.record import log, note
 from councils.record import statement as st
-from councils.record.services import append, lock_chains
+from councils.record.services import append, lock_chains, moved_to, refuse_if_moved
 
 logger = logging.getLogger("councils.federation")
 
@@ -217,6 +217,8 @@ def send(peer: Peer, type: str, payload: dict, acts: list[dict], at: datetime, c
     """Put a message for ``peer`` in the outbox, inside the caller's transaction (the act's own)."""
     if not connection.in_atomic_block:
         raise RuntimeError("messages are written inside the act's transaction")
+    if council is not None:
+        refuse_if_moved(council)  # a council that moved away sends nothing more from here (errors.Gone)
     message_id = uuid.uuid4().hex
     body = wire.canonical(wire.envelope(message_id=message_id, type=type, sender=log.server_name(), recipient=peer.name,
                                         at=at, payload=payload, acts=acts)).decode()
@@ -238,7 +240,7 @@ def backoff(attempts: int) -> timedelta:
 
 # A refusal the peer will give again however often the message is sent: the message is marked failed at once.
 _PERMANENT = {"malformed", "not_canonical", "too_large", "not_the_recipient", "unknown_type", "invalid",
-              "no_such_council", "bad_act_signature"}
+              "no_such_council", "bad_act_signature", "moved"}
 
 
 def deliver_due(now: datetime | None = None, peers=None) -> Delivery:
@@ -262,6 +264,15 @@ def deliver_due(now: datetime | None = None, peers=None) -> Delivery:
 
 
 def _attempt(peer: Peer, message: OutboxMessage, now: datetime) -> str:
+    address = moved_to(message.council) if message.council_id and message.type != "affiliation.moved" else ""
+    if address:  # written before the council moved away: its acts are no longer this server's to carry
+        message.status = OutboxStatus.FAILED
+        message.last_error = (f"not sent: {message.council.name} moved to {address} by its own decision before this "
+                              "message left; act again from there")[:1000]
+        logger.error("message %s (%s) to %s not sent: its council moved to %s", message.message_id, message.type,
+                     peer.name, address)
+        message.save(update_fields=["status", "last_error"])
+        return "failed"
     body = message.body.encode()
     url = peer.url + INBOX
     headers = wire.sign_request(url, body, Ed25519PrivateKey.from_private_bytes(_server_private_key()),
@@ -317,6 +328,8 @@ def receive(method: str, url: str, headers, body: bytes) -> tuple[int, dict]:
                 result = handler(peer, message, acts, now)
         except IntegrityError:
             raise Refused(409, "duplicate", f"message {message['id']} was received and applied before") from None
+        except Gone as error:  # whatever path reached a council of this server that moved away
+            raise Refused(410, "moved", str(error), location=error.location) from None
         except CouncilsError as error:
             raise Refused(422, "invalid", str(error)) from None
     except Refused as refusal:
@@ -339,6 +352,16 @@ def _server_act_of(peer: Peer, acts, raw_acts: list, act: str, council: str, pay
                 raise Refused(403, "bad_act_signature", f"the {act} act does not say what the message says")
             return {"statement": raw["statement"], "signature": raw["signature"]}
     raise Refused(400, "malformed", f"a {act} message carries its {act} act, signed by the sending server")
+
+
+def _here(council: Council) -> Council:
+    """``council`` (of this server), unless it moved away by its own decision: then the message is refused with its
+    new address (410, ``moved``) and nothing is applied."""
+    address = moved_to(council)
+    if address:
+        raise Refused(410, "moved", f"{council.name} has moved to {address} by its own decision: send it there",
+                      location=address)
+    return council
 
 
 def _carried(message: dict) -> list[dict]:
@@ -419,6 +442,7 @@ def _on_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
                                         remote__isnull=True).first()
     if federation is None:
         raise Refused(404, "no_such_council", f"no federation {payload.get('federation')!r} on this server")
+    _here(federation)
     council = stand_in(peer, council_data["slug"], council_data["name"], council_data["kind"], now)
     lock_chains(council, federation)
     affiliation = current_affiliation(federation, council)
@@ -454,6 +478,7 @@ def _on_admitted(peer: Peer, message: dict, acts, now: datetime) -> dict:
     federation = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload["federation"]).first()
     if council is None or federation is None:
         raise Refused(404, "no_such_council", "the council or the federation is no longer known here")
+    _here(council)
     federation = federation.council
     decision = Decision.objects.filter(pk=asked["decision"]["id"]).first()
     try:
@@ -484,6 +509,7 @@ def _on_leave(peer: Peer, message: dict, acts, now: datetime) -> dict:
                                         remote__isnull=True).first()
     if known is None or federation is None:
         raise Refused(404, "no_such_council", "no such council or federation here")
+    _here(federation)
     affiliation = current_affiliation(federation, known.council)
     if affiliation is not None:
         lock_chains(known.council, federation)
@@ -495,6 +521,43 @@ def _on_leave(peer: Peer, message: dict, acts, now: datetime) -> dict:
                    at=now, message=message["id"], server=peer.name, act=act["statement"],
                    signature=act["signature"])
     return {"left": True}
+
+
+def announce_move(affiliation: Affiliation, destination: str, at: datetime) -> OutboxMessage:
+    """A council here moved to another server by its own decision while a member of a federation on another server:
+    the federation is told the new address (the move's own message, sent although the council has moved)."""
+    remote = remote_of(affiliation.federation)
+    council = affiliation.council
+    payload = {"council": council.slug, "federation": remote.remote_slug, "destination": destination,
+               "moved_at": st.format_time(at)}
+    act = _server_act("affiliation.moved", council.slug, f"federation:{remote.remote_slug}", payload, at)
+    return send(remote.peer, "affiliation.moved", payload, [act], at, council)
+
+
+def _on_moved(peer: Peer, message: dict, acts, now: datetime) -> dict:
+    """A member council on ``peer`` moved to another server by its own decision: the federation here records the new
+    address on its chain, as for a council of this server; the affiliation itself is unchanged."""
+    from councils.federation.services import current_affiliation
+
+    payload = message["payload"]
+    act = _server_act_of(peer, acts, message["acts"], "affiliation.moved", str(payload.get("council")), payload)
+    destination = payload.get("destination")
+    if not isinstance(destination, str) or not re.match(r"https?://[^\s/]+", destination) or len(destination) > 400:
+        raise Refused(400, "malformed", "a move names the council's new address, an http or https URL")
+    known = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload.get("council")).select_related("council").first()
+    federation = Council.objects.filter(slug=payload.get("federation"), kind=CouncilKind.FEDERATION,
+                                        remote__isnull=True).first()
+    if known is None or federation is None:
+        raise Refused(404, "no_such_council", "no such council or federation here")
+    _here(federation)
+    affiliation = current_affiliation(federation, known.council)
+    if affiliation is None:
+        raise Refused(404, "no_such_council", f"{known.council.name} is not a member of {federation.name} here")
+    lock_chains(federation)
+    append(federation, kind="affiliation.moved", subject=affiliation.subject, state=affiliation.record_state(), at=now,
+           destination=destination, council=known.council.pk, council_chain=known.council.record_chain,
+           message=message["id"], server=peer.name, act=act["statement"], signature=act["signature"])
+    return {"recorded": True}
 
 
 # ----- mandates: the federation's proposal down, the council's mandated ballot up ------------------------------------
@@ -548,6 +611,8 @@ def _on_mandate_request(peer: Peer, message: dict, acts, now: datetime) -> dict:
                       "seats, options, deliberation_ends, voting_ends") from None
     federation = RemoteCouncil.objects.filter(peer=peer, remote_slug=payload.get("federation")).select_related("council").first()
     council = Council.objects.filter(slug=payload.get("council"), remote__isnull=True).first()
+    if council is not None:
+        _here(council)
     if federation is None or council is None or current_affiliation(federation.council, council) is None:
         raise Refused(404, "no_such_council", "no such member council of that federation here")
     if RemoteMandate.objects.filter(peer=peer, federation=federation.council, remote_proposal=target_id,
@@ -599,6 +664,7 @@ def _on_mandate_ballot(peer: Peer, message: dict, acts, now: datetime) -> dict:
                                      council__remote__isnull=True).first()
     if known is None or target is None:
         raise Refused(404, "no_such_council", "no such council or federation proposal here")
+    _here(target.council)
     if not now < target.voting_ends or target.withdrawn_at is not None:
         raise Invalid(f"the federation's vote on {target.title!r} is closed: the mandate came too late")
     try:
@@ -619,6 +685,7 @@ _HANDLERS = {
     "affiliation.request": _on_request,
     "affiliation.admitted": _on_admitted,
     "affiliation.leave": _on_leave,
+    "affiliation.moved": _on_moved,
     "mandate.request": _on_mandate_request,
     "mandate.ballot": _on_mandate_ballot,
     "ping": _on_ping,

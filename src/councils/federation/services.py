@@ -399,6 +399,10 @@ def on_council_moved(sender, *, council, destination, at, decision, **kwargs) ->
         append(affiliation.federation, kind="affiliation.moved", subject=affiliation.subject,
                state=affiliation.record_state(), at=at, destination=destination, council=council.pk,
                council_chain=council.record_chain)
+        if _remote_federation(affiliation.federation):  # a federation on another server: its server is told
+            from councils.federation.remote import announce_move
+
+            announce_move(affiliation, destination, at)
 
 
 # ----- recall ---------------------------------------------------------------------------------

@@ -46,12 +46,15 @@ MAX_BODY = 1_000_000
 class Refused(Exception):
     """Why a message is not accepted: an HTTP status, a short code and words a person reads."""
 
-    def __init__(self, status: int, code: str, detail: str):
+    def __init__(self, status: int, code: str, detail: str, *, location: str = ""):
         super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+        self.status, self.code, self.detail, self.location = status, code, detail, location
 
     def as_json(self) -> dict:
-        return {"detail": self.detail, "code": self.code}
+        answer = {"detail": self.detail, "code": self.code}
+        if self.location:
+            answer["location"] = self.location  # a council that moved away: where it is now
+        return answer
 
 
 @dataclass

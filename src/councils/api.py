@@ -91,6 +91,9 @@ class CouncilsAPI(NinjaAPI):
         components.setdefault("FieldError", {"title": "FieldError", "type": "object", "required": ["detail"], "properties": {
             "detail": {"title": "Detail", "type": "string"},
             "field": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Field"}}})
+        components.setdefault("SignatureRequired", {"title": "SignatureRequired", "type": "object",
+                                                    "required": ["detail", "statement"], "properties": {
+            "detail": {"type": "string"}, "statement": {"type": "string"}, "held_by_server": {"type": "boolean"}}})
         components["InputErrors"] = {"title": "InputErrors", "type": "object", "required": ["detail"], "properties": {
             "detail": {"type": "array", "items": {"type": "object", "properties": {
                 "loc": {"type": "array"}, "msg": {"type": "string"}, "type": {"type": "string"}}}}}}
@@ -100,7 +103,7 @@ class CouncilsAPI(NinjaAPI):
             return {"description": description,
                     "content": {"application/json": {"schema": refs[0] if len(refs) == 1 else {"anyOf": refs}}}}
 
-        for operations in schema["paths"].values():
+        for path, operations in schema["paths"].items():
             for method, operation in operations.items():
                 responses = operation["responses"] = {str(code): value for code, value in operation.get("responses", {}).items()}
                 responses["422"] = answer("Invalid input", "FieldError", "InputErrors")
@@ -111,6 +114,12 @@ class CouncilsAPI(NinjaAPI):
                                                    "FieldError"))
                 if "requestBody" in operation:
                     responses.setdefault("413", answer("The body is larger than the limit", "Message"))
+                if method not in ("get", "head", "options") and not path.startswith(("/api/me", "/api/members/me", "/api/record/")):
+                    # Every act of a member is signed (docs/api.md "Signed acts"): unsigned, it answers 428 with the
+                    # statement to sign; a malformed or replayed statement 400 or 409, a wrong key 403.
+                    responses.setdefault("428", answer("The act must be signed with the member's key: sign the statement "
+                                                       "and send the act again (Councils-Statement, Councils-Signature)",
+                                                       "SignatureRequired"))
                 session = any("SessionAuth" in requirement for requirement in operation.get("security", []))
                 if session and method not in ("get", "head", "options"):
                     responses.setdefault("403", answer("Not allowed (or a session's write without its CSRF token)", "Message"))

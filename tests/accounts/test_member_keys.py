@@ -338,3 +338,26 @@ def test_acts_of_the_rules_are_signed_by_the_server_naming_the_rule_and_what_tri
     assert statement.content["rule"] == "decision.made" and statement.content["after"] == entry.prev_hash
     report = verify_all()
     assert report.ok and report.rule_signatures > 0 and report.signatures > 0
+
+
+def test_every_page_form_of_an_act_answers_prepare_with_428(vote, clock):
+    council, proposal, (ana, ben) = vote
+    key = KeyFile()
+    register(client_for(ana), key, clock.now())
+    browser = Client()
+    browser.force_login(ana)
+    response = browser.post(f"/c/{council.slug}/p/{proposal.pk}/comment/", {"body": "Agreed."}, HTTP_COUNCILS_PREPARE="1")
+    assert response.status_code == 428
+    text = response.json()["statement"]
+    assert st.parse_statement(text.encode()).act == "comment.add"
+    assert not proposal.comments.exists()
+    browser.post(f"/c/{council.slug}/p/{proposal.pk}/comment/", {"body": "Agreed.", "councils_statement": text,
+                                                                    "councils_signature": key.sign_text(text)})
+    assert proposal.comments.get().body == "Agreed."
+    # Leaving the council is signed too.
+    response = browser.post(f"/c/{council.slug}/leave/", HTTP_COUNCILS_PREPARE="1")
+    assert response.status_code == 428
+    assert st.parse_statement(response.json()["statement"].encode()).act == "membership.leave"
+    # Invalid input is not a 428: the page answers as it would (the prepare script then posts for real).
+    response = browser.post(f"/c/{council.slug}/p/{proposal.pk}/comment/", {"body": ""}, HTTP_COUNCILS_PREPARE="1")
+    assert response.status_code != 428

@@ -303,7 +303,7 @@ def registration_statement(public_key: str, label: str, at) -> st.Statement:
 
 
 def register_key(actor, public_key: str, label: str = "", *, statement: str | bytes, signature: str,
-                 held_by_server: bool = False):
+                 held_by_server: bool = False, at=None):
     """Register ``public_key`` (base64url, raw 32 bytes) to ``actor``, proved by ``statement`` signed by that key.
 
     The registration is an entry on the member's chain ("key.registered"), carrying the signed statement."""
@@ -324,7 +324,8 @@ def register_key(actor, public_key: str, label: str = "", *, statement: str | by
         raise Invalid(f"public_key: {exc}", field="public_key") from None
     kid = st.key_id(raw)
     data = statement.encode("utf-8") if isinstance(statement, str) else statement
-    now = clock.now()
+    # A key the server holds is registered inside the member's first act, at that act's moment: never after it.
+    now = at or clock.now()
     try:
         given = st.parse_statement(data)
     except st.StatementError as exc:
@@ -356,7 +357,7 @@ def _register_held_key(actor, private: bytes, now) -> None:
     label = "held by this server (demo/test)"
     signed = st.sign_statement(registration_statement(public, label, now), private)
     register_key(actor, public, label, statement=signed.statement, signature=st.encode_signature(signed.signature),
-                 held_by_server=True)
+                 held_by_server=True, at=now)
 
 
 def revoke_key(actor, key_id: str):

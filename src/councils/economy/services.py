@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from councils.accounts.signing import member_act
+from councils.record.statement import content_sha256
 from councils import clock
 from councils.assemblies import models as assemblies_models
 from councils.assemblies.models import Council, CouncilKind, DecisionMethod, Office, OfficeRole, YES_NO_METHODS
@@ -290,7 +292,7 @@ def _clean_inputs(council: Council, product: Product, inputs) -> dict[int, float
     return cleaned
 
 
-def record_capability(actor, council: Council, *, product, labour, capacity, inputs=None) -> Capability:
+def record_capability(actor, council: Council, *, product, labour, capacity, inputs=None, signed=None) -> Capability:
     """A member records (or corrects) what their workplace can make of a product. Nobody outside the council can."""
     require_member(actor, council, gettext("record its capabilities"))
     _require_kind(council, PRODUCING_KINDS, "capabilities")
@@ -301,6 +303,10 @@ def record_capability(actor, council: Council, *, product, labour, capacity, inp
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
+        if signed is None:
+            signed = member_act(actor, act="capability.record", council=council, object=f"product:{product.pk}", now=now,
+                                content={"labour": labour, "capacity": capacity,
+                                         "inputs": {str(k): v for k, v in sorted(cleaned.items())}})
         capability = Capability.objects.filter(council=council, product=product).first() or Capability(
             council=council, product=product)
         capability.labour, capability.capacity = labour, capacity
@@ -308,7 +314,7 @@ def record_capability(actor, council: Council, *, product, labour, capacity, inp
         capability.recorded_at, capability.recorded_by = now, actor
         capability.save()
         append(council, kind="capability.recorded", subject=capability.subject, state=capability.record_state(), at=now,
-               actor=actor)
+               actor=actor, signed=signed)
     return capability
 
 
@@ -318,9 +324,11 @@ def remove_capability(actor, capability: Capability) -> None:
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
+        signed = member_act(actor, act="capability.remove", council=council, object=f"product:{capability.product_id}",
+                            content={}, now=now)
         subject = capability.subject
         capability.delete()
-        append(council, kind="capability.removed", subject=subject, state=None, at=now, actor=actor)
+        append(council, kind="capability.removed", subject=subject, state=None, at=now, actor=actor, signed=signed)
 
 
 def import_capabilities(actor, council: Council, data: bytes | str, *, fmt: str = "csv") -> list[Capability]:
@@ -335,10 +343,15 @@ def import_capabilities(actor, council: Council, data: bytes | str, *, fmt: str 
         raise Invalid(exc.message, field=exc.field) from None
     recorded = []
     with transaction.atomic():
+        # One signed act for the whole file: the rows as read, by hash.
+        signed = member_act(actor, act="capability.import", council=council, object=f"council:{council.slug}",
+                            content_sha256=content_sha256([{"product": row.product, "labour": row.labour,
+                                                            "capacity": row.capacity, "inputs": dict(row.inputs)}
+                                                           for row in rows]))
         for row in rows:
             try:
                 recorded.append(record_capability(actor, council, product=row.product, labour=row.labour,
-                                                  capacity=row.capacity, inputs=dict(row.inputs)))
+                                                  capacity=row.capacity, inputs=dict(row.inputs), signed=signed))
             except Invalid as exc:
                 raise Invalid(exc.message, field=f"{row.where}: {exc.field}") from None
     return recorded
@@ -352,10 +365,13 @@ def record_working_hours(actor, council: Council, hours) -> WorkingHours:
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
+        signed = member_act(actor, act="working_hours.record", council=council, object=f"council:{council.slug}",
+                            content={"hours": hours}, now=now)
         row = WorkingHours.objects.filter(council=council).first() or WorkingHours(council=council)
         row.hours, row.recorded_at, row.recorded_by = hours, now, actor
         row.save()
-        append(council, kind="working_hours.recorded", subject=row.subject, state=row.record_state(), at=now, actor=actor)
+        append(council, kind="working_hours.recorded", subject=row.subject, state=row.record_state(), at=now, actor=actor,
+               signed=signed)
     return row
 
 
@@ -372,10 +388,13 @@ def set_draft_need(actor, council: Council, *, product, quantity, priority=1.0) 
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
+        signed = member_act(actor, act="need.set", council=council, object=f"product:{product.pk}",
+                            content={"quantity": quantity, "priority": priority}, now=now)
         line = DraftNeed.objects.filter(council=council, product=product).first() or DraftNeed(council=council, product=product)
         line.quantity, line.priority, line.updated_at, line.updated_by = quantity, priority, now, actor
         line.save()
-        append(council, kind="draft_need.changed", subject=line.subject, state=line.record_state(), at=now, actor=actor)
+        append(council, kind="draft_need.changed", subject=line.subject, state=line.record_state(), at=now, actor=actor,
+               signed=signed)
     return line
 
 
@@ -388,9 +407,10 @@ def remove_draft_need(actor, council: Council, product) -> None:
     now = clock.now()
     with transaction.atomic():
         lock_chains(council)
+        signed = member_act(actor, act="need.remove", council=council, object=f"product:{product.pk}", content={}, now=now)
         subject = line.subject
         line.delete()
-        append(council, kind="draft_need.removed", subject=subject, state=None, at=now, actor=actor)
+        append(council, kind="draft_need.removed", subject=subject, state=None, at=now, actor=actor, signed=signed)
 
 
 def propose_needs(actor, council: Council, *, title: str = "", body: str = "", deliberation_ends=None,
@@ -409,10 +429,15 @@ def propose_needs(actor, council: Council, *, title: str = "", body: str = "", d
                 "quantity": line.quantity, "priority": line.priority} for line in lines]
     title, body = clean_text(title or f"Our needs: {', '.join(p['name'] for p in payload[:4])}"
                               + ("…" if len(payload) > 4 else ""), body)
+    given = {"title": title[:200], "body": body, "payload": payload,
+             "deliberation_ends": deliberation_ends.astimezone(timezone.utc).isoformat() if deliberation_ends else None,
+             "voting_ends": voting_ends.astimezone(timezone.utc).isoformat() if voting_ends else None}
     deliberation_ends, voting_ends = periods(council, now, deliberation_ends, voting_ends)
     method = council.charter.decision_method if council.charter.decision_method in YES_NO_METHODS else DecisionMethod.MAJORITY
     with transaction.atomic():
-        return new_proposal(council, actor, now, kind=EconomyKind.NEEDS, title=title[:200], body=body,
+        signed = member_act(actor, act="proposal.create", council=council, object=f"council:{council.slug}", now=now,
+                            content_sha256=content_sha256(given))
+        return new_proposal(council, actor, now, signed=signed, kind=EconomyKind.NEEDS, title=title[:200], body=body,
                              deliberation_ends=deliberation_ends, voting_ends=voting_ends, decision_method=method,
                              payload_json=json.dumps(payload, sort_keys=True))
 
@@ -635,9 +660,12 @@ def set_planning_mode(actor, period: PlanPeriod, council: Council, *, by_hand: b
     with transaction.atomic():
         lock_chains(council)
         mode = PlanningMode.objects.select_for_update().get(period=period, council=council)
+        signed = member_act(actor, act="planning_mode.set", council=council, object=f"plan_period:{period.pk}",
+                            content={"by_hand": by_hand}, now=now)
         mode.by_hand, mode.set_at, mode.set_by = by_hand, now, actor
         mode.save()
-        append(council, kind="planning_mode.set", subject=mode.subject, state=mode.record_state(), at=now, actor=actor)
+        append(council, kind="planning_mode.set", subject=mode.subject, state=mode.record_state(), at=now, actor=actor,
+               signed=signed)
     return mode
 
 
@@ -686,11 +714,13 @@ def submit_hand_proposal(actor, period: PlanPeriod, council: Council, quantities
         mode = PlanningMode.objects.get(period=period, council=council)
         if not mode.by_hand:
             raise Conflict(gettext("%(name)s answers by its rule this period; choose to revise by hand first") % {"name": council.name})
+        signed = member_act(actor, act="hand_proposal.submit", council=council, object=f"plan_period:{period.pk}",
+                            content={"quantities": content}, now=now)
         proposal, _ = HandProposal.objects.update_or_create(
             period=period, council=council, attempt=period.attempt, round=period.round,
             defaults={"content_json": json.dumps(content, sort_keys=True), "submitted_at": now, "submitted_by": actor})
         append(council, kind="hand_proposal.submitted", subject=proposal.subject, state=proposal.record_state(), at=now,
-               actor=actor)
+               actor=actor, signed=signed)
         hand = set(period.modes.filter(by_hand=True).values_list("council_id", flat=True))
         answered = set(period.hand_proposals.filter(attempt=period.attempt, round=period.round)
                        .values_list("council_id", flat=True))

@@ -28,6 +28,8 @@ MEMBER_ACTS = frozenset({
     "content.reported", "petition.signed", "petition.opened", "recall.signed", "recall.petition_opened",
     "member.left", "federation_ballot.free", "federation_ballot.minutes", "amendment.accepted",
     "proposal.withdrawn", "proposal.rescheduled", "council.founded", "key.registered",
+    "capability.recorded", "capability.removed", "working_hours.recorded", "draft_need.changed", "draft_need.removed",
+    "hand_proposal.submitted",
 })
 
 

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from councils import clock
 from councils.assemblies import hooks
@@ -295,15 +296,16 @@ def import_council(data: bytes, *, require_move: bool = True) -> Arrival:
     manifest, files, verified = read_file(data)
     entries = verified.entries
     if not entries:
-        raise BundleError("record: the chain is empty")
+        raise BundleError(gettext("record: the chain is empty"))
     last = entries[-1]
     if require_move:
         if last.kind != MOVED:
-            raise BundleError("record: the chain does not end with the council's decision to move (a 'council.moved' "
-                              "entry): a council moves only by its own vote")
+            raise BundleError(gettext("record: the chain does not end with the council's decision to move (a 'council.moved' "
+                                      "entry): a council moves only by its own vote"))
         destination = (last.data or {}).get("destination", "")
         if not _destination_matches(destination):
-            raise BundleError(f"record: the council decided to move to {destination}, not to this server ({settings.SITE_URL})")
+            raise BundleError(gettext("record: the council decided to move to %(destination)s, not to this server (%(site)s)")
+                              % {"destination": destination, "site": settings.SITE_URL})
     archives = []
     n = 0
     while f"archives/{n}/checkpoint" in files:
@@ -323,17 +325,19 @@ def import_council(data: bytes, *, require_move: bool = True) -> Arrival:
     except BundleError:
         raise
     except IntegrityError as exc:
-        raise Conflict(f"the file holds rows this server already has ({exc}): was this council here before?") from None
+        raise Conflict(gettext("the file holds rows this server already has (%(error)s): was this council here before?")
+                       % {"error": exc}) from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BundleError(f"the file's data cannot be rebuilt as a council ({type(exc).__name__}: {exc})") from None
+        raise BundleError(gettext("the file's data cannot be rebuilt as a council (%(error)s)")
+                          % {"error": f"{type(exc).__name__}: {exc}"}) from None
 
 
 def _rebuild(manifest, files, verified: bundle.VerifiedLog, last_state: dict, archives) -> Arrival:
     now = clock.now()
     root_hex = verified.root_hash.hex()
     if Archive.objects.filter(origin=verified.checkpoint.origin, root_hash=root_hex).exists():
-        raise Conflict(f"this council's record ({verified.checkpoint.origin}, {verified.checkpoint.size} entries) was "
-                       "already imported here")
+        raise Conflict(gettext("this council's record (%(origin)s, %(size)s entries) was already imported here")
+                       % {"origin": verified.checkpoint.origin, "size": verified.checkpoint.size})
     mapping = Mapping()
     user_model = get_user_model()
     members = bundle.load(files, "members.json")
@@ -593,14 +597,14 @@ def _free_slug(slug: str) -> str:
 def clean_destination(url) -> str:
     """A move names the destination server's address: an http(s) URL, not this server."""
     if not isinstance(url, str) or not url.strip():
-        raise Invalid("a move names the address of the server the council moves to", field="destination")
+        raise Invalid(gettext("a move names the address of the server the council moves to"), field="destination")
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 400:
-        raise Invalid("the destination is an http or https address such as https://councils.example.org",
+        raise Invalid(gettext("the destination is an http or https address such as https://councils.example.org"),
                       field="destination")
     if _destination_matches(url):
-        raise Invalid("the destination is this server", field="destination")
+        raise Invalid(gettext("the destination is this server"), field="destination")
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 

@@ -63,7 +63,7 @@ def clean_move(draft: Draft) -> dict:
 
     payload = draft.payload if isinstance(draft.payload, dict) else {}
     if set(payload) - {"destination"}:
-        raise Invalid("a move names only its destination", field="destination")
+        raise Invalid(_("a move names only its destination"), field="destination")
     return {"payload_json": json.dumps({"destination": clean_destination(payload.get("destination"))}, sort_keys=True)}
 
 

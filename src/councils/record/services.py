@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from django.apps import apps
 from django.db import connection
+from django.utils.translation import gettext
 
 from councils.errors import Gone
 from councils.adapters import sql
@@ -119,7 +120,8 @@ def append(owner, *, kind: str, subject: str, state: dict | None, at: datetime, 
     chain = chain_of(owner)
     chain_id, tree_size, moved = _locked_chain(chain)
     if moved:
-        raise Gone(f"this council has moved to {moved} by its own decision: act there", location=moved)
+        raise Gone(gettext("this council has moved to %(address)s by its own decision: act there") % {"address": moved},
+                   location=moved)
     head = sql.one(_HEAD_SQL, [chain])
     if head is None and chain != REGISTRY:
         append(REGISTRY, kind="chain.opened", subject=f"chain:{chain}", state={"name": chain}, at=at)
@@ -153,7 +155,8 @@ def refuse_if_moved(owner) -> None:
     (errors.Gone, HTTP 410), whatever path it came by."""
     moved_to = Chain.objects.filter(name=chain_of(owner)).values_list("moved_to", flat=True).first()
     if moved_to:
-        raise Gone(f"this council has moved to {moved_to} by its own decision: act there", location=moved_to)
+        raise Gone(gettext("this council has moved to %(address)s by its own decision: act there") % {"address": moved_to},
+                   location=moved_to)
 
 
 def moved_to(owner) -> str:

@@ -847,8 +847,9 @@ def cast_ballot(actor, proposal: Proposal, vote, *, secret: str | None = None):
     if proposal.secret:
         return _cast_secret(actor, proposal, clean, secret, now)
     content_json = clean.content_json()
-    # No savepoint of its own: nothing inside is caught short of the caller's transaction (the insert has its own).
-    with transaction.atomic(savepoint=False):
+    # A savepoint of its own: a refusal inside (the 428 asking for the member's signature) leaves a caller's
+    # transaction usable.
+    with transaction.atomic():
         ballot = _ballot_for_update(proposal, actor)
         if ballot is not None:
             ballot._state.fields_cache.update(proposal=proposal, voter=actor)

@@ -6,7 +6,10 @@
 For each database it starts `councils serve` (several gunicorn worker processes, as in production) on
 a fresh data folder, creates a council of --members members with a personal API token each, opens a
 yes/no vote and a ranked (Schulze) vote, and from this process drives --clients concurrent asyncio
-clients (httpx) that cast, change and re-cast ballots for --seconds seconds. Every request carries an
+clients (httpx) that cast, change and re-cast ballots for --seconds seconds. Each member has an Ed25519 key of
+its own, made and registered at set-up (not timed); each ballot carries the member's signature on the statement
+the server expects (Councils-Statement / Councils-Signature, built here as the server builds it: docs/api.md,
+"Signed acts"), so the timed path includes the server's signature check. Every request carries an
 Idempotency-Key; a request that fails (connection lost, 5xx) is retried with the same key until it is
 acknowledged, and now and then an acknowledged request is sent again on purpose, as a client that lost
 the answer would. Then it checks, in the database, that
@@ -42,6 +45,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 # --------------------------------------------------------------------------------------------- servers
@@ -220,9 +224,11 @@ django.setup()
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from councils import clock
+from councils.accounts import signing
 from councils.accounts.models import ApiToken
 from councils.assemblies.services import create_council, _admit
 from councils.decisions.services import create_proposal
+from councils.record import statement as st
 
 n = int(sys.argv[1])
 User = get_user_model()
@@ -234,6 +240,24 @@ for user in users:
 User.objects.bulk_create(users)
 users = list(User.objects.filter(username__startswith=f"load-{tag}-").order_by("pk"))
 founder = users[0]
+# Each member's own key, made as their client would make it and registered through the service with its proof of
+# possession (the key.register statement signed by the key itself), as POST /api/members/me/keys does.
+private = {u.pk: st.generate_private_key() for u in users}
+key_ids = {}
+for user in users:
+    public = st.encode_public_key(st.public_key_of(private[user.pk]))
+    signed = st.sign_statement(signing.registration_statement(public, "load", clock.now()), private[user.pk])
+    key_ids[user.pk] = signing.register_key(user, public, "load", statement=signed.statement,
+                                            signature=st.encode_signature(signed.signature)).key_id
+
+
+class MembersOwnKeys(signing.Keyring):
+    # The set-up's own acts (founding, admissions, the votes) are signed with the members' registered keys.
+    def private_key_for(self, user):
+        return private.get(user.pk)
+
+
+signing.install_keyring(MembersOwnKeys())
 # Votes open at once under load: the council's charter says so (the default charter asks for days of deliberation).
 council = create_council(founder, name=f"Load council {tag}", kind="workplace",
                          charter={"min_deliberation_period": timedelta(0), "min_voting_period": timedelta(0)})
@@ -249,7 +273,8 @@ yes_no = create_proposal(founder, council, title="A yes/no vote under load", del
 ranked = create_proposal(founder, council, title="A ranked vote under load", deliberation_ends=now,
                          voting_ends=now + timedelta(days=1), decision_method="schulze",
                          options=["North", "South", "East", "West"])
-print(json.dumps({"members": [[u.username, raw[u.pk]] for u in users], "yes_no": yes_no.pk, "ranked": ranked.pk,
+print(json.dumps({"members": [[u.username, raw[u.pk], st.b64url(private[u.pk]), key_ids[u.pk]] for u in users],
+                  "yes_no": yes_no.pk, "ranked": ranked.pk, "council": council.slug,
                   "options": list(ranked.options.order_by("pk").values_list("pk", flat=True))}))
 """
 
@@ -284,33 +309,45 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-world = json.loads(sys.argv[1]); n = int(sys.argv[2])
+world = json.loads(sys.stdin.read()); n = int(sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from load import signed_headers  # the load's client: the member signs the statement the server expects
 client, rng = Client(), random.Random(7)
-def cast(i):
-    member, token = world["members"][i % len(world["members"])]
+def prepare(i):
+    # Outside the timed part: the member's client builds and signs the statement (the server only checks it).
+    member = world["members"][i % len(world["members"])]
     proposal = rng.choice([world["yes_no"], world["ranked"]])
     body = {"choice": rng.choice(["yes", "no", "abstain"])} if proposal == world["yes_no"] else {"ranking": rng.sample(world["options"], len(world["options"]))}
+    headers = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in signed_headers(world, member, proposal, body).items()}
+    return proposal, body, headers
+def cast(request):
+    proposal, body, headers = request
     answer = client.put(f"/api/proposals/{proposal}/ballot", data=json.dumps(body), content_type="application/json",
-                        HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex, SERVER_NAME="127.0.0.1")
+                        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex, SERVER_NAME="127.0.0.1", **headers)
     assert answer.status_code == 200, answer.content
 for i in range(20):
-    cast(i)
+    cast(prepare(i))
 best = None
 with CaptureQueriesContext(connection) as queries:
     for batch in range(3):  # the quickest of three batches: other processes on a shared machine only slow one down
+        requests = [prepare(i) for i in range(n)]
         began = time.process_time()
-        for i in range(n):
-            cast(i)
+        for request in requests:
+            cast(request)
         took = (time.process_time() - began) / n
         best = took if best is None else min(best, took)
 statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
 data = sum(1 for s in statements if s in ("SELECT", "INSERT", "UPDATE", "DELETE"))
-print(json.dumps({"cpu_ms": best * 1000, "statements": len(statements) / (3 * n), "data_statements": data / (3 * n)}))
+# Ballots that changed (the others are the member's ballot again: answered without a new act, so nothing to check)
+checked = sum(1 for q in queries.captured_queries if q["sql"].upper().startswith("INSERT") and "ACCEPTEDSTATEMENT" in q["sql"].upper())
+print(json.dumps({"cpu_ms": best * 1000, "statements": len(statements) / (3 * n), "data_statements": data / (3 * n),
+                  "signature_checked": checked / (3 * n)}))
 """
 
 
-def run_django(script: str, env: dict, *args: str, timeout: float = 300) -> dict:
-    result = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=timeout)
+def run_django(script: str, env: dict, *args: str, timeout: float = 300, stdin: str | None = None) -> dict:
+    result = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=timeout,
+                            input=stdin)
     if result.returncode:
         raise RuntimeError(f"set-up or check failed: {result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -323,6 +360,28 @@ def verify(env: dict) -> subprocess.CompletedProcess:
 # --------------------------------------------------------------------------------------------- the clients
 
 
+def ballot_statement(world: dict, member: list, proposal: int, body: dict, at: datetime | None = None):
+    """The statement the server expects for this ballot (accounts.signing.member_act for act "ballot.cast", content
+    decisions.services.ballot_content), built by the member's client."""
+    from councils.record import statement as st
+
+    if "ranking" in body:
+        content = {"choice": "", "content": [[option] for option in body["ranking"]], "reason": ""}
+    else:
+        content = {"choice": body["choice"], "content": None, "reason": (body.get("reason") or "").strip()}
+    return st.Statement(act="ballot.cast", council=world["council"], object=f"proposal:{proposal}",
+                        at=st.format_time(at or datetime.now(UTC)), key=member[3], content=content)
+
+
+def signed_headers(world: dict, member: list, proposal: int, body: dict) -> dict:
+    """The headers of a signed ballot: the member's token, key, statement and Ed25519 signature (made here)."""
+    from councils.record import statement as st
+
+    signed = st.sign_statement(ballot_statement(world, member, proposal, body), st._unb64url(member[2], 32, "private key"))
+    return {"Authorization": f"Bearer {member[1]}", "Councils-Key": member[3],
+            "Councils-Statement": st.b64url(signed.statement), "Councils-Signature": st.encode_signature(signed.signature)}
+
+
 @dataclass
 class Sent:
     member: str
@@ -332,6 +391,7 @@ class Sent:
     answer: dict | None = None
     acknowledged: bool = False
     attempts: int = 0
+    headers: dict = field(default_factory=dict)  # token and signature: a retry sends the very same signed statement
 
 
 @dataclass
@@ -360,7 +420,7 @@ class Load:
         rng.shuffle(ranking)
         return {"ranking": ranking}
 
-    async def send(self, client, token: str, sent: Sent, deadline: float) -> bool:
+    async def send(self, client, sent: Sent, deadline: float) -> bool:
         """Send until acknowledged (2xx) or refused (4xx), retrying transport errors and 5xx with the same key."""
         import httpx
 
@@ -369,7 +429,7 @@ class Load:
             sent.attempts += 1
             began = time.perf_counter()
             try:
-                headers = {"Authorization": f"Bearer {token}"}
+                headers = dict(sent.headers)
                 if self.keys:
                     headers["Idempotency-Key"] = sent.key
                 response = await client.put(f"/api/proposals/{sent.proposal}/ballot", json=sent.body, headers=headers)
@@ -402,22 +462,45 @@ class Load:
         async with httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(30.0), limits=limits) as client:
             turn = 0
             while time.monotonic() < self.end:
-                member, token = members[turn % len(members)]
+                member = members[turn % len(members)]
                 turn += 1
                 proposal = rng.choice(proposals)
-                sent = Sent(member, proposal, f"{member}-{proposal}-{uuid.uuid4().hex}", self.ballot(rng, proposal))
+                body = self.ballot(rng, proposal)
+                sent = Sent(member[0], proposal, f"{member[0]}-{proposal}-{uuid.uuid4().hex}", body,
+                            headers=signed_headers(self.world, member, proposal, body))
                 self.sent.append(sent)
-                if not await self.send(client, token, sent, self.end + self.retry_for):
+                if not await self.send(client, sent, self.end + self.retry_for):
                     continue
                 if self.keys and rng.random() < self.resend_share:
                     # The answer "was lost": the same request again. It must be answered the same and change nothing.
                     self.resends += 1
-                    again = Sent(member, proposal, sent.key, sent.body)
-                    if await self.send(client, token, again, self.end + self.retry_for):
+                    again = Sent(member[0], proposal, sent.key, sent.body, headers=sent.headers)
+                    if await self.send(client, again, self.end + self.retry_for):
                         self.resends_replayed += again.answer == sent.answer
                         self.latencies.pop()  # not a new ballot
 
+    async def calibrate(self) -> None:
+        """Before the clock starts: one unsigned ballot per vote, whose 428 must carry the very statement the
+        clients build (all but its time): a client that signed something else would measure only refusals."""
+        import httpx
+
+        from councils.record import statement as st
+
+        member = self.world["members"][0]
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(60.0)) as client:
+            for proposal in (self.world["yes_no"], self.world["ranked"]):
+                body = self.ballot(random.Random(proposal), proposal)
+                answer = await client.put(f"/api/proposals/{proposal}/ballot", json=body,
+                                          headers={"Authorization": f"Bearer {member[1]}", "Councils-Key": member[3]})
+                if answer.status_code != 428:
+                    raise RuntimeError(f"an unsigned ballot got HTTP {answer.status_code}, not 428: {answer.text[:300]}")
+                asked = st.parse_statement(answer.json()["statement"].encode("utf-8"))
+                mine = ballot_statement(self.world, member, proposal, body, at=asked.time())
+                if mine.canonical() != answer.json()["statement"].encode("utf-8"):
+                    raise RuntimeError(f"the client's statement {mine.canonical()!r} is not the server's {answer.json()['statement']!r}")
+
     async def run(self) -> None:
+        await self.calibrate()
         members = self.world["members"]
         shares = [members[i::self.clients] for i in range(self.clients)]
         self.started = time.monotonic()
@@ -534,12 +617,12 @@ def run_one(db: str, args, root: Path) -> list[dict]:
     """One database: the load under each server setting in turn (same data), then the checks over all of it."""
     data = root / f"data-{db}"
     cluster = None
-    if db == "postgres":
+    if db == "postgres" and not args.database_url:
         cluster = PostgresCluster(root / "pg")
         cluster.init()
         cluster.start()
     try:
-        env = server_env(data, cluster.url if cluster else None)
+        env = server_env(data, cluster.url if cluster else (args.database_url if db == "postgres" else None))
         world, runs = None, []
         for workers, threads in configs_of(args):
             server = Server(data, free_port(), env, workers=workers, threads=threads)
@@ -565,11 +648,14 @@ def run_one(db: str, args, root: Path) -> list[dict]:
         checked_all = combined.check(found)
         checked = verify(env)
         verdict = "passes" if checked.returncode == 0 else checked.stderr.strip()[:300]
-        probe = None if args.no_probe else run_django(PROBE, env, json.dumps(world), "100")
+        probe = None if args.no_probe else run_django(PROBE, env, "100", str(Path(__file__).resolve().parent),
+                                                      stdin=json.dumps(world))
         if args.no_ceiling:
             ceiling = None
         elif cluster:
             ceiling = pgbench_inserts("127.0.0.1", cluster.port, args.clients, max(5, int(args.seconds // 2)), cluster.user)
+        elif db == "postgres":
+            ceiling = None  # an existing database (--database-url): not one to fill with a benchmark's table
         else:
             ceiling = sqlite_inserts(root, max(3.0, args.seconds / 4))
         results = []
@@ -612,9 +698,11 @@ def table(results: list[dict], args) -> str:
     probes = {r["db"]: r["probe"] for r in results if r.get("probe")}
     if probes:
         lines += ["", "In-process, one client, no network (the quickest of three batches of 100 ballots, this process's CPU):", "",
-                  "| database | CPU ms per ballot | statements per ballot (all) | of which SELECT/INSERT/UPDATE |", "|---|---|---|---|"]
+                  "| database | CPU ms per ballot | statements per ballot (all) | of which SELECT/INSERT/UPDATE | signatures checked per ballot |",
+                  "|---|---|---|---|---|"]
         for db, probe in probes.items():
-            lines.append(f"| {db} | {probe['cpu_ms']:.2f} | {probe['statements']:.1f} | {probe['data_statements']:.1f} |")
+            lines.append(f"| {db} | {probe['cpu_ms']:.2f} | {probe['statements']:.1f} | {probe['data_statements']:.1f} | "
+                         f"{probe.get('signature_checked', 0):.2f} |")
     for r in results:
         if r["problems"] or r["errors"]:
             lines.append(f"\n{r['db']} {r['workers']}x{r['threads']}: errors {r['errors']}; problems {r['problems']}")
@@ -635,6 +723,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-keys", action="store_true", help="send no Idempotency-Key (to measure what they cost)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the database's own insert rate")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--database-url", help="for --db postgres: an existing, empty or throw-away database "
+                        "(postgres://USER@HOST:PORT/NAME) instead of a cluster of its own; no pgbench ceiling then")
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="councils-load-") as folder:

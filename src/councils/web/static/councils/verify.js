@@ -122,6 +122,8 @@
     "content.reported", "petition.signed", "petition.opened", "recall.signed", "recall.petition_opened",
     "member.left", "federation_ballot.free", "federation_ballot.minutes", "amendment.accepted",
     "proposal.withdrawn", "proposal.rescheduled", "council.founded", "key.registered",
+    "capability.recorded", "capability.removed", "working_hours.recorded", "draft_need.changed", "draft_need.removed",
+    "hand_proposal.submitted",
   ]);
   const WINDOW = 10 * 60 * 1000;  // a statement's time is within ten minutes of its entry's
   function pair(value) {

@@ -91,3 +91,46 @@ def register_key(request, payload: KeyIn):
              summary="Revoke one of my keys (acts it signed stay valid)")
 def revoke_key(request, key_id: str):
     return key_out(signing.revoke_key(request.auth, key_id))
+
+
+class ClaimChallengeOut(Schema):
+    username: str
+    challenge: str
+    expires_at: datetime
+    act: str
+    council: str
+    object: str
+    content: dict
+    keys: list[str] = Field(..., description="the key IDs the member's origin registered to them (any one may sign)")
+
+
+class ClaimIn(Schema):
+    username: str = Field(..., max_length=150)
+    password: str = Field(..., max_length=4096, description="the account's new password (Django's validators apply)")
+    statement: str = Field(..., max_length=2000, description="the membership.claim statement, signed by the member's key")
+    signature: str = Field(..., max_length=200, description="base64url of the 64-byte Ed25519 signature")
+
+
+class ClaimOut(Schema):
+    username: str
+    key_id: str
+    claimed: bool
+
+
+@router.get("/members/claim/challenge", response={200: ClaimChallengeOut, **errors(404, 409)}, auth=None,
+            summary="A challenge for an arrived member to sign (free exit: claim the account an import made)")
+def claim_challenge(request, username: str):
+    from councils.accounts import claim
+
+    return claim.challenge(username)
+
+
+@router.post("/members/claim", response={200: ClaimOut, **errors(400, 403, 404, 409, 422)}, auth=None,
+             summary="Claim an arrived member's account: the challenge signed with one of the member's keys, a new password")
+def claim_membership(request, payload: ClaimIn):
+    from councils.accounts import claim
+    from councils.record import statement as st
+
+    user = claim.claim(payload.username, payload.password, payload.statement, payload.signature)
+    return {"username": user.username, "key_id": st.parse_statement(payload.statement.encode("utf-8")).key,
+            "claimed": True}

@@ -133,3 +133,31 @@ class AcceptedStatement(models.Model):
 
     def __str__(self):
         return self.digest[:12]
+
+
+class ArrivedMember(models.Model):
+    """An account made by a council's free-exit import for a member of the origin server (issue 19).
+
+    It has no password: its member claims it (``councils.accounts.claim``) by signing a challenge with one of the
+    keys their origin registered to them (``keys``: [{"key_id", "public_key"}], the keys still active on the
+    member's own chain the file brought, checked against its signed checkpoint). Those keys are not active for acts
+    until the claim: the claim registers the key it was signed with, on the member's chain. Until then the member
+    is shown as "not yet claimed" and counts in the council like every member."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="arrival")
+    origin = models.CharField(max_length=200)
+    keys = models.JSONField(default=list)
+    arrived_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.user} arrived from {self.origin}"
+
+
+class ClaimChallenge(models.Model):
+    """A single-use nonce an arrived member signs to claim their account (expires after ten minutes)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claim_challenges")
+    nonce = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)

@@ -280,6 +280,27 @@ def _check_signatures(files: dict[str, bytes], verified: bundle.VerifiedLog) -> 
         raise BundleError(f"record: {where}: {reason}")
 
 
+def _claimable_keys(files: dict[str, bytes]) -> dict[str, list[dict]]:
+    """Each member's keys still active on their own chain in the file (checked against its signed checkpoint by
+    ``_check_signatures``), by origin user name: the keys an arrived member may claim their account with."""
+    vkey = _text(files, "record/vkey")
+    keys: dict[str, dict[str, dict]] = {}
+    for name in sorted(files):
+        if name.startswith("members/") and name.endswith("/checkpoint"):
+            folder = name[: -len("checkpoint")]
+            leaves = bundle.read_leaves(files.get(folder + "leaves.jsonl", b""), folder + "leaves.jsonl")
+            for entry in bundle.verify_log(leaves, _text(files, name), vkey, name=folder.rstrip("/")).entries:
+                item = entry.to_dict()
+                data = item.get("data") if isinstance(item.get("data"), dict) else {}
+                state = data.get("state") if isinstance(data.get("state"), dict) else {}
+                mine = keys.setdefault(str(item.get("actor") or ""), {})
+                if item.get("kind") == "key.registered" and state.get("key_id") and state.get("public_key"):
+                    mine[state["key_id"]] = {"key_id": state["key_id"], "public_key": state["public_key"]}
+                elif item.get("kind") == "key.revoked":
+                    mine.pop(state.get("key_id"), None)
+    return {member: list(found.values()) for member, found in keys.items()}
+
+
 def _text(files: dict[str, bytes], name: str) -> str:
     if name not in files:
         raise BundleError(f"{name} is missing")
@@ -372,6 +393,14 @@ def _rebuild(manifest, files, verified: bundle.VerifiedLog, last_state: dict, ar
     for member, user in zip(members, users):
         mapping.users[member["id"]] = user
         mapping.usernames[user.username] = member["username"]
+    # Each arrived member claims their account with one of their keys (councils.accounts.claim): kept here, not
+    # active for acts until the claim registers the one it was signed with.
+    from councils.accounts.models import ArrivedMember
+
+    claimable = _claimable_keys(files)
+    ArrivedMember.objects.bulk_create(
+        [ArrivedMember(user=user, origin=str(verified.checkpoint.origin)[:200], keys=claimable.get(member["username"], []),
+                       arrived_at=now) for member, user in zip(members, users)], batch_size=1000)
 
     # Rows, part by part; links to rows rebuilt later are set afterwards, links to rows that stay behind are dropped.
     deferred: list[tuple[Any, Any, str, str, Any]] = []

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from councils import clock
+from councils.accounts import claim
 from councils.adapters.pages import acts, confirm_page, form_error
 from councils.assemblies import hooks, services
 from councils.assemblies.forms import CouncilForm
@@ -42,11 +43,16 @@ def council_detail(request, slug: str):
     council = get_object_or_404(Council.objects.select_related("charter"), slug=slug)
     now = clock.now()
     hooks.settle(council, now)
+    members = list(council.memberships.filter(left_at__isnull=True).select_related("member"))
+    # Members a free-exit import brought who have not claimed their account yet (they count like every member).
+    unclaimed = claim.unclaimed([m.member_id for m in members])
+    for m in members:
+        m.unclaimed = m.member_id in unclaimed
     return render(request, "assemblies/council_detail.html", {
         "council": council,
         "charter": council.charter,
         "membership": membership_of(request.user, council),
-        "members": council.memberships.filter(left_at__isnull=True).select_related("member"),
+        "members": members,
         "now": now,
         "moved_to": record.moved_to(council),
         # Proposals, officers, federations: what the apps above show here (assemblies.hooks).

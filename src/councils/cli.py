@@ -7,6 +7,7 @@
     councils witness URL...   follow servers' checkpoints, check consistency, cosign them
     councils keys new FILE    make your signing key in FILE (0600); with --server and --token, register it
     councils act METHOD PATH [JSON] --server URL --key FILE   send an act, signing the statement the server asks for
+    councils claim URL --key FILE --username U   claim your account after your council moved (free exit)
     councils tally FILE ...   count a ballot file (see ``councils tally --help``)
     councils plan FILE ...    run the planning procedure (see ``councils plan --help``)
     councils notify           send the email notifications that are due (``--every 300`` to keep running)
@@ -224,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         from councils.commands.sign import keys_main
 
         return keys_main(argv[1:])
+    if argv and argv[0] == "claim":
+        from councils.commands.sign import claim_main
+
+        return claim_main(argv[1:])
     if argv and argv[0] == "act":
         from councils.commands.sign import act_main
 
@@ -260,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("peer", help="servers this one federates with (councils peer --help)")
     sub.add_parser("keys", help="make and register your signing key (councils keys new --help)")
     sub.add_parser("act", help="send an act to a server, signed with your key (councils act --help)")
+    sub.add_parser("claim", help="claim your account on the server your council moved to (councils claim --help)")
     sub.add_parser("tally", help="count a ballot file (councils tally --help)")
     sub.add_parser("plan", help="run the planning procedure (councils plan --help)")
     sub.add_parser("notify", help="send due email notifications (councils notify --help)")

@@ -152,3 +152,35 @@ def test_unclaimed_members_are_shown_and_keep_counting(client, arrived):
     assert "not yet claimed on this server" in page
     users = [u for u, _ in accounts.values()]
     assert Membership.objects.filter(council=council, member__in=users, left_at__isnull=True).count() == len(users)
+
+
+def test_the_claim_command_claims_with_a_key_file(client, arrived, tmp_path, monkeypatch, capsys, clock):
+    """``councils claim URL --key FILE --username U``, against this server (its HTTP calls go to the test client)."""
+    from councils.commands import sign
+
+    _council, accounts = arrived
+    user, private = list(accounts.values())[0]
+    sign.KeyFile(private).save(tmp_path / "me.key")
+    sign.KeyFile.new().save(tmp_path / "other.key")
+
+    def through_client(url, method, body, headers):
+        path = url.split(DESTINATION, 1)[1]
+        answer = (client.get(path) if method == "GET" else
+                  client.post(path, body, content_type="application/json"))
+        return answer.status_code, answer.json()
+
+    monkeypatch.setattr(sign, "_request", through_client)
+
+    class Now:  # the command signs at its machine's time; here, the test clock's
+        @staticmethod
+        def now(tz=None):
+            return clock.now()
+
+    monkeypatch.setattr(sign, "datetime", Now)
+    monkeypatch.setenv("COUNCILS_PASSWORD", PASSWORD)
+    assert sign.claim_main([DESTINATION, "--key", str(tmp_path / "other.key"), "--username", user.username]) == 1
+    assert "not one your origin server registered" in capsys.readouterr().err
+    assert sign.claim_main([DESTINATION, "--key", str(tmp_path / "me.key"), "--username", user.username]) == 0
+    out = capsys.readouterr()
+    assert "Claimed" in out.out, out.err
+    assert _logs_in(client, user.username)

@@ -185,3 +185,49 @@ def act_main(argv: list[str]) -> int:
         print(shown[0].canonical().decode("utf-8"), file=sys.stderr)
     print(json.dumps(answer, indent=1, ensure_ascii=False))
     return 0 if 200 <= status < 300 else 1
+
+
+def claim(server: str, key: KeyFile, username: str, password: str, *, request=None) -> tuple[int, dict]:
+    """Claim the account a free-exit import made for you on ``server`` (docs/free-exit.md): ask for a challenge,
+    sign the membership.claim statement with ``key`` (a key your origin server had registered to you), send it
+    with your new password. Returns (status, answer)."""
+    from urllib.parse import urlencode
+
+    request = request or _request
+    base = server.rstrip("/")
+    status, answer = request(base + "/api/members/claim/challenge?" + urlencode({"username": username}), "GET", None, {})
+    if status != 200:
+        return status, answer
+    if key.key_id not in answer.get("keys", []):
+        return 403, {"detail": f"this key {key.key_id} is not one your origin server registered to you "
+                               f"({', '.join(answer.get('keys', [])) or 'none'})"}
+    statement = st.Statement(act="membership.claim", council="-", object=f"account:{username}",
+                             at=st.format_time(datetime.now(timezone.utc)), key=key.key_id,
+                             content={"server": answer["content"]["server"], "challenge": answer["challenge"]})
+    text = statement.canonical().decode("utf-8")
+    return request(base + "/api/members/claim", "POST",
+                   {"username": username, "password": password, "statement": text, "signature": key.sign(text)}, {})
+
+
+def claim_main(argv: list[str]) -> int:
+    import getpass
+
+    parser = argparse.ArgumentParser(
+        prog="councils claim", description="Claim your account on the server your council moved to (free exit), "
+                                           "with the key your old server knew, and choose a password.")
+    parser.add_argument("server", help="the new server's address")
+    parser.add_argument("--key", required=True, type=Path, help="your key file (councils keys new)")
+    parser.add_argument("--username", required=True, help="your user name on the new server")
+    args = parser.parse_args(argv)
+    key = KeyFile.load(args.key)
+    password = os.environ.get("COUNCILS_PASSWORD") or getpass.getpass("New password: ")
+    try:
+        status, answer = claim(args.server, key, args.username, password)
+    except OSError as exc:
+        print(f"councils: {args.server}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"councils: the claim was refused: HTTP {status} {answer.get('detail')}", file=sys.stderr)
+        return 1
+    print(f"Claimed {args.username} on {args.server} with key {key.key_id}: log in with your new password.")
+    return 0

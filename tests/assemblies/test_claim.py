@@ -136,7 +136,7 @@ def test_a_replayed_challenge_is_refused(client, arrived):
     from councils.accounts.models import ClaimChallenge
 
     _council, accounts = arrived
-    (user, private) = list(accounts.values())[0]
+    (user, private) = next(iter(accounts.values()))
     payload = _signed_claim(client, user.username, private)
     nonce = st.parse_statement(payload["statement"].encode()).content["challenge"]
     ClaimChallenge.objects.filter(nonce=nonce).update(used_at=ClaimChallenge.objects.get(nonce=nonce).expires_at)
@@ -159,7 +159,7 @@ def test_the_claim_command_claims_with_a_key_file(client, arrived, tmp_path, mon
     from councils.commands import sign
 
     _council, accounts = arrived
-    user, private = list(accounts.values())[0]
+    user, private = next(iter(accounts.values()))
     sign.KeyFile(private).save(tmp_path / "me.key")
     sign.KeyFile.new().save(tmp_path / "other.key")
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from councils import clock
@@ -15,7 +16,6 @@ from councils.assemblies.models import Council, Membership
 from councils.assemblies.permissions import membership_of
 from councils.errors import CouncilsError
 from councils.record import services as record
-from django.utils.translation import gettext as _
 
 
 def council_list(request):

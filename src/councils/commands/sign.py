@@ -22,7 +22,7 @@ import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from councils.record import statement as st
@@ -91,7 +91,7 @@ def check(text: str, key: KeyFile) -> st.Statement:
     statement = st.parse_statement(text.encode("utf-8"))
     if statement.key != key.key_id:
         raise ValueError(f"the server asks to sign with key {statement.key}, not this key {key.key_id}")
-    if abs((statement.time() - datetime.now(timezone.utc)).total_seconds()) > 600:
+    if abs((statement.time() - datetime.now(UTC)).total_seconds()) > 600:
         raise ValueError(f"the statement's time {statement.at} is not now")
     return statement
 
@@ -117,7 +117,7 @@ def send_act(server: str, method: str, path: str, body: dict | None, *, token: s
 
 def register(server: str, key: KeyFile, *, token: str, label: str = "") -> tuple[int, dict]:
     """Register ``key`` to the token's member: the key.register statement, signed by the key itself."""
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     content = {"public_key": key.public_key, "label": label}
     statement = st.Statement(act="key.register", council="-", object=f"key:{key.key_id}", at=st.format_time(at),
                              key=key.key_id, content=content)
@@ -202,7 +202,7 @@ def claim(server: str, key: KeyFile, username: str, password: str, *, request=No
         return 403, {"detail": f"this key {key.key_id} is not one your origin server registered to you "
                                f"({', '.join(answer.get('keys', [])) or 'none'})"}
     statement = st.Statement(act="membership.claim", council="-", object=f"account:{username}",
-                             at=st.format_time(datetime.now(timezone.utc)), key=key.key_id,
+                             at=st.format_time(datetime.now(UTC)), key=key.key_id,
                              content={"server": answer["content"]["server"], "challenge": answer["challenge"]})
     text = statement.canonical().decode("utf-8")
     return request(base + "/api/members/claim", "POST",

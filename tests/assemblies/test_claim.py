@@ -99,6 +99,17 @@ def test_a_member_claims_with_their_key_then_logs_in_and_casts_a_signed_ballot(c
         other, council, title="Stay here", deliberation_ends=now, voting_ends=now + timedelta(hours=1)))
     ballot = signed_act(user, private, lambda: cast_ballot(user, proposal, "yes"))
     assert ballot.pk is not None
+    # The key's registration (carrying the signed claim) and the ballot pass the verifier's signature check.
+    from councils.record.models import RecordEntry
+    from councils.record.services import _entry_dict
+    from councils.record.signatures import SignatureCheck
+
+    check = SignatureCheck()
+    rows = RecordEntry.objects.filter(chain__in=[signing.member_chain(user), signing.member_chain(other)]).order_by("pk")
+    assert [r.kind for r in rows] == ["key.registered", "key.registered"]
+    for row in [*rows, RecordEntry.objects.filter(kind="ballot.cast").order_by("-pk").first()]:
+        check.add(_entry_dict(row.as_entry()))
+    assert check.finish() == [] and check.signed == 3
 
 
 def test_a_wrong_key_a_replayed_or_expired_challenge_and_a_second_claim_are_refused(client, arrived, clock):

@@ -85,16 +85,11 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None,
     m = len(names)
     margin = d - d.T
     lots = lots_for(profile, seed, tie_order)
-    tbrc = np.arange(m)  # position of each option in the tie-breaking ranking
     win, lose = np.nonzero(margin > 0)
     margins = margin[win, lose]
     tie_in_margins = len(np.unique(margins)) != len(margins)
-    if tie_in_margins:
-        perm, how = lots.permutation(names)
-        tbrc = np.empty(m, dtype=int)
-        tbrc[perm] = np.arange(m)
-        lots.log.append(f"ranked pairs: equal margins ordered by a tie-breaking ranking {how}: "
-                        + " > ".join(names[i] for i in perm))
+    # Position of each option in the tie-breaking ranking.
+    tbrc = _tie_breaking_ranking(names, lots, "equal margins ordered") if tie_in_margins else np.arange(m)
     order = np.lexsort((-tbrc[lose], tbrc[win], -margins))
     reach = np.eye(m, dtype=bool)  # reach[a, b]: a path a -> b is locked
     locked = []
@@ -108,17 +103,7 @@ def tally_ranked_pairs(profile: Profile, *, seed: int | None = None,
         reach[np.ix_(np.flatnonzero(reach[:, i]), np.flatnonzero(reach[j]))] = True
     above = reach & ~np.eye(m, dtype=bool)
     ranking = _levels(above.sum(axis=1), names, strict_weak=False, above=above)
-    top = ranking[0] if ranking else []
-    if len(top) > 1:
-        if not tie_in_margins:
-            perm, how = lots.permutation(names)
-            tbrc = np.empty(m, dtype=int)
-            tbrc[perm] = np.arange(m)
-            lots.log.append(f"ranked pairs: unresolved top settled by a tie-breaking ranking {how}: "
-                            + " > ".join(names[i] for i in perm))
-        winners = [min(top, key=lambda n: tbrc[names.index(n)])]
-    else:
-        winners = list(top)
+    winners = _settle_top(ranking, names, lots, tbrc if tie_in_margins else None)
     return TallyResult(
         method="ranked_pairs", options=list(names), winners=winners, ranking=ranking,
         totals={n: float(x) for n, x in zip(names, above.sum(axis=1))}, pairwise=d.tolist(),
@@ -389,13 +374,7 @@ def _ranked_pairs_many(profile: Profile, seed, tie_order) -> TallyResult:
     # Two options no ballot ranks: each ranked option beats both by the same margin.
     tie_in_margins = tie[0] or len(kept) < m
     lots = lots_for(profile, seed, tie_order)
-    tbrc = np.arange(m)
-    if tie_in_margins:
-        perm, how = lots.permutation(names)
-        tbrc = np.empty(m, dtype=int)
-        tbrc[perm] = np.arange(m)
-        lots.log.append(f"ranked pairs: equal margins ordered by a tie-breaking ranking {how}: "
-                        + " > ".join(names[i] for i in perm))
+    tbrc = _tie_breaking_ranking(names, lots, "equal margins ordered") if tie_in_margins else np.arange(m)
     label = _graph.components(adj, into)
     del into
     _check_cycles(label, "ranked pairs")
@@ -428,18 +407,7 @@ def _ranked_pairs_many(profile: Profile, seed, tie_order) -> TallyResult:
 
     level, below = _bottom_added(*_graph.levels_and_below(len(kept), np.array(order, dtype=np.intp), successors), kept, m)
     ranking = _graph.level_lists(level, names)
-    top = ranking[0] if ranking else []
-    if len(top) > 1:
-        if not tie_in_margins:
-            perm, how = lots.permutation(names)
-            tbrc = np.empty(m, dtype=int)
-            tbrc[perm] = np.arange(m)
-            lots.log.append(f"ranked pairs: unresolved top settled by a tie-breaking ranking {how}: "
-                            + " > ".join(names[i] for i in perm))
-        index = {nm: i for i, nm in enumerate(names)}
-        winners = [min(top, key=lambda nm: tbrc[index[nm]])]
-    else:
-        winners = list(top)
+    winners = _settle_top(ranking, names, lots, tbrc if tie_in_margins else None)
     return TallyResult(
         method="ranked_pairs", options=list(names), winners=winners, ranking=ranking,
         totals={nm: float(x) for nm, x in zip(names, below)}, pairwise=None,
@@ -480,6 +448,28 @@ def _bottom_added(level: np.ndarray, below: np.ndarray, kept: np.ndarray, m: int
     all_level[kept] = level
     all_below[kept] = below + (m - len(kept))
     return all_level, all_below
+
+
+
+def _tie_breaking_ranking(names, lots, why: str) -> np.ndarray:
+    """Draw the tie-breaking ranking (logged, with why it was needed); returns each option's position in it."""
+    perm, how = lots.permutation(names)
+    tbrc = np.empty(len(names), dtype=int)
+    tbrc[perm] = np.arange(len(names))
+    lots.log.append(f"ranked pairs: {why} by a tie-breaking ranking {how}: " + " > ".join(names[i] for i in perm))
+    return tbrc
+
+
+def _settle_top(ranking, names, lots, tbrc: np.ndarray | None) -> list:
+    """Ranked pairs' winners: the top level, or, when several options share it, the first of them in the
+    tie-breaking ranking (``tbrc``, drawn now when the margins needed none)."""
+    top = ranking[0] if ranking else []
+    if len(top) <= 1:
+        return list(top)
+    if tbrc is None:
+        tbrc = _tie_breaking_ranking(names, lots, "unresolved top settled")
+    index = {name: i for i, name in enumerate(names)}
+    return [min(top, key=lambda name: tbrc[index[name]])]
 
 
 def _lock(margin: np.ndarray, tbrc: np.ndarray) -> np.ndarray:

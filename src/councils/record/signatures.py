@@ -33,6 +33,15 @@ MEMBER_ACTS = frozenset({
 })
 
 
+def _opened(signed, not_a_pair: str) -> tuple[bytes, st.Statement, bytes]:
+    """A stored ``{statement, signature}``: the statement's bytes, the statement read from them, the signature's bytes
+    (StatementError, with ``not_a_pair`` when it is no such object)."""
+    if not isinstance(signed, dict):
+        raise st.StatementError(not_a_pair)
+    data = str(signed.get("statement", "")).encode("utf-8")
+    return data, st.parse_statement(data), st.decode_signature(signed.get("signature", ""))
+
+
 def _time(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
@@ -107,11 +116,7 @@ class SignatureCheck:
 
     def _add_rule(self, entry: dict, where: str, rule, data: dict) -> None:
         try:
-            if not isinstance(rule, dict):
-                raise st.StatementError("not {statement, signature}")
-            text = str(rule.get("statement", "")).encode("utf-8")
-            statement = st.parse_statement(text)
-            signature = st.decode_signature(rule.get("signature", ""))
+            text, statement, signature = _opened(rule, "not {statement, signature}")
         except st.StatementError as exc:
             self.problems.append((where, f"the server's signed rule act is malformed: {exc}"))
             return
@@ -130,11 +135,7 @@ class SignatureCheck:
         for where, actor, at, signed in self.pending:
             reason = None
             try:
-                if not isinstance(signed, dict):
-                    raise st.StatementError("the signed act is not {statement, signature}")
-                data = str(signed.get("statement", "")).encode("utf-8")
-                statement = st.parse_statement(data)
-                signature = st.decode_signature(signed.get("signature", ""))
+                data, statement, signature = _opened(signed, "the signed act is not {statement, signature}")
             except st.StatementError as exc:
                 self.problems.append((where, f"signed act is malformed: {exc}"))
                 continue

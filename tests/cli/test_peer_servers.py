@@ -2,48 +2,11 @@
 a signed message goes across and is accepted; an unsigned one and one from a server that is not a peer are refused."""
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
-import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def councils_command() -> list[str]:
-    script = Path(sys.executable).with_name("councils")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "councils.cli"]
-
-
-def wait_until_up(proc, url, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {proc.stdout.read()}")
-        try:
-            return httpx.get(url, timeout=2)
-        except httpx.TransportError:
-            time.sleep(0.3)
-    pytest.fail("server did not answer in time")
-
-
-def stop(proc) -> str:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-    return out
+from tests.cli.test_serve import councils_command, free_port, stop, wait_until_up
 
 
 def _env(data, port):
@@ -69,8 +32,8 @@ def test_two_servers_pin_each_others_keys_and_exchange_a_signed_message(tmp_path
     pa, pb, pc = free_port(), free_port(), free_port()
     server_a, server_b = _serve(a, pa), _serve(b, pb)
     try:
-        wait_until_up(server_a, f"http://127.0.0.1:{pa}/")
-        wait_until_up(server_b, f"http://127.0.0.1:{pb}/")
+        wait_until_up(server_a, f"http://127.0.0.1:{pa}/", timeout=120)
+        wait_until_up(server_b, f"http://127.0.0.1:{pb}/", timeout=120)
         document = httpx.get(f"http://127.0.0.1:{pb}/.well-known/councils-server").json()
         assert document["name"] == "b.test" and document["vkey"].startswith("b.test+")
 
